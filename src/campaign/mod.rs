@@ -1,0 +1,7 @@
+//! The campaign: its leads, its supervisor actor, and what it reports.
+//!
+//! [`hopper`] decides which lead to dial next and when to redial (pure); [`supervisor`] is the
+//! actor that spawns calls, follows them and ends the campaign.
+
+pub mod hopper;
+pub mod supervisor;

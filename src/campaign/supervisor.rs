@@ -1,0 +1,776 @@
+//! `CampaignSupervisor`: owns the lead hopper, the live call table, the counts pacing needs and
+//! the campaign's statistics, and ends the campaign.
+//!
+//! It spawns one [`CallActor`] per dial ordered by pacing, hears every state change of every call
+//! ([`CallUpdate`]) and every campaign-wide notice from the switch, keeps the counts that pacing
+//! works from (sending them to the [`PacingActor`] on each change), applies the redial policy to
+//! each outcome, and reports a [`CampaignFinished`] once nothing is left to dial and no call is
+//! live.
+//!
+//! Agents are inferred the way a dialer on PortaSwitch must: logged-in agents come from the
+//! switch; an agent is busy while one of our calls rings or talks to them, and stays busy for the
+//! campaign's assumed wrap-up after the call. The switch's call queue knows better; reports set
+//! the simulator's truth beside this view.
+//!
+//! It also keeps every live call's watchdog deadline and sweeps them on a short period, poking
+//! calls whose deadline has passed (the call machine decides what that means) and recording a
+//! call whose actor has died as `unknown`, so no attempt is ever left without an outcome.
+//!
+//! The supervisor decides nothing about pacing or about a single call.
+
+use super::hopper::{Hopper, LeadFate, LeadSource, LeadTally, RedialPolicy};
+use crate::call::actor::{CallActor, CallEnv, CallUpdate, WatchdogPoke};
+use crate::call::machine::{Anomaly, AttemptRecord, CallMachine, CallSettings};
+use crate::clock::{Clock, TimerHandle};
+use crate::domain::{AppState, AttemptId, LeadId, Outcome, PhoneNumber};
+use crate::mail::{InFlight, Mail};
+use crate::pacing::GuardTransition;
+use crate::pacing::PacingSnapshot;
+use crate::pacing::actor::{CampaignNumbers, PacingActor, PacingControl, PacingOrder, PacingSetup};
+use crate::stats::{AgentTime, Tally};
+use crate::switch::{SwitchCommand, SwitchNotice};
+use crate::time::{SimDuration, SimTime};
+use crate::trace::{self, SharedTrace, TraceRecord};
+use actix::{Actor, Addr, AsyncContext, Context, Handler, Recipient};
+use serde::Serialize;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
+use std::rc::Rc;
+
+/// How a campaign is set up.
+#[derive(Clone, Debug)]
+pub struct CampaignSetup {
+    pub leads: LeadSource,
+    pub redial: RedialPolicy,
+    pub call_settings: CallSettings,
+    /// How long the dialer assumes an agent needs after each call before the next.
+    pub assumed_wrap_up: SimDuration,
+    /// Stop placing calls after this many attempts.
+    pub max_attempts: Option<u64>,
+    /// Stop placing calls at this time.
+    pub dial_until: Option<SimTime>,
+    /// How often to check calls' watchdog deadlines.
+    pub watchdog_sweep: SimDuration,
+    pub pacing: PacingSetup,
+}
+
+/// The campaign has finished: nothing left to dial and no call live.
+#[derive(Debug)]
+pub struct CampaignFinished {
+    pub at: SimTime,
+    pub report: EngineReport,
+}
+
+/// What the engine observed over a campaign.
+#[derive(Clone, Debug)]
+pub struct EngineReport {
+    pub tally: Tally,
+    pub outcomes: [u64; Outcome::ALL.len()],
+    pub anomalies: [u64; Anomaly::ALL.len()],
+    pub agent_time: AgentTime,
+    pub pauses: u64,
+    pub paused: SimDuration,
+    pub max_queued: u32,
+    pub leads: LeadTally,
+    /// Dials pacing ordered that could not be placed (no lead, or dialing closed).
+    pub dials_unfilled: u64,
+}
+
+/// A call the campaign is following, as shown to people.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct LiveCallView {
+    pub attempt: AttemptId,
+    pub lead: LeadId,
+    pub callee: PhoneNumber,
+    pub state: AppState,
+    pub since: SimTime,
+}
+
+/// A call the campaign is following.
+struct LiveCall {
+    lead: LeadId,
+    callee: PhoneNumber,
+    state: AppState,
+    since: SimTime,
+    dialed_at: SimTime,
+    /// The call machine's current watchdog deadline.
+    watchdog_at: Option<SimTime>,
+    /// The deadline this call has in the sweep queue, if any.
+    watchdog_queued: Option<SimTime>,
+    /// A sweep found the actor stopped; the next one records the call as lost.
+    presumed_dead: bool,
+    actor: Addr<CallActor>,
+}
+
+/// Live calls by attempt id. Attempt ids are dense and increasing, so the table is a window
+/// from the oldest live attempt to the newest: constant-time access, kept in attempt order.
+struct LiveCalls {
+    first: u64,
+    slots: VecDeque<Option<LiveCall>>,
+    len: usize,
+}
+
+impl LiveCalls {
+    fn new() -> LiveCalls {
+        LiveCalls {
+            first: 1,
+            slots: VecDeque::new(),
+            len: 0,
+        }
+    }
+
+    fn insert(&mut self, attempt: AttemptId, call: LiveCall) {
+        if self.len == 0 {
+            self.first = attempt.0;
+            self.slots.clear();
+        }
+        let Some(index) = attempt.0.checked_sub(self.first) else {
+            return;
+        };
+        let index = index as usize;
+        if self.slots.len() <= index {
+            self.slots.resize_with(index + 1, || None);
+        }
+        if self.slots[index].replace(call).is_none() {
+            self.len += 1;
+        }
+    }
+
+    fn get_mut(&mut self, attempt: AttemptId) -> Option<&mut LiveCall> {
+        let index = attempt.0.checked_sub(self.first)? as usize;
+        self.slots.get_mut(index)?.as_mut()
+    }
+
+    fn remove(&mut self, attempt: AttemptId) -> Option<LiveCall> {
+        let index = attempt.0.checked_sub(self.first)? as usize;
+        let call = self.slots.get_mut(index)?.take()?;
+        self.len -= 1;
+        while matches!(self.slots.front(), Some(None)) {
+            self.slots.pop_front();
+            self.first += 1;
+        }
+        Some(call)
+    }
+
+    fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (AttemptId, &LiveCall)> {
+        self.slots.iter().enumerate().filter_map(|(index, call)| {
+            Some((AttemptId(self.first + index as u64), call.as_ref()?))
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SupervisorTimer {
+    /// An agent's assumed wrap-up ends.
+    WrapUpEnds,
+    /// A redial becomes due.
+    RedialDue,
+    /// The dialing window closes.
+    DialingCloses,
+    /// Time to check watchdog deadlines.
+    WatchdogSweep,
+}
+
+/// Calls per app state (ended calls are not counted).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct StateCounts([u32; 8]);
+
+impl StateCounts {
+    fn slot(state: AppState) -> Option<usize> {
+        Some(match state {
+            AppState::Dialing => 0,
+            AppState::Ringing => 1,
+            AppState::Answered => 2,
+            AppState::Queued => 3,
+            AppState::Offered => 4,
+            AppState::Talking => 5,
+            AppState::Held => 6,
+            AppState::Transferred => 7,
+            AppState::Ended(_) => return None,
+        })
+    }
+
+    fn add(&mut self, state: AppState) {
+        if let Some(slot) = StateCounts::slot(state) {
+            self.0[slot] += 1;
+        }
+    }
+
+    fn remove(&mut self, state: AppState) {
+        if let Some(slot) = StateCounts::slot(state) {
+            self.0[slot] = self.0[slot].saturating_sub(1);
+        }
+    }
+
+    fn get(&self, state: AppState) -> u32 {
+        StateCounts::slot(state).map_or(0, |slot| self.0[slot])
+    }
+}
+
+pub struct CampaignSupervisor {
+    clock: Clock,
+    call_env: Rc<CallEnv>,
+    pacer: Addr<PacingActor>,
+    /// The numbers pacing works from: the last sent, adjusted for dials placed since.
+    pacer_view: Option<CampaignNumbers>,
+    done_to: Recipient<Mail<CampaignFinished>>,
+    trace: SharedTrace,
+    hopper: Hopper,
+    live: LiveCalls,
+    watchdogs: BinaryHeap<Reverse<(SimTime, AttemptId)>>,
+    watchdog_sweep: SimDuration,
+    counts: StateCounts,
+    assumed_wrap_up: SimDuration,
+    wrap_up_ends: VecDeque<SimTime>,
+    wrap_up_timer: Option<(SimTime, TimerHandle)>,
+    redial_timer: Option<(SimTime, TimerHandle)>,
+    sweep_timer: Option<(SimTime, TimerHandle)>,
+    /// Calls found dead by the sweep, to be recorded as unknown.
+    pending_lost: Vec<CallUpdate>,
+    agents: AgentTime,
+    max_attempts: Option<u64>,
+    dial_until: Option<SimTime>,
+    dialing_closed: bool,
+    finished: bool,
+    next_attempt: u64,
+    dials_handled_total: u64,
+    dials_unfilled: u64,
+    tally: Tally,
+    outcomes: [u64; Outcome::ALL.len()],
+    anomalies: [u64; Anomaly::ALL.len()],
+    pauses: u64,
+    paused_since: Option<SimTime>,
+    paused: SimDuration,
+    max_queued: u32,
+    startup: Option<InFlight>,
+}
+
+impl CampaignSupervisor {
+    /// Starts the supervisor and its pacing actor. `switch` receives the campaign's commands;
+    /// `done_to` hears when the campaign has finished.
+    pub fn start(
+        setup: CampaignSetup,
+        clock: Clock,
+        switch: Recipient<Mail<SwitchCommand>>,
+        done_to: Recipient<Mail<CampaignFinished>>,
+        trace: SharedTrace,
+    ) -> Addr<CampaignSupervisor> {
+        CampaignSupervisor::create(move |ctx| {
+            let me = ctx.address();
+            let pacer = PacingActor::new(
+                setup.pacing,
+                clock.clone(),
+                me.clone().recipient(),
+                trace.clone(),
+            )
+            .start();
+            let call_env = Rc::new(CallEnv {
+                clock: clock.clone(),
+                switch,
+                supervisor: me.recipient(),
+                settings: setup.call_settings,
+            });
+            CampaignSupervisor {
+                clock,
+                call_env,
+                pacer,
+                pacer_view: None,
+                done_to,
+                trace,
+                hopper: Hopper::new(setup.leads, setup.redial),
+                live: LiveCalls::new(),
+                watchdogs: BinaryHeap::new(),
+                watchdog_sweep: setup.watchdog_sweep,
+                counts: StateCounts::default(),
+                assumed_wrap_up: setup.assumed_wrap_up,
+                wrap_up_ends: VecDeque::new(),
+                wrap_up_timer: None,
+                redial_timer: None,
+                sweep_timer: None,
+                pending_lost: Vec::new(),
+                agents: AgentTime::default(),
+                max_attempts: setup.max_attempts,
+                dial_until: setup.dial_until,
+                dialing_closed: false,
+                finished: false,
+                next_attempt: 0,
+                dials_handled_total: 0,
+                dials_unfilled: 0,
+                tally: Tally::new(),
+                outcomes: [0; Outcome::ALL.len()],
+                anomalies: [0; Anomaly::ALL.len()],
+                pauses: 0,
+                paused_since: None,
+                paused: SimDuration::ZERO,
+                max_queued: 0,
+                startup: Some(InFlight::new()),
+            }
+        })
+    }
+
+    /// The calls being followed now, in attempt order.
+    pub fn live_calls(&self) -> Vec<LiveCallView> {
+        self.live
+            .iter()
+            .map(|(attempt, call)| LiveCallView {
+                attempt,
+                lead: call.lead,
+                callee: call.callee.clone(),
+                state: call.state,
+                since: call.since,
+            })
+            .collect()
+    }
+
+    fn queue_watchdog(&mut self, attempt: AttemptId, deadline: Option<SimTime>) {
+        let Some(call) = self.live.get_mut(attempt) else {
+            return;
+        };
+        call.watchdog_at = deadline;
+        let Some(deadline) = deadline else {
+            return;
+        };
+        // A later deadline is found when the earlier queued one comes up.
+        if call.watchdog_queued.is_none_or(|queued| deadline < queued) {
+            call.watchdog_queued = Some(deadline);
+            self.watchdogs.push(Reverse((deadline, attempt)));
+        }
+    }
+
+    fn sweep_watchdogs(&mut self, now: SimTime) {
+        while let Some(&Reverse((deadline, attempt))) = self.watchdogs.peek() {
+            if deadline > now {
+                break;
+            }
+            self.watchdogs.pop();
+            let Some(call) = self.live.get_mut(attempt) else {
+                continue;
+            };
+            if call.watchdog_queued != Some(deadline) {
+                continue;
+            }
+            call.watchdog_queued = None;
+            if !call.actor.connected() {
+                // Its last update may still be on the way; give it one more sweep.
+                if call.presumed_dead {
+                    self.lose_call(attempt, now);
+                } else {
+                    call.presumed_dead = true;
+                    let recheck = now + self.watchdog_sweep;
+                    call.watchdog_queued = Some(recheck);
+                    self.watchdogs.push(Reverse((recheck, attempt)));
+                }
+                continue;
+            }
+            match call.watchdog_at {
+                Some(at) if at <= now => call.actor.do_send(Mail::new(WatchdogPoke)),
+                later => self.queue_watchdog(attempt, later),
+            }
+        }
+    }
+
+    /// A call's actor died without reporting an end: record the attempt as unknown.
+    fn lose_call(&mut self, attempt: AttemptId, now: SimTime) {
+        let Some(call) = self.live.get_mut(attempt) else {
+            return;
+        };
+        let update = CallUpdate {
+            attempt,
+            from: call.state,
+            to: AppState::Ended(Outcome::Unknown),
+            at: now,
+            anomalies: smallvec::smallvec![Anomaly::WatchdogExpired],
+            watchdog_at: None,
+            record: Some(Box::new(AttemptRecord {
+                attempt,
+                lead: call.lead,
+                callee: call.callee.clone(),
+                outcome: Outcome::Unknown,
+                dialed_at: call.dialed_at,
+                answered_at: None,
+                queued_at: None,
+                agent_at: None,
+                ended_at: now,
+                talk: SimDuration::ZERO,
+                switch_call: None,
+                tracking_id: None,
+                reason: Some("call actor stopped without an outcome".into()),
+                reason_code: None,
+            })),
+        };
+        self.pending_lost.push(update);
+    }
+
+    fn attempts_left(&self) -> u64 {
+        match self.max_attempts {
+            Some(max) => max.saturating_sub(self.tally.attempts),
+            None => u64::MAX,
+        }
+    }
+
+    fn snapshot(&mut self, now: SimTime) -> PacingSnapshot {
+        self.release_wrap_ups(now);
+        let dialable_leads = if self.dialing_closed {
+            0
+        } else {
+            self.hopper.dialable_at(now).min(self.attempts_left())
+        };
+        PacingSnapshot {
+            now,
+            agents_logged_in: self.agents.logged_in(),
+            agents_on_calls: self.counts.get(AppState::Offered)
+                + self.counts.get(AppState::Talking)
+                + self.counts.get(AppState::Held),
+            agents_in_wrap_up: self.wrap_up_ends.len() as u32,
+            dials_in_flight: self.counts.get(AppState::Dialing)
+                + self.counts.get(AppState::Ringing),
+            calls_queued: self.counts.get(AppState::Queued),
+            dialable_leads,
+            dialing_open: !self.dialing_closed,
+        }
+    }
+
+    /// Sends pacing the campaign's numbers, unless they are what pacing already knows.
+    fn send_numbers(&mut self) {
+        if self.finished {
+            return;
+        }
+        let now = self.clock.now();
+        let numbers = CampaignNumbers {
+            snapshot: self.snapshot(now),
+            dials_handled_total: self.dials_handled_total,
+        };
+        self.max_queued = self.max_queued.max(numbers.snapshot.calls_queued);
+        if self.pacer_knows(&numbers) {
+            return;
+        }
+        self.pacer_view = Some(numbers);
+        self.pacer.do_send(Mail::new(numbers));
+    }
+
+    /// True if pacing's view already equals `numbers` (the time of the snapshot aside).
+    fn pacer_knows(&self, numbers: &CampaignNumbers) -> bool {
+        self.pacer_view.is_some_and(|known| {
+            known.dials_handled_total == numbers.dials_handled_total
+                && PacingSnapshot {
+                    now: numbers.snapshot.now,
+                    ..known.snapshot
+                } == numbers.snapshot
+        })
+    }
+
+    fn release_wrap_ups(&mut self, now: SimTime) {
+        while self.wrap_up_ends.front().is_some_and(|end| *end <= now) {
+            self.wrap_up_ends.pop_front();
+        }
+    }
+
+    fn arm_wrap_up_timer(&mut self, ctx: &mut Context<Self>) {
+        let Some(&next) = self.wrap_up_ends.front() else {
+            return;
+        };
+        if self.wrap_up_timer.is_some_and(|(at, _)| at <= next) {
+            return;
+        }
+        if let Some((_, old)) = self.wrap_up_timer.take() {
+            self.clock.cancel(ctx, old);
+        }
+        let handle = self.clock.schedule(ctx, next, SupervisorTimer::WrapUpEnds);
+        self.wrap_up_timer = Some((next, handle));
+    }
+
+    fn arm_redial_timer(&mut self, ctx: &mut Context<Self>) {
+        let Some(next) = self.hopper.next_redial_due() else {
+            return;
+        };
+        if self.redial_timer.is_some_and(|(at, _)| at <= next) {
+            return;
+        }
+        if let Some((_, old)) = self.redial_timer.take() {
+            self.clock.cancel(ctx, old);
+        }
+        let handle = self.clock.schedule(ctx, next, SupervisorTimer::RedialDue);
+        self.redial_timer = Some((next, handle));
+    }
+
+    fn arm_sweep(&mut self, ctx: &mut Context<Self>) {
+        if self.finished || self.watchdog_sweep.is_zero() {
+            return;
+        }
+        let at = self.clock.now() + self.watchdog_sweep;
+        let handle = self.clock.schedule(ctx, at, SupervisorTimer::WatchdogSweep);
+        self.sweep_timer = Some((at, handle));
+    }
+
+    fn place_dial(&mut self, now: SimTime) -> bool {
+        if self.dialing_closed || self.attempts_left() == 0 {
+            return false;
+        }
+        let Some((lead, callee)) = self.hopper.take_next(now) else {
+            return false;
+        };
+        self.next_attempt += 1;
+        let attempt = AttemptId(self.next_attempt);
+        self.trace.borrow_mut().record(
+            now,
+            &TraceRecord::Dial {
+                attempt,
+                lead,
+                callee: &callee,
+            },
+        );
+        self.tally.attempts += 1;
+        let settings = self.call_env.settings;
+        let machine = CallMachine::new(attempt, lead, callee.clone(), settings);
+        let actor = CallActor::new(machine, self.call_env.clone()).start();
+        self.live.insert(
+            attempt,
+            LiveCall {
+                lead,
+                callee,
+                state: AppState::Dialing,
+                since: now,
+                dialed_at: now,
+                watchdog_at: None,
+                watchdog_queued: None,
+                presumed_dead: false,
+                actor,
+            },
+        );
+        self.queue_watchdog(attempt, Some(settings.dial_deadline(now)));
+        self.counts.add(AppState::Dialing);
+        true
+    }
+
+    fn close_dialing_if_due(&mut self, now: SimTime) {
+        if self.dialing_closed {
+            return;
+        }
+        let out_of_attempts = self.attempts_left() == 0;
+        let past_window = self.dial_until.is_some_and(|until| now >= until);
+        if out_of_attempts || past_window {
+            self.dialing_closed = true;
+            self.pacer.do_send(Mail::new(PacingControl::Stop));
+        }
+    }
+
+    fn finish_if_done(&mut self, ctx: &mut Context<Self>) {
+        if self.finished || !self.live.is_empty() {
+            return;
+        }
+        if !(self.dialing_closed || self.hopper.is_exhausted()) {
+            return;
+        }
+        self.finished = true;
+        let now = self.clock.now();
+        if let Some(since) = self.paused_since.take() {
+            self.paused += now - since;
+        }
+        if !self.dialing_closed {
+            self.dialing_closed = true;
+            self.pacer.do_send(Mail::new(PacingControl::Stop));
+        }
+        for timer in [
+            self.wrap_up_timer.take(),
+            self.redial_timer.take(),
+            self.sweep_timer.take(),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            self.clock.cancel(ctx, timer.1);
+        }
+        let report = EngineReport {
+            tally: self.tally.clone(),
+            outcomes: self.outcomes,
+            anomalies: self.anomalies,
+            agent_time: self.agents,
+            pauses: self.pauses,
+            paused: self.paused,
+            max_queued: self.max_queued,
+            leads: self.hopper.tally(),
+            dials_unfilled: self.dials_unfilled,
+        };
+        self.done_to
+            .do_send(Mail::new(CampaignFinished { at: now, report }));
+    }
+
+    fn on_call_update(&mut self, update: CallUpdate, ctx: &mut Context<Self>) {
+        let now = update.at;
+        if self.live.get_mut(update.attempt).is_none() {
+            // The attempt was already recorded (as lost); never count it twice.
+            self.anomalies[Anomaly::LateEvent.index()] += 1;
+            return;
+        }
+        for anomaly in &update.anomalies {
+            self.anomalies[anomaly.index()] += 1;
+        }
+        let changed = update.from != update.to;
+        if changed {
+            self.counts.remove(update.from);
+            self.counts.add(update.to);
+            let agent_released = matches!(update.from, AppState::Talking | AppState::Held)
+                && matches!(update.to, AppState::Ended(_) | AppState::Transferred);
+            if agent_released && !self.assumed_wrap_up.is_zero() {
+                self.wrap_up_ends.push_back(now + self.assumed_wrap_up);
+                self.arm_wrap_up_timer(ctx);
+            }
+            if let Some(call) = self.live.get_mut(update.attempt) {
+                call.state = update.to;
+                call.since = now;
+            }
+        }
+        if update.record.is_none() {
+            self.queue_watchdog(update.attempt, update.watchdog_at);
+        }
+        if let Some(record) = update.record {
+            self.live.remove(update.attempt);
+            let outcome = record.outcome;
+            self.outcomes[outcome.index()] += 1;
+            if outcome.reached_agent() {
+                self.tally
+                    .record_connected(record.wait_for_agent().unwrap_or_default());
+            } else if outcome.was_answered_by_person() {
+                self.tally
+                    .record_abandoned(record.wait_before_giving_up().unwrap_or_default());
+            }
+            self.tally.add_talk(record.talk);
+            self.trace.borrow_mut().record(
+                now,
+                &TraceRecord::Outcome {
+                    attempt: record.attempt,
+                    outcome,
+                },
+            );
+            if let LeadFate::RedialAt(_) = self.hopper.on_outcome(record.lead, outcome, now) {
+                self.arm_redial_timer(ctx);
+            }
+        }
+        if changed {
+            self.close_dialing_if_due(now);
+            self.send_numbers();
+        }
+        self.finish_if_done(ctx);
+    }
+
+    fn on_guard(&mut self, transition: GuardTransition) {
+        let now = self.clock.now();
+        match transition {
+            GuardTransition::Paused { .. } => {
+                self.pauses += 1;
+                self.paused_since = Some(now);
+            }
+            GuardTransition::Resumed { .. } => {
+                if let Some(since) = self.paused_since.take() {
+                    self.paused += now - since;
+                }
+            }
+        }
+    }
+}
+
+impl Actor for CampaignSupervisor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        if let Some(until) = self.dial_until {
+            self.clock
+                .schedule(ctx, until, SupervisorTimer::DialingCloses);
+        }
+        self.arm_sweep(ctx);
+        self.startup = None;
+    }
+}
+
+impl Handler<Mail<CallUpdate>> for CampaignSupervisor {
+    type Result = ();
+
+    fn handle(&mut self, mail: Mail<CallUpdate>, ctx: &mut Context<Self>) {
+        self.on_call_update(mail.body, ctx);
+    }
+}
+
+impl Handler<Mail<PacingOrder>> for CampaignSupervisor {
+    type Result = ();
+
+    fn handle(&mut self, mail: Mail<PacingOrder>, ctx: &mut Context<Self>) {
+        match mail.body {
+            PacingOrder::Dial { count } => {
+                let now = self.clock.now();
+                self.dials_handled_total += u64::from(count);
+                let mut placed = 0;
+                while placed < count && self.place_dial(now) {
+                    placed += 1;
+                }
+                self.close_dialing_if_due(now);
+                if placed < count {
+                    // Pacing counted these as in flight; tell it they never will be.
+                    self.dials_unfilled += u64::from(count - placed);
+                    self.send_numbers();
+                    self.finish_if_done(ctx);
+                } else if self.pacer_view.is_some() {
+                    // Pacing already counts these dials as in flight: its view is current.
+                    let current = CampaignNumbers {
+                        snapshot: self.snapshot(now),
+                        dials_handled_total: self.dials_handled_total,
+                    };
+                    self.pacer_view = Some(current);
+                }
+            }
+            PacingOrder::GuardChanged(transition) => self.on_guard(transition),
+        }
+    }
+}
+
+impl Handler<Mail<SwitchNotice>> for CampaignSupervisor {
+    type Result = ();
+
+    fn handle(&mut self, mail: Mail<SwitchNotice>, _ctx: &mut Context<Self>) {
+        let now = self.clock.now();
+        trace::record_notice(&self.trace, now, &mail.body);
+        match mail.body {
+            SwitchNotice::AgentsLoggedIn { count } => {
+                self.agents.set(now, count);
+                self.send_numbers();
+            }
+            SwitchNotice::UnknownCall { .. } => {
+                self.anomalies[Anomaly::UnknownCall.index()] += 1;
+            }
+        }
+    }
+}
+
+impl Handler<Mail<SupervisorTimer>> for CampaignSupervisor {
+    type Result = ();
+
+    fn handle(&mut self, mail: Mail<SupervisorTimer>, ctx: &mut Context<Self>) {
+        let now = self.clock.now();
+        match mail.body {
+            SupervisorTimer::WrapUpEnds => {
+                self.wrap_up_timer = None;
+                self.release_wrap_ups(now);
+                self.arm_wrap_up_timer(ctx);
+            }
+            SupervisorTimer::RedialDue => {
+                self.redial_timer = None;
+                self.hopper.dialable_at(now);
+                self.arm_redial_timer(ctx);
+            }
+            SupervisorTimer::DialingCloses => self.close_dialing_if_due(now),
+            SupervisorTimer::WatchdogSweep => {
+                self.sweep_timer = None;
+                self.sweep_watchdogs(now);
+                for lost in std::mem::take(&mut self.pending_lost) {
+                    self.on_call_update(lost, ctx);
+                }
+                self.arm_sweep(ctx);
+            }
+        }
+        self.send_numbers();
+        self.finish_if_done(ctx);
+    }
+}

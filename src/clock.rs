@@ -1,0 +1,93 @@
+//! Where engine actors get "now" and how they set timers: the one place that knows whether time
+//! is virtual (simulation) or real (live).
+//!
+//! A [`Clock`] is handed to every engine actor by [`crate::runtime`]. In simulation it reads the
+//! simulated switch's calendar and puts timers into it, so timers and switch events share one
+//! ordered timeline. Live, it reads tokio's clock and uses actix timers.
+//!
+//! Nothing else in the engine may read a clock: no `Instant::now`, `SystemTime::now`, or tokio
+//! timers outside this module.
+
+use crate::mail::Mail;
+use crate::time::{SimDuration, SimTime};
+use actix::{Actor, AsyncContext, Context, Handler, SpawnHandle};
+use std::rc::Rc;
+
+/// A virtual timeline that engine timers can be put on. Implemented by the simulator's calendar.
+pub trait VirtualTimeline {
+    /// The current virtual instant.
+    fn now(&self) -> SimTime;
+    /// Runs `fire` at `at` (or now, if `at` has passed), in calendar order. Returns an id for
+    /// [`VirtualTimeline::cancel`].
+    fn schedule(&self, at: SimTime, fire: Box<dyn FnOnce()>) -> u64;
+    /// Cancels a timer that has not fired yet; cancelling a fired timer does nothing.
+    fn cancel(&self, id: u64);
+}
+
+/// Engine time: virtual in simulation, real in live mode.
+#[derive(Clone)]
+pub enum Clock {
+    Virtual(Rc<dyn VirtualTimeline>),
+    Wall { origin: tokio::time::Instant },
+}
+
+/// A timer set through a [`Clock`], for cancelling it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimerHandle {
+    Virtual(u64),
+    Wall(SpawnHandle),
+}
+
+impl Clock {
+    /// A wall clock whose time zero is the moment of this call.
+    pub fn wall_starting_now() -> Clock {
+        Clock::Wall {
+            origin: tokio::time::Instant::now(),
+        }
+    }
+
+    pub fn now(&self) -> SimTime {
+        match self {
+            Clock::Virtual(timeline) => timeline.now(),
+            Clock::Wall { origin } => SimTime(SimDuration::from_std(origin.elapsed()).as_micros()),
+        }
+    }
+
+    pub fn is_virtual(&self) -> bool {
+        matches!(self, Clock::Virtual(_))
+    }
+
+    /// Delivers `message` to the actor owning `ctx` as `Mail` at `at`.
+    pub fn schedule<A, M>(&self, ctx: &mut Context<A>, at: SimTime, message: M) -> TimerHandle
+    where
+        A: Actor<Context = Context<A>> + Handler<Mail<M>>,
+        M: Send + 'static,
+    {
+        match self {
+            Clock::Virtual(timeline) => {
+                let address = ctx.address();
+                let id =
+                    timeline.schedule(at, Box::new(move || address.do_send(Mail::new(message))));
+                TimerHandle::Virtual(id)
+            }
+            Clock::Wall { .. } => {
+                let delay = at.saturating_since(self.now());
+                TimerHandle::Wall(ctx.notify_later(Mail::new(message), delay.to_std()))
+            }
+        }
+    }
+
+    pub fn cancel<A>(&self, ctx: &mut Context<A>, handle: TimerHandle)
+    where
+        A: Actor<Context = Context<A>>,
+    {
+        match (self, handle) {
+            (Clock::Virtual(timeline), TimerHandle::Virtual(id)) => timeline.cancel(id),
+            (Clock::Wall { .. }, TimerHandle::Wall(handle)) => {
+                ctx.cancel_future(handle);
+            }
+            // A handle from the other kind of clock cannot exist: one run uses one clock.
+            _ => {}
+        }
+    }
+}

@@ -1,0 +1,215 @@
+//! The dialer's own vocabulary: attempts, leads, phone numbers, app-level call states and outcomes.
+//!
+//! These are the engine's words, independent of any switch. The mapping from PortaSwitch's
+//! notification states to these lives in [`crate::call::machine`].
+//!
+//! This module holds plain data only: no I/O, no clocks, no actors.
+
+use compact_str::CompactString;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// One dial of one lead, numbered from 1 in the order the campaign placed them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct AttemptId(pub u64);
+
+/// A prospect on the campaign's list, numbered from 0 in list order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct LeadId(pub u64);
+
+/// A dialable phone number, as sent to the switch in `callee_id`.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct PhoneNumber(pub CompactString);
+
+/// `prefix` followed by `number` in decimal, zero-padded to at least `width` digits, built
+/// without `format!` (this runs once per dial and per simulated call).
+pub fn numbered(prefix: &str, number: u64, width: usize) -> CompactString {
+    const ZEROS: &str = "0000000000000000";
+    let mut digits = itoa::Buffer::new();
+    let digits = digits.format(number);
+    let mut text = CompactString::new(prefix);
+    let mut padding = width.saturating_sub(digits.len());
+    while padding > 0 {
+        let run = padding.min(ZEROS.len());
+        text.push_str(&ZEROS[..run]);
+        padding -= run;
+    }
+    text.push_str(digits);
+    text
+}
+
+impl fmt::Display for AttemptId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "a{}", self.0)
+    }
+}
+
+impl fmt::Display for LeadId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "lead{}", self.0)
+    }
+}
+
+impl fmt::Display for PhoneNumber {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// How an attempt ended. Every attempt ends with exactly one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// A person answered and talked with an agent.
+    Completed,
+    /// Nobody answered before the ring timeout.
+    NoAnswer,
+    Busy,
+    /// The callee rejected the call while it rang.
+    Declined,
+    InvalidNumber,
+    /// The switch refused or lost the call for another reason.
+    Failed,
+    /// An answering machine answered.
+    Machine,
+    /// A person answered and hung up (or was dropped by the queue) before reaching an agent.
+    AbandonedInQueue,
+    /// PortaSwitch's documented limitation: an agent was offered the call, did not answer or
+    /// declined, and the switch reported "terminated" and nothing more. The callee may still be
+    /// waiting in the queue or talking to another agent; the dialer cannot know.
+    UnknownAfterAgentMiss,
+    /// The dialer lost track of a connected call: no final event arrived before its watchdog.
+    Unknown,
+}
+
+impl Outcome {
+    pub const ALL: [Outcome; 10] = [
+        Outcome::Completed,
+        Outcome::NoAnswer,
+        Outcome::Busy,
+        Outcome::Declined,
+        Outcome::InvalidNumber,
+        Outcome::Failed,
+        Outcome::Machine,
+        Outcome::AbandonedInQueue,
+        Outcome::UnknownAfterAgentMiss,
+        Outcome::Unknown,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Completed => "completed",
+            Outcome::NoAnswer => "no_answer",
+            Outcome::Busy => "busy",
+            Outcome::Declined => "declined",
+            Outcome::InvalidNumber => "invalid_number",
+            Outcome::Failed => "failed",
+            Outcome::Machine => "machine",
+            Outcome::AbandonedInQueue => "abandoned_in_queue",
+            Outcome::UnknownAfterAgentMiss => "unknown_after_agent_miss",
+            Outcome::Unknown => "unknown",
+        }
+    }
+
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    /// A live person answered (machines do not count).
+    pub fn was_answered_by_person(self) -> bool {
+        matches!(
+            self,
+            Outcome::Completed | Outcome::AbandonedInQueue | Outcome::UnknownAfterAgentMiss
+        )
+    }
+
+    /// The person reached an agent.
+    pub fn reached_agent(self) -> bool {
+        self == Outcome::Completed
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbered_pads_and_prefixes() {
+        assert_eq!(numbered("+1555", 42, 7), "+15550000042");
+        assert_eq!(numbered("sim-", 12345, 0), "sim-12345");
+        assert_eq!(numbered("", 123_456_789, 3), "123456789");
+    }
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A call's state as the dialer shows it, derived from the switch's notifications.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "state", content = "outcome")]
+pub enum AppState {
+    /// Originate sent; nothing heard yet, or "trying".
+    Dialing,
+    Ringing,
+    /// The callee picked up; not yet in the queue.
+    Answered,
+    /// Waiting in the call queue for an agent.
+    Queued,
+    /// Taken out of the queue and ringing an agent.
+    Offered,
+    /// Talking with an agent.
+    Talking,
+    Held,
+    /// The agent transferred the callee elsewhere; the agent is free again.
+    Transferred,
+    Ended(Outcome),
+}
+
+impl AppState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AppState::Dialing => "dialing",
+            AppState::Ringing => "ringing",
+            AppState::Answered => "answered",
+            AppState::Queued => "queued",
+            AppState::Offered => "offered",
+            AppState::Talking => "talking",
+            AppState::Held => "held",
+            AppState::Transferred => "transferred",
+            AppState::Ended(_) => "ended",
+        }
+    }
+
+    /// Dialed and not yet answered or failed: what pacing calls "in flight".
+    pub fn is_dial_in_flight(self) -> bool {
+        matches!(self, AppState::Dialing | AppState::Ringing)
+    }
+
+    /// The call occupies an agent (ringing one, talking, or on hold).
+    pub fn holds_agent(self) -> bool {
+        matches!(self, AppState::Offered | AppState::Talking | AppState::Held)
+    }
+
+    pub fn is_waiting_for_agent(self) -> bool {
+        matches!(self, AppState::Answered | AppState::Queued)
+    }
+
+    pub fn is_ended(self) -> bool {
+        matches!(self, AppState::Ended(_))
+    }
+}
+
+impl fmt::Display for AppState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AppState::Ended(outcome) => write!(f, "ended({outcome})"),
+            other => f.write_str(other.as_str()),
+        }
+    }
+}

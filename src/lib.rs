@@ -1,0 +1,38 @@
+//! `dialer`: an outbound auto-dialer engine for call centers on PortaSwitch, and a deterministic
+//! simulator to tune it before a campaign goes live.
+//!
+//! The engine places calls through a switch, follows each call through the switch's real-time
+//! events, connects answered calls to agents through the switch's call queue, paces dialing, and
+//! redials prospects who did not answer. The same engine runs against the simulated switch here
+//! and, later, against real PortaSwitch.
+//!
+//! Module tour, from the inside out:
+//! - [`time`], [`domain`]: engine time and the dialer's vocabulary (attempts, outcomes, states).
+//! - [`switch`]: the seam to a switch: commands, PortaSwitch-style events, notices.
+//! - [`call`]: a call as a pure state machine ([`call::machine`]) inside a thin actor.
+//! - [`pacing`]: pure pacing strategies and the queue guard, and the pacing actor.
+//! - [`campaign`]: the lead hopper and redial policy, and the campaign supervisor actor.
+//! - [`mail`], [`clock`]: how actors talk and tell time, the same way live and simulated.
+//! - [`sim`]: the simulated PortaSwitch: callees, queue, agents, truth, and virtual time.
+//! - [`scenario`]: scenario files, raw and validated.
+//! - [`stats`], [`report`], [`trace`]: what a run counted, reports, and the event trace.
+//! - [`erlang`]: Erlang B, C and A, for checking the simulator against queueing theory.
+//! - [`runtime`]: the one place that builds the actor system and chooses the backend.
+//! - [`cli`]: the command line.
+
+pub mod call;
+pub mod campaign;
+pub mod cli;
+pub mod clock;
+pub mod domain;
+pub mod erlang;
+pub mod mail;
+pub mod pacing;
+pub mod report;
+pub mod runtime;
+pub mod scenario;
+pub mod sim;
+pub mod stats;
+pub mod switch;
+pub mod time;
+pub mod trace;

@@ -1,0 +1,28 @@
+//! `dialer`: the command-line entry point. Parses arguments, runs the command, and turns errors
+//! into a message on stderr and an exit code (2 for bad input, 1 for other failures).
+
+use clap::Parser;
+use std::process::ExitCode;
+
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+fn main() -> ExitCode {
+    let cli = dialer::cli::Cli::parse();
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    match dialer::cli::run(cli, &mut out) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            let error = anyhow::Error::new(error);
+            eprintln!("error: {error}");
+            for cause in error.chain().skip(1) {
+                eprintln!("  caused by: {cause}");
+            }
+            let code = error
+                .downcast_ref::<dialer::cli::CliError>()
+                .map_or(1, dialer::cli::CliError::exit_code);
+            ExitCode::from(code)
+        }
+    }
+}

@@ -1,0 +1,385 @@
+//! The scenario file exactly as written: serde structures mirroring the TOML, with no checks
+//! beyond types and known keys (`deny_unknown_fields` everywhere).
+//!
+//! [`super::Scenario::from_file`] turns a [`ScenarioFile`] into a validated scenario. Nothing here
+//! decides what a value means.
+
+use crate::time::{SimDuration, parse_duration};
+use serde::Deserialize;
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
+use std::fmt;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioFile {
+    pub scenario: ScenarioSection,
+    pub agents: AgentsSection,
+    #[serde(default)]
+    pub queue: QueueSection,
+    pub callees: CalleesSection,
+    #[serde(default)]
+    pub dialing: DialingSection,
+    #[serde(default)]
+    pub leads: LeadsSection,
+    #[serde(default)]
+    pub redial: RedialSection,
+    pub pacing: PacingSection,
+    #[serde(default)]
+    pub timeline: Vec<TimelineEntry>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioSection {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub seed: Option<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentsSection {
+    pub count: i64,
+    /// How long an offered agent's phone rings before the agent answers.
+    #[serde(default)]
+    pub answer_after: Option<RawDist>,
+    #[serde(default)]
+    pub wrap_up: Option<RawDist>,
+    /// Probability an offered agent lets the call ring out.
+    #[serde(default)]
+    pub no_answer: Option<f64>,
+    #[serde(default)]
+    pub no_answer_timeout: Option<RawDuration>,
+    /// Probability an offered agent declines.
+    #[serde(default)]
+    pub decline: Option<f64>,
+    #[serde(default)]
+    pub decline_after: Option<RawDist>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QueueSection {
+    #[serde(default)]
+    pub max_size: Option<i64>,
+    #[serde(default)]
+    pub max_wait: Option<RawDuration>,
+    #[serde(default)]
+    pub entry_delay: Option<RawDist>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CalleesSection {
+    #[serde(default)]
+    pub ringing_after: Option<RawDist>,
+    pub patience: RawDist,
+    pub talk: RawDist,
+    #[serde(default)]
+    pub answer: Option<TimedOutcome>,
+    #[serde(default)]
+    pub no_answer: Option<UntimedOutcome>,
+    #[serde(default)]
+    pub busy: Option<TimedOutcome>,
+    #[serde(default)]
+    pub declined: Option<TimedOutcome>,
+    #[serde(default)]
+    pub invalid_number: Option<TimedOutcome>,
+    #[serde(default)]
+    pub failed: Option<TimedOutcome>,
+    #[serde(default)]
+    pub machine: Option<MachineOutcome>,
+    #[serde(default)]
+    pub hold: Option<HoldSection>,
+    #[serde(default)]
+    pub transfer: Option<TransferSection>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TimedOutcome {
+    pub probability: f64,
+    #[serde(default)]
+    pub after: Option<RawDist>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UntimedOutcome {
+    pub probability: f64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MachineOutcome {
+    pub probability: f64,
+    #[serde(default)]
+    pub after: Option<RawDist>,
+    /// From answer until the switch recognises the machine and hangs up.
+    #[serde(default)]
+    pub detect: Option<RawDist>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HoldSection {
+    pub probability: f64,
+    pub duration: RawDist,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TransferSection {
+    pub probability: f64,
+    /// How long the callee stays on after the agent transfers them.
+    pub duration: RawDist,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DialingSection {
+    #[serde(default)]
+    pub ring_timeout: Option<RawDuration>,
+    #[serde(default)]
+    pub max_attempts: Option<i64>,
+    #[serde(default)]
+    pub dial_until: Option<RawDuration>,
+    #[serde(default)]
+    pub watchdog_grace: Option<RawDuration>,
+    #[serde(default)]
+    pub deadline: Option<RawDuration>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LeadsSection {
+    #[serde(default)]
+    pub count: Option<i64>,
+    #[serde(default)]
+    pub prefix: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RedialSection {
+    #[serde(default)]
+    pub no_answer: Option<RedialEntry>,
+    #[serde(default)]
+    pub busy: Option<RedialEntry>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RedialEntry {
+    pub delay: RawDuration,
+    pub max_attempts: i64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PacingSection {
+    pub strategy: String,
+    #[serde(default)]
+    pub ratio: Option<f64>,
+    #[serde(default)]
+    pub rate_per_minute: Option<f64>,
+    #[serde(default)]
+    pub tick: Option<RawDuration>,
+    #[serde(default)]
+    pub assumed_wrap_up: Option<RawDuration>,
+    #[serde(default)]
+    pub queue_guard: Option<QueueGuardSection>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QueueGuardSection {
+    pub pause_at: i64,
+    pub resume_at: i64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TimelineEntry {
+    pub at: RawDuration,
+    #[serde(default)]
+    pub set_agents: Option<i64>,
+    #[serde(default)]
+    pub login_agents: Option<i64>,
+    #[serde(default)]
+    pub logout_agents: Option<i64>,
+    #[serde(default)]
+    pub answer_probability: Option<f64>,
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+/// A duration written as text with a unit (`"15s"`) or as a number of seconds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RawDuration(pub SimDuration);
+
+impl<'de> Deserialize<'de> for RawDuration {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer
+            .deserialize_any(DurationVisitor)
+            .map(RawDuration)
+    }
+}
+
+struct DurationVisitor;
+
+impl<'de> Visitor<'de> for DurationVisitor {
+    type Value = SimDuration;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a duration like \"15s\", \"2m30s\" or a number of seconds")
+    }
+
+    fn visit_str<E: de::Error>(self, text: &str) -> Result<SimDuration, E> {
+        parse_duration(text).map_err(E::custom)
+    }
+
+    fn visit_i64<E: de::Error>(self, value: i64) -> Result<SimDuration, E> {
+        if value < 0 {
+            return Err(E::custom(format!(
+                "negative duration {value}; durations must be zero or positive"
+            )));
+        }
+        Ok(SimDuration::from_secs(value as u64))
+    }
+
+    fn visit_u64<E: de::Error>(self, value: u64) -> Result<SimDuration, E> {
+        Ok(SimDuration::from_secs(value))
+    }
+
+    fn visit_f64<E: de::Error>(self, value: f64) -> Result<SimDuration, E> {
+        parse_duration(&value.to_string()).map_err(E::custom)
+    }
+}
+
+/// A distribution as written: a bare duration (constant), or a one-key table naming the family:
+/// `{ constant = "10s" }`, `{ uniform = ["3s", "15s"] }`, `{ exponential = "20s" }` (the mean),
+/// `{ lognormal = { mean = "3m", sd = "1m" } }`, `{ empirical = ["10s", "12s", "40s"] }`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RawDist {
+    Constant(SimDuration),
+    Uniform(SimDuration, SimDuration),
+    Exponential(SimDuration),
+    LogNormal { mean: SimDuration, sd: SimDuration },
+    Empirical(Vec<SimDuration>),
+}
+
+const DIST_FAMILIES: &[&str] = &[
+    "constant",
+    "uniform",
+    "exponential",
+    "lognormal",
+    "empirical",
+];
+
+impl<'de> Deserialize<'de> for RawDist {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(DistVisitor)
+    }
+}
+
+struct DistVisitor;
+
+impl<'de> Visitor<'de> for DistVisitor {
+    type Value = RawDist;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(
+            "a duration, or a table with one of `constant`, `uniform`, `exponential`, `lognormal`, `empirical`",
+        )
+    }
+
+    fn visit_str<E: de::Error>(self, text: &str) -> Result<RawDist, E> {
+        DurationVisitor.visit_str(text).map(RawDist::Constant)
+    }
+
+    fn visit_i64<E: de::Error>(self, value: i64) -> Result<RawDist, E> {
+        DurationVisitor.visit_i64(value).map(RawDist::Constant)
+    }
+
+    fn visit_u64<E: de::Error>(self, value: u64) -> Result<RawDist, E> {
+        DurationVisitor.visit_u64(value).map(RawDist::Constant)
+    }
+
+    fn visit_f64<E: de::Error>(self, value: f64) -> Result<RawDist, E> {
+        DurationVisitor.visit_f64(value).map(RawDist::Constant)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawDist, A::Error> {
+        let Some(family) = map.next_key::<String>()? else {
+            return Err(de::Error::custom(
+                "empty distribution table; name one of `constant`, `uniform`, `exponential`, `lognormal`, `empirical`",
+            ));
+        };
+        let dist = match family.as_str() {
+            "constant" => RawDist::Constant(map.next_value::<RawDuration>()?.0),
+            "exponential" => RawDist::Exponential(map.next_value::<RawDuration>()?.0),
+            "uniform" => {
+                let bounds: Vec<RawDuration> = map.next_value()?;
+                match bounds.as_slice() {
+                    [low, high] => RawDist::Uniform(low.0, high.0),
+                    _ => {
+                        return Err(de::Error::custom(format!(
+                            "`uniform` takes two durations [low, high], got {}",
+                            bounds.len()
+                        )));
+                    }
+                }
+            }
+            "lognormal" => {
+                let params: LogNormalParams = map.next_value()?;
+                RawDist::LogNormal {
+                    mean: params.mean.0,
+                    sd: params.sd.0,
+                }
+            }
+            "empirical" => {
+                let values: EmpiricalValues = map.next_value()?;
+                RawDist::Empirical(values.0)
+            }
+            other => return Err(de::Error::unknown_variant(other, DIST_FAMILIES)),
+        };
+        if let Some(extra) = map.next_key::<String>()? {
+            return Err(de::Error::custom(format!(
+                "a distribution names one family; found `{family}` and `{extra}`"
+            )));
+        }
+        Ok(dist)
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LogNormalParams {
+    mean: RawDuration,
+    sd: RawDuration,
+}
+
+struct EmpiricalValues(Vec<SimDuration>);
+
+impl<'de> Deserialize<'de> for EmpiricalValues {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ValuesVisitor;
+        impl<'de> Visitor<'de> for ValuesVisitor {
+            type Value = EmpiricalValues;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a list of durations")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<EmpiricalValues, A::Error> {
+                let mut values = Vec::new();
+                while let Some(value) = seq.next_element::<RawDuration>()? {
+                    values.push(value.0);
+                }
+                Ok(EmpiricalValues(values))
+            }
+        }
+        deserializer.deserialize_seq(ValuesVisitor)
+    }
+}

@@ -1,0 +1,1101 @@
+//! Scenarios: a simulated day described in TOML, read and checked into a [`Scenario`].
+//!
+//! Reading goes in two steps, raw then validated: [`file::ScenarioFile`] mirrors the TOML and
+//! refuses unknown keys; [`Scenario::from_file`] checks every value and fills defaults. Every
+//! error names the file, the key path and the rule broken, and all problems found are reported
+//! together. `--set key.path=value` overrides are applied to the TOML before either step, so they
+//! are checked the same way. See the README for the format.
+//!
+//! This module reads files and text; it does not run anything.
+
+pub mod file;
+
+use crate::call::machine::CallSettings;
+use crate::campaign::hopper::{LeadSource, RedialPolicy, RedialRule};
+use crate::campaign::supervisor::CampaignSetup;
+use crate::pacing::actor::PacingSetup;
+use crate::pacing::{QueueGuard, Strategy};
+use crate::sim::dist::Dist;
+use crate::sim::rng::{Purpose, stream_seed};
+use crate::time::{SimDuration, SimTime};
+use file::{RawDist, RawDuration, ScenarioFile, TimedOutcome};
+use std::fmt;
+use std::path::Path;
+
+/// A checked scenario, ready to run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Scenario {
+    pub name: String,
+    pub description: String,
+    /// The seed used when none is given on the command line.
+    pub seed: u64,
+    pub agents: AgentSettings,
+    pub queue: QueueSettings,
+    pub callees: CalleeSettings,
+    pub dialing: DialingSettings,
+    pub leads: LeadSettings,
+    pub redial: RedialPolicy,
+    pub pacing: PacingSettings,
+    /// Scripted events, in time order (ties keep file order).
+    pub timeline: Vec<TimelineEvent>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct AgentSettings {
+    /// Agents logged in at the start.
+    pub count: u32,
+    /// How long an offered agent's phone rings before the agent answers.
+    pub answer_after: Dist,
+    pub wrap_up: Dist,
+    /// Probability an offered agent lets the call ring out (the release note's limitation).
+    pub no_answer_probability: f64,
+    pub no_answer_timeout: SimDuration,
+    /// Probability an offered agent declines (also the limitation).
+    pub decline_probability: f64,
+    pub decline_after: Dist,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct QueueSettings {
+    /// Callers the queue holds; one more is disconnected at once.
+    pub max_size: Option<u32>,
+    /// Longest a caller may wait before the queue disconnects them.
+    pub max_wait: Option<SimDuration>,
+    /// From answer until the auto-attendant puts the caller in the queue.
+    pub entry_delay: Dist,
+}
+
+/// Probabilities of what the callee's side does with a dial; they sum to 1.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct CalleeMix {
+    pub answer: f64,
+    pub no_answer: f64,
+    pub busy: f64,
+    pub declined: f64,
+    pub invalid_number: f64,
+    pub failed: f64,
+    pub machine: f64,
+}
+
+impl CalleeMix {
+    pub fn total(&self) -> f64 {
+        self.answer
+            + self.no_answer
+            + self.busy
+            + self.declined
+            + self.invalid_number
+            + self.failed
+            + self.machine
+    }
+
+    /// The mix with the answer probability set to `answer` and the rest rescaled so the total
+    /// stays 1. If nothing else had any weight, the remainder goes to no answer.
+    pub fn with_answer_probability(&self, answer: f64) -> CalleeMix {
+        let others = self.total() - self.answer;
+        let remainder = 1.0 - answer;
+        if others <= 0.0 {
+            return CalleeMix {
+                answer,
+                no_answer: remainder,
+                ..CalleeMix::none()
+            };
+        }
+        let scale = remainder / others;
+        CalleeMix {
+            answer,
+            no_answer: self.no_answer * scale,
+            busy: self.busy * scale,
+            declined: self.declined * scale,
+            invalid_number: self.invalid_number * scale,
+            failed: self.failed * scale,
+            machine: self.machine * scale,
+        }
+    }
+
+    fn none() -> CalleeMix {
+        CalleeMix {
+            answer: 0.0,
+            no_answer: 0.0,
+            busy: 0.0,
+            declined: 0.0,
+            invalid_number: 0.0,
+            failed: 0.0,
+            machine: 0.0,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct CalleeSettings {
+    pub mix: CalleeMix,
+    /// Time from dial until the callee's phone rings.
+    pub ringing_after: Dist,
+    pub answer_after: Dist,
+    pub busy_after: Dist,
+    pub declined_after: Dist,
+    pub invalid_number_after: Dist,
+    pub failed_after: Dist,
+    pub machine_after: Dist,
+    pub machine_detect: Dist,
+    /// How long an answered caller waits in the queue before hanging up.
+    pub patience: Dist,
+    /// Talk time with an agent.
+    pub talk: Dist,
+    pub hold: Option<HoldSettings>,
+    pub transfer: Option<TransferSettings>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct HoldSettings {
+    pub probability: f64,
+    pub duration: Dist,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct TransferSettings {
+    pub probability: f64,
+    /// How long the callee stays on after the transfer.
+    pub duration: Dist,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct DialingSettings {
+    pub ring_timeout: SimDuration,
+    pub max_attempts: Option<u64>,
+    pub dial_until: Option<SimTime>,
+    pub watchdog_grace: SimDuration,
+    /// The simulation stops here even if calls are still up (a safety net).
+    pub deadline: SimTime,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct LeadSettings {
+    /// `None`: unlimited.
+    pub count: Option<u64>,
+    pub prefix: String,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct PacingSettings {
+    pub strategy: Strategy,
+    pub tick: Option<SimDuration>,
+    pub assumed_wrap_up: SimDuration,
+    /// `(pause_at, resume_at)` queued calls.
+    pub queue_guard: Option<(u32, u32)>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct TimelineEvent {
+    pub at: SimTime,
+    pub action: TimelineAction,
+    /// Free text shown in the trace.
+    pub note: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum TimelineAction {
+    SetAgents(u32),
+    LoginAgents(u32),
+    LogoutAgents(u32),
+    AnswerProbability(f64),
+}
+
+impl fmt::Display for TimelineAction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TimelineAction::SetAgents(n) => write!(f, "set agents to {n}"),
+            TimelineAction::LoginAgents(n) => write!(f, "{n} agents log in"),
+            TimelineAction::LogoutAgents(n) => write!(f, "{n} agents log out"),
+            TimelineAction::AnswerProbability(p) => write!(f, "answer probability becomes {p}"),
+        }
+    }
+}
+
+/// One thing wrong with a scenario: where, and which rule it breaks.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Problem {
+    /// Dotted key path, like `callees.answer.probability`.
+    pub path: String,
+    pub line: Option<usize>,
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "line {line}: `{}`: {}", self.path, self.message),
+            None => write!(f, "`{}`: {}", self.path, self.message),
+        }
+    }
+}
+
+/// Why a scenario could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ScenarioError {
+    #[error("{file}: cannot read the scenario: {source}")]
+    Read {
+        file: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{file}:{line}:{column}: not valid TOML: {message}")]
+    Syntax {
+        file: String,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error("{file}: invalid scenario:{}", list_problems(problems))]
+    Invalid {
+        file: String,
+        problems: Vec<Problem>,
+    },
+    #[error("--set {assignment}: {message}")]
+    Override { assignment: String, message: String },
+}
+
+fn list_problems(problems: &[Problem]) -> String {
+    problems.iter().map(|p| format!("\n  {p}")).collect()
+}
+
+impl ScenarioError {
+    /// The problems found, if the file parsed but broke rules.
+    pub fn problems(&self) -> &[Problem] {
+        match self {
+            ScenarioError::Invalid { problems, .. } => problems,
+            _ => &[],
+        }
+    }
+}
+
+impl Scenario {
+    /// Reads and checks a scenario file, applying `key.path=value` overrides first.
+    pub fn load(path: &Path, overrides: &[String]) -> Result<Scenario, ScenarioError> {
+        let file_name = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
+            file: file_name.clone(),
+            source,
+        })?;
+        Scenario::from_toml(&file_name, &text, overrides)
+    }
+
+    /// Parses and checks scenario text; `file_name` is used in messages.
+    pub fn from_toml(
+        file_name: &str,
+        text: &str,
+        overrides: &[String],
+    ) -> Result<Scenario, ScenarioError> {
+        let raw = if overrides.is_empty() {
+            parse_direct(file_name, text)?
+        } else {
+            parse_with_overrides(file_name, text, overrides)?
+        };
+        Scenario::from_file(raw).map_err(|problems| ScenarioError::Invalid {
+            file: file_name.to_string(),
+            problems: problems
+                .into_iter()
+                .map(|mut problem| {
+                    problem.line = problem.line.or_else(|| locate_key(text, &problem.path));
+                    problem
+                })
+                .collect(),
+        })
+    }
+
+    /// Checks a raw scenario; returns every problem found.
+    pub fn from_file(raw: ScenarioFile) -> Result<Scenario, Vec<Problem>> {
+        let mut check = Checker::default();
+        let scenario = build(&raw, &mut check);
+        if check.problems.is_empty() {
+            Ok(scenario)
+        } else {
+            Err(check.problems)
+        }
+    }
+}
+
+impl Scenario {
+    /// The campaign side of the scenario: what the dialer itself is configured with.
+    pub fn campaign_setup(&self, seed: u64) -> CampaignSetup {
+        CampaignSetup {
+            leads: LeadSource::Generated {
+                count: self.leads.count,
+                prefix: self.leads.prefix.as_str().into(),
+            },
+            redial: self.redial,
+            call_settings: CallSettings {
+                ring_timeout: self.dialing.ring_timeout,
+                dial_watchdog_grace: self.dialing.watchdog_grace,
+                ..CallSettings::default()
+            },
+            assumed_wrap_up: self.pacing.assumed_wrap_up,
+            max_attempts: self.dialing.max_attempts,
+            dial_until: self.dialing.dial_until,
+            watchdog_sweep: SimDuration::from_secs(5),
+            pacing: PacingSetup {
+                strategy: self.pacing.strategy,
+                queue_guard: self
+                    .pacing
+                    .queue_guard
+                    .map(|(pause_at, resume_at)| QueueGuard::new(pause_at, resume_at)),
+                tick: self.pacing.tick,
+                seed: stream_seed(seed, Purpose::Pacing, 0, 0),
+            },
+        }
+    }
+}
+
+fn parse_direct(file_name: &str, text: &str) -> Result<ScenarioFile, ScenarioError> {
+    let deserializer =
+        toml::Deserializer::parse(text).map_err(|error| syntax(file_name, text, &error))?;
+    serde_path_to_error::deserialize(deserializer).map_err(|error| {
+        let path = error.path().to_string();
+        let inner = error.into_inner();
+        let line = inner
+            .span()
+            .map(|span| line_and_column(text, span.start).0)
+            .or_else(|| locate_key(text, &path));
+        invalid(file_name, &path, line, inner.message())
+    })
+}
+
+fn parse_with_overrides(
+    file_name: &str,
+    text: &str,
+    overrides: &[String],
+) -> Result<ScenarioFile, ScenarioError> {
+    let mut table: toml::Table = text
+        .parse()
+        .map_err(|error: toml::de::Error| syntax(file_name, text, &error))?;
+    for assignment in overrides {
+        apply_override(&mut table, assignment)?;
+    }
+    serde_path_to_error::deserialize(table).map_err(|error| {
+        let path = error.path().to_string();
+        let inner = error.into_inner();
+        invalid(file_name, &path, locate_key(text, &path), inner.message())
+    })
+}
+
+fn syntax(file_name: &str, text: &str, error: &toml::de::Error) -> ScenarioError {
+    let (line, column) = error
+        .span()
+        .map(|span| line_and_column(text, span.start))
+        .unwrap_or((1, 1));
+    ScenarioError::Syntax {
+        file: file_name.to_string(),
+        line,
+        column,
+        message: error.message().to_string(),
+    }
+}
+
+fn invalid(file_name: &str, path: &str, line: Option<usize>, message: &str) -> ScenarioError {
+    ScenarioError::Invalid {
+        file: file_name.to_string(),
+        problems: vec![Problem {
+            path: if path.is_empty() || path == "." {
+                "(top level)".to_string()
+            } else {
+                path.to_string()
+            },
+            line,
+            message: message.to_string(),
+        }],
+    }
+}
+
+fn line_and_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+    (line, column)
+}
+
+/// Best-effort line of a dotted key in the TOML text: the key's line inside its table, or the
+/// table's header.
+fn locate_key(text: &str, path: &str) -> Option<usize> {
+    let parts: Vec<&str> = path
+        .split('.')
+        .filter(|part| !part.is_empty() && !part.starts_with('['))
+        .collect();
+    if parts.is_empty() {
+        return None;
+    }
+    for split in (0..parts.len()).rev() {
+        let header = parts[..split].join(".");
+        let key = parts[split];
+        let mut in_table = header.is_empty();
+        for (index, line) in text.lines().enumerate() {
+            let trimmed = line.trim();
+            if trimmed.starts_with('[') {
+                let name = trimmed.trim_matches(|c| c == '[' || c == ']').trim();
+                in_table = name == header;
+                if in_table && split == parts.len() {
+                    return Some(index + 1);
+                }
+                continue;
+            }
+            let assigned = trimmed
+                .split('=')
+                .next()
+                .map(str::trim)
+                .is_some_and(|name| name == key);
+            if in_table && assigned {
+                return Some(index + 1);
+            }
+        }
+        if split > 0 && !header.is_empty() {
+            let header_line = text.lines().position(|line| {
+                line.trim().trim_matches(|c| c == '[' || c == ']').trim() == header
+            });
+            if let Some(found) = header_line {
+                return Some(found + 1);
+            }
+        }
+    }
+    None
+}
+
+fn apply_override(table: &mut toml::Table, assignment: &str) -> Result<(), ScenarioError> {
+    let fail = |message: String| ScenarioError::Override {
+        assignment: assignment.to_string(),
+        message,
+    };
+    let Some((path, value_text)) = assignment.split_once('=') else {
+        return Err(fail("expected key.path=value".to_string()));
+    };
+    let path = path.trim();
+    let keys: Vec<&str> = path.split('.').collect();
+    if keys.iter().any(|key| key.is_empty()) {
+        return Err(fail(format!(
+            "`{path}` is not a key path like `pacing.ratio`"
+        )));
+    }
+    let value = parse_override_value(value_text.trim());
+    let (last, parents) = keys.split_last().expect("split of a non-empty path");
+    let mut current = table;
+    for key in parents {
+        let entry = current
+            .entry(key.to_string())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        current = match entry {
+            toml::Value::Table(inner) => inner,
+            _ => {
+                return Err(fail(format!(
+                    "`{key}` is not a table, so `{path}` cannot be set"
+                )));
+            }
+        };
+    }
+    current.insert(last.to_string(), value);
+    Ok(())
+}
+
+/// Reads an override value as TOML (`3`, `2.5`, `"15s"`, `{ exponential = "20s" }`); anything
+/// that is not valid TOML is taken as a string, so `15s` works unquoted.
+fn parse_override_value(text: &str) -> toml::Value {
+    let document = format!("value = {text}");
+    match document.parse::<toml::Table>() {
+        Ok(mut table) => table
+            .remove("value")
+            .unwrap_or_else(|| toml::Value::String(text.to_string())),
+        Err(_) => toml::Value::String(text.to_string()),
+    }
+}
+
+/// Collects problems while building a scenario.
+#[derive(Default)]
+struct Checker {
+    problems: Vec<Problem>,
+}
+
+impl Checker {
+    fn fail(&mut self, path: &str, message: impl Into<String>) {
+        self.problems.push(Problem {
+            path: path.to_string(),
+            line: None,
+            message: message.into(),
+        });
+    }
+
+    fn probability(&mut self, path: &str, value: f64) -> f64 {
+        if !(0.0..=1.0).contains(&value) || value.is_nan() {
+            self.fail(
+                path,
+                format!("{value} is not a probability; it must be between 0 and 1"),
+            );
+            return 0.0;
+        }
+        value
+    }
+
+    fn count(&mut self, path: &str, value: i64, min: i64, max: i64) -> u64 {
+        if value < min || value > max {
+            self.fail(
+                path,
+                format!("{value} is out of range; it must be between {min} and {max}"),
+            );
+            return min.max(0) as u64;
+        }
+        value as u64
+    }
+
+    fn positive_duration(&mut self, path: &str, value: SimDuration) -> SimDuration {
+        if value.is_zero() {
+            self.fail(path, "must be longer than zero");
+        }
+        value
+    }
+
+    fn dist(&mut self, path: &str, raw: &RawDist) -> Dist {
+        let secs = |d: &SimDuration| d.as_secs_f64();
+        match raw {
+            RawDist::Constant(value) => Dist::Constant(secs(value)),
+            RawDist::Exponential(mean) => Dist::Exponential { mean: secs(mean) },
+            RawDist::Uniform(low, high) => {
+                if low > high {
+                    self.fail(
+                        path,
+                        format!("uniform bounds are reversed: low {low} is above high {high}"),
+                    );
+                }
+                Dist::Uniform {
+                    low: secs(low),
+                    high: secs(high),
+                }
+            }
+            RawDist::LogNormal { mean, sd } => {
+                if mean.is_zero() && !sd.is_zero() {
+                    self.fail(path, "a lognormal with mean 0 must have sd 0");
+                }
+                Dist::LogNormal {
+                    mean: secs(mean),
+                    sd: secs(sd),
+                }
+            }
+            RawDist::Empirical(values) => {
+                if values.is_empty() {
+                    self.fail(path, "an empirical distribution needs at least one value");
+                }
+                Dist::Empirical(values.iter().map(secs).collect())
+            }
+        }
+    }
+
+    fn optional_dist(&mut self, path: &str, raw: &Option<RawDist>, default: Dist) -> Dist {
+        match raw {
+            Some(raw) => self.dist(path, raw),
+            None => default,
+        }
+    }
+
+    fn timed(&mut self, path: &str, outcome: &Option<TimedOutcome>) -> (f64, Dist) {
+        let Some(outcome) = outcome else {
+            return (0.0, Dist::ZERO);
+        };
+        let probability = self.probability(&format!("{path}.probability"), outcome.probability);
+        let after = match &outcome.after {
+            Some(raw) => self.dist(&format!("{path}.after"), raw),
+            None if probability > 0.0 => {
+                self.fail(
+                    &format!("{path}.after"),
+                    "required when the probability is above 0: how long until it happens",
+                );
+                Dist::ZERO
+            }
+            None => Dist::ZERO,
+        };
+        (probability, after)
+    }
+}
+
+fn duration_or(raw: Option<RawDuration>, default: SimDuration) -> SimDuration {
+    raw.map_or(default, |d| d.0)
+}
+
+fn build(raw: &ScenarioFile, check: &mut Checker) -> Scenario {
+    let agents = &raw.agents;
+    let agent_no_answer = check.probability("agents.no_answer", agents.no_answer.unwrap_or(0.0));
+    let agent_decline = check.probability("agents.decline", agents.decline.unwrap_or(0.0));
+    if agent_no_answer + agent_decline > 1.0 + 1e-9 {
+        check.fail(
+            "agents.decline",
+            format!(
+                "agents.no_answer + agents.decline is {}, it cannot exceed 1",
+                agent_no_answer + agent_decline
+            ),
+        );
+    }
+    let wrap_up = check.optional_dist("agents.wrap_up", &agents.wrap_up, Dist::ZERO);
+    let agent_settings = AgentSettings {
+        count: check.count("agents.count", agents.count, 0, 100_000) as u32,
+        answer_after: check.optional_dist("agents.answer_after", &agents.answer_after, Dist::ZERO),
+        wrap_up: wrap_up.clone(),
+        no_answer_probability: agent_no_answer,
+        no_answer_timeout: check.positive_duration(
+            "agents.no_answer_timeout",
+            duration_or(agents.no_answer_timeout, SimDuration::from_secs(15)),
+        ),
+        decline_probability: agent_decline,
+        decline_after: check.optional_dist(
+            "agents.decline_after",
+            &agents.decline_after,
+            Dist::Constant(2.0),
+        ),
+    };
+
+    let queue = QueueSettings {
+        max_size: raw
+            .queue
+            .max_size
+            .map(|size| check.count("queue.max_size", size, 0, 1_000_000) as u32),
+        max_wait: raw
+            .queue
+            .max_wait
+            .map(|wait| check.positive_duration("queue.max_wait", wait.0)),
+        entry_delay: check.optional_dist("queue.entry_delay", &raw.queue.entry_delay, Dist::ZERO),
+    };
+
+    let callees = build_callees(raw, check);
+
+    let dialing_raw = &raw.dialing;
+    let dial_until = dialing_raw
+        .dial_until
+        .map(|until| SimTime::ZERO + check.positive_duration("dialing.dial_until", until.0));
+    let max_attempts = dialing_raw
+        .max_attempts
+        .map(|max| check.count("dialing.max_attempts", max, 1, i64::MAX));
+    let leads = LeadSettings {
+        count: raw
+            .leads
+            .count
+            .map(|count| check.count("leads.count", count, 1, i64::MAX)),
+        prefix: raw
+            .leads
+            .prefix
+            .clone()
+            .unwrap_or_else(|| "+1555".to_string()),
+    };
+    if leads.count.is_none() && max_attempts.is_none() && dial_until.is_none() {
+        check.fail(
+            "dialing",
+            "the scenario never stops dialing: set leads.count, dialing.max_attempts or dialing.dial_until",
+        );
+    }
+    let default_deadline = dial_until.map_or(SimTime::from_secs(30 * 86_400), |until| {
+        until + SimDuration::from_secs(86_400)
+    });
+    let dialing = DialingSettings {
+        ring_timeout: check.positive_duration(
+            "dialing.ring_timeout",
+            duration_or(dialing_raw.ring_timeout, SimDuration::from_secs(25)),
+        ),
+        max_attempts,
+        dial_until,
+        watchdog_grace: duration_or(dialing_raw.watchdog_grace, SimDuration::from_secs(10)),
+        deadline: dialing_raw.deadline.map_or(default_deadline, |d| {
+            SimTime::ZERO + check.positive_duration("dialing.deadline", d.0)
+        }),
+    };
+    if let (Some(until), deadline) = (dial_until, dialing.deadline)
+        && deadline < until
+    {
+        check.fail("dialing.deadline", "must not be before dialing.dial_until");
+    }
+
+    let redial_rule =
+        |check: &mut Checker, path: &str, entry: &Option<file::RedialEntry>| match entry {
+            None => RedialRule::NEVER,
+            Some(entry) => RedialRule {
+                delay: entry.delay.0,
+                max_attempts: check.count(
+                    &format!("{path}.max_attempts"),
+                    entry.max_attempts,
+                    1,
+                    1000,
+                ) as u32,
+            },
+        };
+    let redial = RedialPolicy {
+        no_answer: redial_rule(check, "redial.no_answer", &raw.redial.no_answer),
+        busy: redial_rule(check, "redial.busy", &raw.redial.busy),
+    };
+
+    let pacing = build_pacing(raw, &wrap_up, check);
+    let timeline = build_timeline(raw, &callees, check);
+
+    Scenario {
+        name: raw.scenario.name.clone(),
+        description: raw.scenario.description.clone(),
+        seed: raw.scenario.seed.unwrap_or(1),
+        agents: agent_settings,
+        queue,
+        callees,
+        dialing,
+        leads,
+        redial,
+        pacing,
+        timeline,
+    }
+}
+
+fn build_callees(raw: &ScenarioFile, check: &mut Checker) -> CalleeSettings {
+    let section = &raw.callees;
+    let (answer, answer_after) = check.timed("callees.answer", &section.answer);
+    let (busy, busy_after) = check.timed("callees.busy", &section.busy);
+    let (declined, declined_after) = check.timed("callees.declined", &section.declined);
+    let (invalid_number, invalid_number_after) =
+        check.timed("callees.invalid_number", &section.invalid_number);
+    let (failed, failed_after) = check.timed("callees.failed", &section.failed);
+    let no_answer = section.no_answer.as_ref().map_or(0.0, |o| {
+        check.probability("callees.no_answer.probability", o.probability)
+    });
+    let (machine, machine_after, machine_detect) = match &section.machine {
+        None => (0.0, Dist::ZERO, Dist::ZERO),
+        Some(outcome) => {
+            let timed = TimedOutcome {
+                probability: outcome.probability,
+                after: outcome.after.clone(),
+            };
+            let (probability, after) = check.timed("callees.machine", &Some(timed));
+            let detect = check.optional_dist("callees.machine.detect", &outcome.detect, Dist::ZERO);
+            (probability, after, detect)
+        }
+    };
+    let mix = CalleeMix {
+        answer,
+        no_answer,
+        busy,
+        declined,
+        invalid_number,
+        failed,
+        machine,
+    };
+    let total = mix.total();
+    if (total - 1.0).abs() > 1e-6 {
+        check.fail(
+            "callees",
+            format!(
+                "probabilities of callee outcomes (answer, no_answer, busy, declined, invalid_number, failed, machine) sum to {}, they must sum to 1",
+                round_for_message(total)
+            ),
+        );
+    }
+    let hold = section.hold.as_ref().map(|hold| HoldSettings {
+        probability: check.probability("callees.hold.probability", hold.probability),
+        duration: check.dist("callees.hold.duration", &hold.duration),
+    });
+    let transfer = section.transfer.as_ref().map(|transfer| TransferSettings {
+        probability: check.probability("callees.transfer.probability", transfer.probability),
+        duration: check.dist("callees.transfer.duration", &transfer.duration),
+    });
+    CalleeSettings {
+        mix,
+        ringing_after: check.optional_dist(
+            "callees.ringing_after",
+            &section.ringing_after,
+            Dist::ZERO,
+        ),
+        answer_after,
+        busy_after,
+        declined_after,
+        invalid_number_after,
+        failed_after,
+        machine_after,
+        machine_detect,
+        patience: check.dist("callees.patience", &section.patience),
+        talk: check.dist("callees.talk", &section.talk),
+        hold,
+        transfer,
+    }
+}
+
+fn round_for_message(value: f64) -> f64 {
+    (value * 1e9).round() / 1e9
+}
+
+fn build_pacing(raw: &ScenarioFile, wrap_up: &Dist, check: &mut Checker) -> PacingSettings {
+    let section = &raw.pacing;
+    let strategy = match section.strategy.as_str() {
+        "progressive" => Strategy::Progressive,
+        "power" => match section.ratio {
+            Some(ratio) if ratio.is_finite() && ratio > 0.0 && ratio <= 100.0 => {
+                Strategy::Power { ratio }
+            }
+            Some(ratio) => {
+                check.fail(
+                    "pacing.ratio",
+                    format!("{ratio} is out of range; it must be above 0 and at most 100"),
+                );
+                Strategy::Power { ratio: 1.0 }
+            }
+            None => {
+                check.fail(
+                    "pacing.ratio",
+                    "required for strategy \"power\": lines per idle agent",
+                );
+                Strategy::Power { ratio: 1.0 }
+            }
+        },
+        "rate" => match section.rate_per_minute {
+            Some(rate) if rate.is_finite() && rate > 0.0 => Strategy::Rate { per_minute: rate },
+            Some(rate) => {
+                check.fail("pacing.rate_per_minute", format!("{rate} must be above 0"));
+                Strategy::Rate { per_minute: 1.0 }
+            }
+            None => {
+                check.fail(
+                    "pacing.rate_per_minute",
+                    "required for strategy \"rate\": mean dials per minute",
+                );
+                Strategy::Rate { per_minute: 1.0 }
+            }
+        },
+        other => {
+            check.fail(
+                "pacing.strategy",
+                format!(
+                    "unknown strategy \"{other}\"; choose \"progressive\", \"power\" or \"rate\""
+                ),
+            );
+            Strategy::Progressive
+        }
+    };
+    if section.ratio.is_some() && !matches!(strategy, Strategy::Power { .. }) {
+        check.fail(
+            "pacing.ratio",
+            format!(
+                "only applies to strategy \"power\", not \"{}\"",
+                section.strategy
+            ),
+        );
+    }
+    if section.rate_per_minute.is_some() && !matches!(strategy, Strategy::Rate { .. }) {
+        check.fail(
+            "pacing.rate_per_minute",
+            format!(
+                "only applies to strategy \"rate\", not \"{}\"",
+                section.strategy
+            ),
+        );
+    }
+    let queue_guard = section.queue_guard.as_ref().map(|guard| {
+        let pause_at = check.count("pacing.queue_guard.pause_at", guard.pause_at, 1, 1_000_000);
+        let resume_at = check.count(
+            "pacing.queue_guard.resume_at",
+            guard.resume_at,
+            0,
+            1_000_000,
+        );
+        if resume_at >= pause_at {
+            check.fail(
+                "pacing.queue_guard.resume_at",
+                format!("must be below pause_at ({pause_at}), or dialing would never stay paused"),
+            );
+        }
+        (pause_at as u32, resume_at as u32)
+    });
+    let tick = duration_or(section.tick, SimDuration::from_secs(1));
+    PacingSettings {
+        strategy,
+        tick: (!tick.is_zero()).then_some(tick),
+        assumed_wrap_up: section
+            .assumed_wrap_up
+            .map_or_else(|| SimDuration::from_secs_f64(wrap_up.mean_secs()), |d| d.0),
+        queue_guard,
+    }
+}
+
+fn build_timeline(
+    raw: &ScenarioFile,
+    callees: &CalleeSettings,
+    check: &mut Checker,
+) -> Vec<TimelineEvent> {
+    let mut events = Vec::with_capacity(raw.timeline.len());
+    for (index, entry) in raw.timeline.iter().enumerate() {
+        let path = format!("timeline[{index}]");
+        let mut actions = Vec::new();
+        if let Some(n) = entry.set_agents {
+            actions.push(TimelineAction::SetAgents(check.count(
+                &format!("{path}.set_agents"),
+                n,
+                0,
+                100_000,
+            ) as u32));
+        }
+        if let Some(n) = entry.login_agents {
+            actions.push(TimelineAction::LoginAgents(check.count(
+                &format!("{path}.login_agents"),
+                n,
+                0,
+                100_000,
+            ) as u32));
+        }
+        if let Some(n) = entry.logout_agents {
+            actions.push(TimelineAction::LogoutAgents(check.count(
+                &format!("{path}.logout_agents"),
+                n,
+                0,
+                100_000,
+            ) as u32));
+        }
+        if let Some(p) = entry.answer_probability {
+            let p = check.probability(&format!("{path}.answer_probability"), p);
+            if p > 0.0 && callees.mix.answer == 0.0 && callees.answer_after == Dist::ZERO {
+                check.fail(
+                    &format!("{path}.answer_probability"),
+                    "callees.answer.after must be set for calls to be answered",
+                );
+            }
+            actions.push(TimelineAction::AnswerProbability(p));
+        }
+        match actions.as_slice() {
+            [action] => events.push(TimelineEvent {
+                at: SimTime::ZERO + entry.at.0,
+                action: *action,
+                note: entry.note.clone(),
+            }),
+            [] => check.fail(
+                &path,
+                "names no action; use one of set_agents, login_agents, logout_agents, answer_probability",
+            ),
+            _ => check.fail(&path, "names more than one action; write one [[timeline]] entry per action"),
+        }
+    }
+    events.sort_by_key(|event| event.at);
+    events
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = r#"
+[scenario]
+name = "t"
+
+[agents]
+count = 3
+
+[callees]
+patience = { exponential = "20s" }
+talk = "3m"
+answer = { probability = 0.5, after = { uniform = ["3s", "15s"] } }
+no_answer = { probability = 0.5 }
+
+[leads]
+count = 10
+
+[pacing]
+strategy = "progressive"
+"#;
+
+    fn problems_of(text: &str) -> Vec<Problem> {
+        match Scenario::from_toml("t.toml", text, &[]) {
+            Ok(_) => panic!("expected problems"),
+            Err(error) => error.problems().to_vec(),
+        }
+    }
+
+    #[test]
+    fn a_minimal_scenario_gets_defaults() {
+        let scenario = Scenario::from_toml("t.toml", MINIMAL, &[]).unwrap();
+        assert_eq!(scenario.dialing.ring_timeout, SimDuration::from_secs(25));
+        assert_eq!(scenario.callees.talk, Dist::Constant(180.0));
+        assert_eq!(scenario.pacing.tick, Some(SimDuration::from_secs(1)));
+        assert_eq!(scenario.seed, 1);
+    }
+
+    #[test]
+    fn unknown_keys_are_named_with_their_path_and_line() {
+        let text = MINIMAL.replace("count = 3", "count = 3\ncuont = 4");
+        let error = Scenario::from_toml("t.toml", &text, &[]).unwrap_err();
+        let message = error.to_string();
+        assert!(message.contains("t.toml"), "{message}");
+        assert!(message.contains("agents.cuont"), "{message}");
+        assert!(message.contains("unknown field"), "{message}");
+        assert!(message.contains("line 7"), "{message}");
+    }
+
+    #[test]
+    fn probabilities_must_sum_to_one() {
+        let text = MINIMAL.replace(
+            "probability = 0.5 }\n\n[leads]",
+            "probability = 0.6 }\n\n[leads]",
+        );
+        let problems = problems_of(&text);
+        assert_eq!(problems[0].path, "callees");
+        assert!(problems[0].message.contains("sum to 1.1"), "{:?}", problems);
+    }
+
+    #[test]
+    fn negative_durations_are_refused_with_the_key() {
+        let text = MINIMAL.replace("talk = \"3m\"", "talk = \"-3m\"");
+        let message = Scenario::from_toml("t.toml", &text, &[])
+            .unwrap_err()
+            .to_string();
+        assert!(message.contains("callees.talk"), "{message}");
+        assert!(message.contains("negative duration"), "{message}");
+    }
+
+    #[test]
+    fn several_problems_are_reported_together() {
+        let text = MINIMAL
+            .replace("strategy = \"progressive\"", "strategy = \"power\"")
+            .replace("count = 10", "count = 0");
+        let paths: Vec<String> = problems_of(&text).into_iter().map(|p| p.path).collect();
+        assert!(paths.contains(&"pacing.ratio".to_string()), "{paths:?}");
+        assert!(paths.contains(&"leads.count".to_string()), "{paths:?}");
+    }
+
+    #[test]
+    fn overrides_apply_and_are_checked() {
+        let scenario = Scenario::from_toml(
+            "t.toml",
+            MINIMAL,
+            &[
+                "agents.count=7".to_string(),
+                "dialing.ring_timeout=30s".to_string(),
+            ],
+        )
+        .unwrap();
+        assert_eq!(scenario.agents.count, 7);
+        assert_eq!(scenario.dialing.ring_timeout, SimDuration::from_secs(30));
+        let error =
+            Scenario::from_toml("t.toml", MINIMAL, &["agents.cuont=7".to_string()]).unwrap_err();
+        assert!(error.to_string().contains("agents.cuont"), "{error}");
+    }
+
+    #[test]
+    fn a_scenario_must_stop() {
+        let text = MINIMAL.replace("[leads]\ncount = 10", "");
+        let problems = problems_of(&text);
+        assert!(problems[0].message.contains("never stops"), "{problems:?}");
+    }
+
+    #[test]
+    fn answer_probability_shift_rescales_the_rest() {
+        let mix = CalleeMix {
+            answer: 0.3,
+            no_answer: 0.45,
+            busy: 0.15,
+            declined: 0.0,
+            invalid_number: 0.1,
+            failed: 0.0,
+            machine: 0.0,
+        };
+        let shifted = mix.with_answer_probability(0.2);
+        assert!((shifted.total() - 1.0).abs() < 1e-12);
+        assert!((shifted.no_answer / shifted.busy - 3.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn syntax_errors_have_line_and_column() {
+        let error = Scenario::from_toml("t.toml", "[agents\ncount = 1", &[]).unwrap_err();
+        assert!(
+            matches!(error, ScenarioError::Syntax { line: 1, .. }),
+            "{error}"
+        );
+    }
+}

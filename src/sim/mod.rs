@@ -1,0 +1,16 @@
+//! The simulated switch: a deterministic, seeded PortaSwitch with a call queue and agents, running
+//! on virtual time.
+//!
+//! - [`dist`]: duration distributions, drawn by inverse CDF;
+//! - [`rng`]: seeded random streams per purpose and callee;
+//! - [`calendar`]: the ordered timeline of world steps and engine timers;
+//! - [`model`]: the switch, queue, agents and ground truth as a pure model;
+//! - [`switch`]: the actor that serves the engine's commands and drives virtual time.
+//!
+//! Nothing here may read the wall clock or the system's entropy.
+
+pub mod calendar;
+pub mod dist;
+pub mod model;
+pub mod rng;
+pub mod switch;

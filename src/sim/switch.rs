@@ -1,0 +1,383 @@
+//! `SimSwitch`: the simulated PortaSwitch as an actor, and the driver of virtual time.
+//!
+//! It answers the engine's [`SwitchCommand`]s through the pure [`SimSwitchModel`], delivers the
+//! model's notifications to each call as a [`CallEvents`] batch (one batch per call per step), and
+//! records every notification in the trace.
+//!
+//! It also moves virtual time. It takes the calendar's next entry (a world step or an engine
+//! timer) only once every consequence of the previous entry has been handled. In the default mode
+//! that is when no [`crate::mail::Mail`] is in flight: the in-flight counter's quiet callback
+//! calls [`SimCore::advance`] directly (or sends [`Advance`] if the core is busy). In the
+//! [`Quiescence::RuntimeIdle`] mode, used by tests to check the first, tokio's park hook sends
+//! [`Advance`] when the paused runtime has nothing left to run. When the campaign has finished, engine timers are dropped and
+//! the world runs until the last call and wrap-up are over; then the run's [`SimOutcome`] is sent.
+//!
+//! The switch never looks inside the engine: it sees commands and recipients only.
+
+use super::calendar::{Calendar, Due};
+use super::model::{CallKey, SimSwitchModel, Step, SwitchItem, Truth};
+use crate::campaign::supervisor::{CampaignFinished, EngineReport};
+use crate::domain::AttemptId;
+use crate::mail::{self, InFlight, Mail};
+use crate::switch::{CallEvents, CallStatus, SwitchCommand, SwitchEvent, SwitchNotice};
+use crate::time::SimTime;
+use crate::trace::{SharedTrace, TraceRecord};
+use actix::{Actor, Context, Handler, Message, Recipient};
+use smallvec::SmallVec;
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use tokio::sync::oneshot;
+
+/// How the driver knows the engine has finished reacting to the last calendar entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Quiescence {
+    /// No engine mail in flight (fast; the default).
+    #[default]
+    MailCount,
+    /// tokio's runtime is about to park: nothing at all is runnable (slow; a cross-check).
+    RuntimeIdle,
+}
+
+/// Asks the driver to move time forward if it may. Not engine mail: it is not counted.
+#[derive(Message, Debug, Clone, Copy)]
+#[rtype(result = "()")]
+pub struct Advance;
+
+/// Wakes the driver from tokio's park hook, in [`Quiescence::RuntimeIdle`] mode.
+#[derive(Default)]
+pub struct IdleWake {
+    armed: AtomicBool,
+    target: Mutex<Option<Recipient<Advance>>>,
+}
+
+impl IdleWake {
+    pub fn set_target(&self, target: Recipient<Advance>) {
+        if let Ok(mut slot) = self.target.lock() {
+            *slot = Some(target);
+        }
+    }
+
+    /// Called by the runtime just before it parks.
+    pub fn on_park(&self) {
+        if self.armed.swap(false, Ordering::AcqRel)
+            && let Ok(slot) = self.target.lock()
+            && let Some(target) = slot.as_ref()
+        {
+            target.do_send(Advance);
+        }
+    }
+
+    /// Asks for one `Advance` at the next idle point.
+    pub fn arm(&self) {
+        self.armed.store(true, Ordering::Release);
+    }
+}
+
+/// How a simulation run ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    /// The campaign finished and every call and wrap-up is over.
+    Completed,
+    /// The scenario's deadline came first.
+    DeadlineReached,
+    /// Nothing was left on the calendar, yet the campaign had not finished.
+    Stalled,
+}
+
+/// Everything a simulation run produced.
+pub struct SimOutcome {
+    pub status: RunStatus,
+    pub ended_at: SimTime,
+    /// The engine's view; `None` if the campaign never finished.
+    pub engine: Option<EngineReport>,
+    pub campaign_finished_at: Option<SimTime>,
+    pub truth: Truth,
+    /// Notifications delivered to calls.
+    pub events_delivered: u64,
+    pub calls_still_up: usize,
+}
+
+/// The simulated switch's state and the time driver, shared by the actor and by the in-flight
+/// counter's quiet callback (which drives time directly, without a message round trip).
+pub struct SimCore {
+    model: SimSwitchModel,
+    calendar: Rc<Calendar<SwitchItem>>,
+    /// Where each live call's notifications go, by model slot.
+    recipients: Vec<Option<Recipient<Mail<CallEvents>>>>,
+    /// The model's key for each attempt, for hangups (attempt ids are dense).
+    keys_by_attempt: Vec<Option<CallKey>>,
+    notices_to: Recipient<Mail<SwitchNotice>>,
+    trace: SharedTrace,
+    step: Step,
+    events_delivered: u64,
+    quiescence: Quiescence,
+    idle_wake: Option<Arc<IdleWake>>,
+    deadline: SimTime,
+    engine: Option<(SimTime, EngineReport)>,
+    done: Option<oneshot::Sender<SimOutcome>>,
+}
+
+impl SimCore {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        model: SimSwitchModel,
+        calendar: Rc<Calendar<SwitchItem>>,
+        notices_to: Recipient<Mail<SwitchNotice>>,
+        trace: SharedTrace,
+        quiescence: Quiescence,
+        idle_wake: Option<Arc<IdleWake>>,
+        deadline: SimTime,
+        done: oneshot::Sender<SimOutcome>,
+    ) -> SimCore {
+        SimCore {
+            model,
+            calendar,
+            recipients: Vec::new(),
+            keys_by_attempt: Vec::new(),
+            notices_to,
+            trace,
+            step: Step::default(),
+            events_delivered: 0,
+            quiescence,
+            idle_wake,
+            deadline,
+            engine: None,
+            done: Some(done),
+        }
+    }
+
+    fn now(&self) -> SimTime {
+        self.calendar.now()
+    }
+
+    /// Carries out what the model's last step produced.
+    fn flush(&mut self) {
+        let mut step = std::mem::take(&mut self.step);
+        for (at, item) in step.schedule.drain(..) {
+            self.calendar.schedule_item(at, item);
+        }
+        let now = self.now();
+        if !step.events.is_empty() {
+            self.deliver(&mut step.events, now);
+        }
+        for notice in step.notices.drain(..) {
+            self.notices_to.do_send(Mail::new(notice));
+        }
+        for action in step.timeline.drain(..) {
+            self.trace
+                .borrow_mut()
+                .record(now, &TraceRecord::Timeline { action: &action });
+        }
+        self.step = step;
+    }
+
+    /// Sends notifications in order, one batch per run of events for the same call. The model
+    /// produces each call's events of one step together, so this is one batch per call.
+    fn deliver(&mut self, events: &mut Vec<(u32, AttemptId, SwitchEvent)>, now: SimTime) {
+        let mut trace = self.trace.borrow_mut();
+        let mut pending = events.drain(..).peekable();
+        while let Some((slot, attempt, first)) = pending.next() {
+            let mut batch: SmallVec<[SwitchEvent; 2]> = SmallVec::new();
+            let mut ends = false;
+            let mut next = Some(first);
+            while let Some(event) = next.take() {
+                trace.record(
+                    now,
+                    &TraceRecord::Switch {
+                        attempt,
+                        event: &event,
+                    },
+                );
+                if let SwitchEvent::State(note) = &event {
+                    ends |= note.state == CallStatus::Terminated;
+                }
+                batch.push(event);
+                if pending
+                    .peek()
+                    .is_some_and(|(next_slot, _, _)| *next_slot == slot)
+                {
+                    next = pending.next().map(|(_, _, event)| event);
+                }
+            }
+            self.events_delivered += batch.len() as u64;
+            if let Some(recipient) = self.recipients.get(slot as usize).and_then(Option::as_ref) {
+                recipient.do_send(Mail::new(CallEvents(batch)));
+            }
+            if ends && let Some(recipient) = self.recipients.get_mut(slot as usize) {
+                // The engine hears nothing after "terminated".
+                *recipient = None;
+            }
+        }
+    }
+
+    fn may_continue(&self) -> bool {
+        match self.quiescence {
+            Quiescence::MailCount => mail::in_flight() == 0,
+            Quiescence::RuntimeIdle => false,
+        }
+    }
+
+    /// Takes calendar entries while the engine is quiet.
+    pub fn advance(&mut self) {
+        if self.done.is_none() {
+            return;
+        }
+        if self.quiescence == Quiescence::MailCount && mail::in_flight() > 0 {
+            return;
+        }
+        loop {
+            if self.engine.is_some()
+                && (self.calendar.pending_items() == 0 || self.model.is_quiet())
+            {
+                self.complete(RunStatus::Completed);
+                return;
+            }
+            let Some(next_at) = self.calendar.peek_time() else {
+                self.complete(RunStatus::Stalled);
+                return;
+            };
+            if next_at > self.deadline {
+                self.complete(RunStatus::DeadlineReached);
+                return;
+            }
+            match self.calendar.pop() {
+                Some((_, Due::Item(item))) => {
+                    let now = self.now();
+                    self.model.handle(item, now, &mut self.step);
+                    self.flush();
+                }
+                Some((_, Due::Timer(fire))) => fire(),
+                None => continue,
+            }
+            if !self.may_continue() {
+                if let Some(wake) = &self.idle_wake {
+                    wake.arm();
+                }
+                return;
+            }
+        }
+    }
+
+    fn complete(&mut self, status: RunStatus) {
+        let Some(done) = self.done.take() else {
+            return;
+        };
+        let ended_at = match status {
+            RunStatus::DeadlineReached => self.deadline,
+            _ => self.now(),
+        };
+        let (campaign_finished_at, engine) = match self.engine.take() {
+            Some((at, report)) => (Some(at), Some(report)),
+            None => (None, None),
+        };
+        let _ = done.send(SimOutcome {
+            status,
+            ended_at,
+            engine,
+            campaign_finished_at,
+            truth: self.model.truth().clone(),
+            events_delivered: self.events_delivered,
+            calls_still_up: self.model.live_calls(),
+        });
+    }
+}
+
+/// The simulated switch as an actor: a thin shell over a shared [`SimCore`].
+pub struct SimSwitch {
+    core: Rc<RefCell<SimCore>>,
+    /// Keeps time still until the switch has logged its agents in.
+    startup: Option<InFlight>,
+}
+
+impl SimSwitch {
+    pub fn new(core: Rc<RefCell<SimCore>>) -> SimSwitch {
+        SimSwitch {
+            core,
+            startup: Some(InFlight::new()),
+        }
+    }
+}
+
+impl SimCore {
+    fn start(&mut self) {
+        let now = self.now();
+        self.model.start(now, &mut self.step);
+        self.flush();
+    }
+
+    fn command(&mut self, command: SwitchCommand) {
+        let now = self.now();
+        match command {
+            SwitchCommand::Originate(request) => {
+                let key = self.model.originate(
+                    now,
+                    request.attempt,
+                    &request.callee,
+                    request.ring_timeout,
+                    &mut self.step,
+                );
+                let slot = key.slot as usize;
+                if self.recipients.len() <= slot {
+                    self.recipients.resize(slot + 1, None);
+                }
+                self.recipients[slot] = Some(request.events_to);
+                let index = request.attempt.0 as usize;
+                if self.keys_by_attempt.len() <= index {
+                    self.keys_by_attempt.resize(index + 1, None);
+                }
+                self.keys_by_attempt[index] = Some(key);
+                self.flush();
+            }
+            SwitchCommand::Hangup { attempt, .. } => {
+                if let Some(Some(key)) = self.keys_by_attempt.get(attempt.0 as usize).copied() {
+                    self.model.hangup(now, key, &mut self.step);
+                    self.flush();
+                }
+            }
+        }
+    }
+
+    fn campaign_finished(&mut self, finished: CampaignFinished) {
+        self.engine = Some((finished.at, finished.report));
+        // Nothing may wake the engine any more; the world runs out on its own.
+        self.calendar.cancel_all_timers();
+    }
+}
+
+impl Actor for SimSwitch {
+    type Context = Context<Self>;
+
+    fn started(&mut self, _ctx: &mut Context<Self>) {
+        self.core.borrow_mut().start();
+        self.startup = None;
+    }
+}
+
+impl Handler<Advance> for SimSwitch {
+    type Result = ();
+
+    fn handle(&mut self, _: Advance, _ctx: &mut Context<Self>) {
+        self.core.borrow_mut().advance();
+    }
+}
+
+impl Handler<Mail<SwitchCommand>> for SimSwitch {
+    type Result = ();
+
+    fn handle(&mut self, mail: Mail<SwitchCommand>, _ctx: &mut Context<Self>) {
+        let Mail { body, .. } = mail;
+        self.core.borrow_mut().command(body);
+    }
+}
+
+impl Handler<Mail<CampaignFinished>> for SimSwitch {
+    type Result = ();
+
+    fn handle(&mut self, mail: Mail<CampaignFinished>, _ctx: &mut Context<Self>) {
+        let Mail { body, .. } = mail;
+        self.core.borrow_mut().campaign_finished(body);
+    }
+}

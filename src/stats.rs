@@ -1,0 +1,215 @@
+//! Counting what happened: answered, connected, abandoned, talk time, waits and agent time.
+//!
+//! [`Tally`] is filled twice in a simulation, once from what the engine observed and once from the
+//! simulator's ground truth, and summarised the same way ([`RateSummary`]) so the two can be set
+//! side by side. [`AgentTime`] integrates logged-in agents over time for occupancy.
+//!
+//! Definitions (the release note's statistic is `abandon_rate`):
+//! - `answered`: calls a person answered (answering machines excluded);
+//! - `connected`: answered calls that reached an agent;
+//! - `abandoned` = `answered` − `connected`: answered calls that never reached an agent;
+//! - `abandon_rate` = `abandoned` / `answered`;
+//! - `agent_occupancy` = talk time / logged-in agent time;
+//! - `wait_ms`: from answer until an agent answered, over connected calls;
+//! - `delayed_share`: answered persons who did not reach an agent at once (they waited, or never
+//!   got one), over answered; Erlang's P(wait);
+//! - `mean_wait_all_ms`: time from answer until an agent answered or the person gave up, over
+//!   all answered persons; Erlang's E[W].
+//!
+//! Pure accumulation; no clocks.
+
+use crate::time::{SimDuration, SimTime};
+use hdrhistogram::Histogram;
+use serde::Serialize;
+
+/// Waits are kept in milliseconds up to one day, to three significant figures.
+const WAIT_HISTOGRAM_MAX_MS: u64 = 86_400_000;
+
+/// Counts and sums for one view of a run (engine or truth).
+#[derive(Clone, Debug)]
+pub struct Tally {
+    pub attempts: u64,
+    pub answered: u64,
+    pub connected: u64,
+    pub talk: SimDuration,
+    /// Answered persons who did not reach an agent at once.
+    pub delayed: u64,
+    wait_ms: Histogram<u64>,
+    wait_total: SimDuration,
+    /// Waiting time of every answered person, connected or not.
+    wait_all_total: SimDuration,
+}
+
+impl Default for Tally {
+    fn default() -> Self {
+        Tally::new()
+    }
+}
+
+impl Tally {
+    pub fn new() -> Tally {
+        Tally {
+            attempts: 0,
+            answered: 0,
+            connected: 0,
+            talk: SimDuration::ZERO,
+            delayed: 0,
+            wait_ms: Histogram::new_with_bounds(1, WAIT_HISTOGRAM_MAX_MS, 3)
+                .expect("constant histogram bounds are valid"),
+            wait_total: SimDuration::ZERO,
+            wait_all_total: SimDuration::ZERO,
+        }
+    }
+
+    /// A person answered and reached an agent after `wait`.
+    pub fn record_connected(&mut self, wait: SimDuration) {
+        self.answered += 1;
+        self.connected += 1;
+        let wait_ms = (wait.as_micros() / 1_000).min(WAIT_HISTOGRAM_MAX_MS);
+        self.wait_ms.saturating_record(wait_ms);
+        self.wait_total += wait;
+        self.wait_all_total += wait;
+        if !wait.is_zero() {
+            self.delayed += 1;
+        }
+    }
+
+    /// A person answered and never reached an agent, after waiting `waited`.
+    pub fn record_abandoned(&mut self, waited: SimDuration) {
+        self.answered += 1;
+        self.delayed += 1;
+        self.wait_all_total += waited;
+    }
+
+    pub fn add_talk(&mut self, talk: SimDuration) {
+        self.talk += talk;
+    }
+
+    pub fn abandoned(&self) -> u64 {
+        self.answered - self.connected
+    }
+
+    pub fn summary(&self, agent_time: SimDuration) -> RateSummary {
+        let abandoned = self.abandoned();
+        RateSummary {
+            attempts: self.attempts,
+            answered: self.answered,
+            connected: self.connected,
+            abandoned,
+            abandon_rate: ratio(abandoned as f64, self.answered as f64),
+            agent_occupancy: ratio(self.talk.as_secs_f64(), agent_time.as_secs_f64()),
+            talk_seconds: self.talk.as_secs_f64(),
+            agent_seconds: agent_time.as_secs_f64(),
+            delayed_share: ratio(self.delayed as f64, self.answered as f64),
+            mean_wait_all_ms: ratio(self.wait_all_total.as_millis_f64(), self.answered as f64),
+            wait_ms: WaitSummary {
+                count: self.wait_ms.len(),
+                mean: ratio(self.wait_total.as_millis_f64(), self.connected as f64),
+                p50: self.wait_ms.value_at_quantile(0.50),
+                p90: self.wait_ms.value_at_quantile(0.90),
+                p99: self.wait_ms.value_at_quantile(0.99),
+                max: self.wait_ms.max(),
+            },
+        }
+    }
+}
+
+fn ratio(numerator: f64, denominator: f64) -> f64 {
+    if denominator > 0.0 {
+        numerator / denominator
+    } else {
+        0.0
+    }
+}
+
+/// Rates of one view of a run.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RateSummary {
+    pub attempts: u64,
+    pub answered: u64,
+    pub connected: u64,
+    pub abandoned: u64,
+    pub abandon_rate: f64,
+    pub agent_occupancy: f64,
+    pub talk_seconds: f64,
+    pub agent_seconds: f64,
+    pub delayed_share: f64,
+    pub mean_wait_all_ms: f64,
+    pub wait_ms: WaitSummary,
+}
+
+/// Wait for an agent, over connected calls, in milliseconds.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct WaitSummary {
+    pub count: u64,
+    pub mean: f64,
+    pub p50: u64,
+    pub p90: u64,
+    pub p99: u64,
+    pub max: u64,
+}
+
+/// Logged-in agents integrated over time.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct AgentTime {
+    logged_in: u32,
+    since: SimTime,
+    /// Agent-microseconds up to `since`.
+    total: u128,
+}
+
+impl AgentTime {
+    pub fn set(&mut self, now: SimTime, logged_in: u32) {
+        self.total += u128::from((now - self.since).as_micros()) * u128::from(self.logged_in);
+        self.since = self.since.max(now);
+        self.logged_in = logged_in;
+    }
+
+    pub fn logged_in(&self) -> u32 {
+        self.logged_in
+    }
+
+    /// Agent time from the start up to `end`.
+    pub fn until(&self, end: SimTime) -> SimDuration {
+        let total =
+            self.total + u128::from((end - self.since).as_micros()) * u128::from(self.logged_in);
+        SimDuration(u64::try_from(total).unwrap_or(u64::MAX))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn summary_is_consistent() {
+        let mut tally = Tally::new();
+        tally.attempts = 10;
+        tally.record_connected(SimDuration::from_millis(1500));
+        tally.record_connected(SimDuration::ZERO);
+        tally.record_abandoned(SimDuration::from_secs(3));
+        tally.add_talk(SimDuration::from_secs(300));
+        let summary = tally.summary(SimDuration::from_secs(600));
+        assert_eq!(
+            (summary.answered, summary.connected, summary.abandoned),
+            (3, 2, 1)
+        );
+        assert!((summary.abandon_rate - 1.0 / 3.0).abs() < 1e-12);
+        assert!((summary.agent_occupancy - 0.5).abs() < 1e-12);
+        assert_eq!(summary.wait_ms.max, 1500);
+        assert!((summary.wait_ms.mean - 750.0).abs() < 1e-9);
+        assert!((summary.delayed_share - 2.0 / 3.0).abs() < 1e-12);
+        assert!((summary.mean_wait_all_ms - 1500.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn agent_time_integrates_changes() {
+        let mut time = AgentTime::default();
+        time.set(SimTime::ZERO, 10);
+        time.set(SimTime::from_secs(100), 5);
+        assert_eq!(
+            time.until(SimTime::from_secs(200)),
+            SimDuration::from_secs(1500)
+        );
+    }
+}

@@ -1,0 +1,154 @@
+//! The seam between the engine and a telephone switch: commands to it, events from it.
+//!
+//! Everything the engine says to a switch is a [`SwitchCommand`]; everything a switch says back
+//! is a [`CallEvents`] batch (to the one call it concerns) or a [`SwitchNotice`] (to the
+//! campaign). The events use PortaSwitch's vocabulary (portaswitch-api.md §3): a call is
+//! identified by `id` + `tag`, carries a `tracking_id`, and moves through the states
+//! trying, ringing, connected, queued, dequeued, terminated, held and transferred; "terminated"
+//! carries the disconnect `reason` text and a `reason_code`.
+//!
+//! A backend is any actor that accepts `Mail<SwitchCommand>`: the simulated switch
+//! ([`crate::sim`]) or, later, real PortaSwitch. [`crate::runtime`] picks one; the engine never
+//! names the backend's type, and backends never name the engine's actor types.
+//!
+//! This module defines data only. It must not perform I/O or decide anything.
+
+pub mod reasons;
+
+use crate::domain::{AttemptId, PhoneNumber};
+use crate::mail::Mail;
+use crate::time::{SimDuration, SimTime};
+use actix::Recipient;
+use compact_str::CompactString;
+use serde::{Deserialize, Serialize};
+use smallvec::SmallVec;
+use std::fmt;
+
+/// A PortaSwitch call-state name, as it appears in a notification's `state` field.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CallStatus {
+    Trying,
+    Ringing,
+    Connected,
+    Queued,
+    Dequeued,
+    Terminated,
+    Held,
+    Transferred,
+}
+
+impl CallStatus {
+    pub const ALL: [CallStatus; 8] = [
+        CallStatus::Trying,
+        CallStatus::Ringing,
+        CallStatus::Connected,
+        CallStatus::Queued,
+        CallStatus::Dequeued,
+        CallStatus::Terminated,
+        CallStatus::Held,
+        CallStatus::Transferred,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CallStatus::Trying => "trying",
+            CallStatus::Ringing => "ringing",
+            CallStatus::Connected => "connected",
+            CallStatus::Queued => "queued",
+            CallStatus::Dequeued => "dequeued",
+            CallStatus::Terminated => "terminated",
+            CallStatus::Held => "held",
+            CallStatus::Transferred => "transferred",
+        }
+    }
+
+    /// Reads a state name; `None` for names outside the documented vocabulary.
+    pub fn parse(name: &str) -> Option<CallStatus> {
+        CallStatus::ALL
+            .into_iter()
+            .find(|status| status.as_str().eq_ignore_ascii_case(name))
+    }
+}
+
+impl fmt::Display for CallStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A switch's identity for a call: PortaSwitch's `call.id` + `call.tag`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct CallRef {
+    pub id: CompactString,
+    pub tag: CompactString,
+}
+
+impl fmt::Display for CallRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.id, self.tag)
+    }
+}
+
+/// One call-state notification.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StateNotification {
+    pub call: CallRef,
+    pub tracking_id: CompactString,
+    pub state: CallStatus,
+    /// Disconnect reason text; set on "terminated".
+    pub reason: Option<CompactString>,
+    /// SIP-style disconnect code; set on "terminated".
+    pub reason_code: Option<u16>,
+    /// The switch's own timestamp of the change, in engine time when known.
+    pub update_time: Option<SimTime>,
+}
+
+/// Something a switch tells one call.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum SwitchEvent {
+    /// The switch accepted the originate request and named the call.
+    Accepted {
+        call: CallRef,
+        tracking_id: CompactString,
+    },
+    /// The switch refused the originate request.
+    Rejected { reason: CompactString },
+    /// A call-state notification.
+    State(StateNotification),
+}
+
+/// Events for one call, in the order the switch produced them. A simulated switch groups the
+/// events of one call that happen at the same instant; a live switch sends one at a time.
+#[derive(Debug)]
+pub struct CallEvents(pub SmallVec<[SwitchEvent; 2]>);
+
+/// What the engine asks of a switch.
+#[derive(Debug)]
+pub enum SwitchCommand {
+    /// Place a call to `callee` and route it, once answered, to the campaign's call queue.
+    Originate(OriginateRequest),
+    /// Disconnect a call the engine no longer wants.
+    Hangup { attempt: AttemptId, call: CallRef },
+}
+
+/// The parameters of one outbound call.
+#[derive(Debug)]
+pub struct OriginateRequest {
+    pub attempt: AttemptId,
+    pub callee: PhoneNumber,
+    /// How long the callee's phone may ring before the switch gives up.
+    pub ring_timeout: SimDuration,
+    /// Where this call's events go.
+    pub events_to: Recipient<Mail<CallEvents>>,
+}
+
+/// What a switch tells the campaign as a whole.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SwitchNotice {
+    /// Agents now logged in to the campaign's queue.
+    AgentsLoggedIn { count: u32 },
+    /// An event arrived for a call the backend does not know.
+    UnknownCall { call: CallRef, state: CallStatus },
+}
