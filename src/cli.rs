@@ -1,4 +1,5 @@
-//! The command line: `dialer simulate` and `dialer check`.
+//! The command line: `dialer simulate`, `dialer check`, `dialer run` (a live campaign),
+//! `dialer fake-switch`, `dialer replay` and `dialer backtest`.
 //!
 //! Parses arguments (clap), loads the scenario, runs it, and prints the report. Exit codes:
 //! 0 success, 1 a failure while running, 2 bad input (a scenario that does not load or a bad
@@ -6,6 +7,9 @@
 //!
 //! Decisions live in the library; this module only connects them to the terminal.
 
+use crate::fake_switch::{self, FakeConfig};
+use crate::live::LiveReport;
+use crate::live::campaign::LiveCampaign;
 use crate::report::RunReport;
 use crate::runtime::{self, RuntimeError};
 use crate::scenario::{Scenario, ScenarioError};
@@ -56,6 +60,36 @@ pub enum Command {
         #[arg(long = "set", value_name = "KEY=VALUE")]
         overrides: Vec<String>,
     },
+    /// Run a live campaign against PortaSwitch (or a fake switch).
+    Run {
+        /// The campaign file (TOML).
+        campaign: PathBuf,
+        /// Write the live event trace to FILE as JSON lines (the format of `simulate --trace`).
+        #[arg(long, value_name = "FILE")]
+        record: Option<PathBuf>,
+        /// Print one JSON object instead of the summary.
+        #[arg(long)]
+        json: bool,
+        /// Override a campaign setting, like `--set pacing.ratio=1.5` (repeatable).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        overrides: Vec<String>,
+        /// Only check the campaign file.
+        #[arg(long)]
+        check: bool,
+    },
+    /// Serve a fake PortaSwitch over HTTP: the API, a simulated call queue in real time, and
+    /// callbacks, with configurable faults.
+    FakeSwitch {
+        /// Address to listen on, like 127.0.0.1:8790 (port 0 picks a free port).
+        #[arg(long)]
+        listen: std::net::SocketAddr,
+        /// The fake switch's settings file (TOML).
+        #[arg(long)]
+        config: PathBuf,
+        /// Override a setting, like `--set faults.fault_rate=0.1` (repeatable).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        overrides: Vec<String>,
+    },
 }
 
 /// Why a command failed.
@@ -63,6 +97,12 @@ pub enum Command {
 pub enum CliError {
     #[error(transparent)]
     Scenario(#[from] ScenarioError),
+    #[error("cannot start the fake switch on {address}: {source}")]
+    FakeSwitch {
+        address: String,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("cannot create the trace file {path}: {source}")]
     TraceFile {
         path: String,
@@ -130,6 +170,94 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
         } => {
             let loaded = Scenario::load(&scenario, &overrides)?;
             writeln!(out, "{}: ok ({})", scenario.display(), loaded.name).map_err(CliError::Output)
+        }
+        Command::Run {
+            campaign,
+            record,
+            json,
+            overrides,
+            check,
+        } => {
+            let loaded = LiveCampaign::load(&campaign, &overrides)?;
+            if check {
+                return writeln!(out, "{}: ok ({})", campaign.display(), loaded.name)
+                    .map_err(CliError::Output);
+            }
+            let report = run_live_to(&loaded, record.as_deref())?;
+            let text = if json {
+                let mut text =
+                    serde_json::to_string(&report).map_err(|e| CliError::Output(e.into()))?;
+                text.push('\n');
+                text
+            } else {
+                report.to_table()
+            };
+            out.write_all(text.as_bytes()).map_err(CliError::Output)
+        }
+        Command::FakeSwitch {
+            listen,
+            config,
+            overrides,
+        } => {
+            let config = FakeConfig::load(&config, &overrides)?;
+            serve_fake_switch(config, listen, out)
+        }
+    }
+}
+
+/// Serves the fake switch until the process is stopped. Prints the address it listens on.
+fn serve_fake_switch(
+    config: FakeConfig,
+    listen: std::net::SocketAddr,
+    out: &mut dyn Write,
+) -> Result<(), CliError> {
+    let system = actix::System::new();
+    let started = system.block_on(async move { fake_switch::start(config, listen) });
+    let fake = started.map_err(|source| CliError::FakeSwitch {
+        address: listen.to_string(),
+        source,
+    })?;
+    writeln!(out, "fake switch listening on http://{}", fake.address).map_err(CliError::Output)?;
+    out.flush().map_err(CliError::Output)?;
+    system.run().map_err(|source| CliError::FakeSwitch {
+        address: listen.to_string(),
+        source,
+    })
+}
+
+/// Runs a live campaign, recording the trace (if asked) through a temporary file renamed into
+/// place when the run ends.
+pub fn run_live_to(campaign: &LiveCampaign, record: Option<&Path>) -> Result<LiveReport, CliError> {
+    let (sink, partial) = match record {
+        None => (TraceSink::hashing_only(), None),
+        Some(path) => {
+            let partial = partial_path(path);
+            let file = File::create(&partial).map_err(|source| CliError::TraceFile {
+                path: partial.display().to_string(),
+                source,
+            })?;
+            (
+                TraceSink::writing_to(Box::new(BufWriter::with_capacity(1 << 16, file))),
+                Some(partial),
+            )
+        }
+    };
+    let result = runtime::run_live(campaign, sink, None);
+    match (result, record, partial) {
+        (Ok(run), record, partial) => {
+            if let (Some(path), Some(partial)) = (record, partial) {
+                std::fs::rename(&partial, path).map_err(|source| CliError::TraceFile {
+                    path: path.display().to_string(),
+                    source,
+                })?;
+            }
+            Ok(LiveReport::build(&campaign.name, &run))
+        }
+        (Err(error), _, partial) => {
+            if let Some(partial) = partial {
+                let _ = std::fs::remove_file(&partial);
+            }
+            Err(error.into())
         }
     }
 }

@@ -6,6 +6,7 @@
 //!   with an independent plain event loop.
 //! - `erlang_validation`: rate-paced queues match Erlang C and Erlang A.
 //! - `call_props`, `model_props`: property tests of the call machine and the switch model.
+//! - `live`: live campaigns against the fake PortaSwitch server over loopback.
 //! - `scenarios_behaviour`: the limitation, the queue guard and redials do what they say.
 
 mod support;
@@ -14,6 +15,7 @@ mod call_props;
 mod cli;
 mod determinism;
 mod erlang_validation;
+mod live;
 mod model_props;
 mod reference_workload;
 mod scenarios_behaviour;

@@ -9,7 +9,9 @@
 //! The shell decides nothing about the call. It must not draw randomness or read a clock other
 //! than through `Clock`.
 
-use super::machine::{Anomaly, AttemptRecord, CallMachine, CallSettings, Effect, Effects, Input};
+use super::machine::{
+    Anomaly, AttemptRecord, CallMachine, CallSettings, Effect, Effects, Input, Presence,
+};
 use crate::clock::Clock;
 use crate::domain::{AppState, AttemptId};
 use crate::mail::{InFlight, Mail};
@@ -46,6 +48,10 @@ pub struct CallUpdate {
 #[derive(Debug, Clone, Copy)]
 pub struct WatchdogPoke;
 
+/// What the switch's active-call list said about this call (sent by the campaign).
+#[derive(Debug, Clone, Copy)]
+pub struct Reconciled(pub Presence);
+
 pub struct CallActor {
     machine: CallMachine,
     env: Rc<CallEnv>,
@@ -67,7 +73,8 @@ impl CallActor {
         let before = self.machine.state();
         let mut effects = Effects::new();
         self.machine.handle(input, now, &mut effects);
-        self.apply(before, now, effects, matches!(input, Input::Watchdog), ctx);
+        let must_report = matches!(input, Input::Watchdog | Input::Listed(_));
+        self.apply(before, now, effects, must_report, ctx);
     }
 
     /// Carries out effects. `must_report` forces an update even without news (a watchdog poke
@@ -154,5 +161,13 @@ impl Handler<Mail<WatchdogPoke>> for CallActor {
 
     fn handle(&mut self, _mail: Mail<WatchdogPoke>, ctx: &mut Context<Self>) {
         self.run(Input::Watchdog, ctx);
+    }
+}
+
+impl Handler<Mail<Reconciled>> for CallActor {
+    type Result = ();
+
+    fn handle(&mut self, mail: Mail<Reconciled>, ctx: &mut Context<Self>) {
+        self.run(Input::Listed(mail.body.0), ctx);
     }
 }
