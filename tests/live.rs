@@ -257,3 +257,75 @@ fn faults_in_callbacks_and_the_api_still_give_every_call_one_outcome() {
         run.switch
     );
 }
+
+fn campaign_with_secondary(main: &str, secondary: &str, leads: u32) -> LiveCampaign {
+    let text = campaign_text(main, leads).replace(
+        "login = \"dialer\"",
+        &format!("secondary_url = \"{secondary}\"\nlogin = \"dialer\""),
+    );
+    load(&text, &[])
+}
+
+#[test]
+fn a_main_site_that_stops_answering_fails_over_and_switches_back() {
+    let main = fake(Faults::default());
+    let secondary = fake(Faults::default());
+    let campaign = campaign_with_secondary(&main.url(), &secondary.url(), 60);
+    let state = main.state.clone();
+    let chaos = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(800));
+        state.set_operating_mode("secondary");
+        state.set_blackhole(true);
+        std::thread::sleep(Duration::from_millis(1500));
+        state.set_blackhole(false);
+        std::thread::sleep(Duration::from_millis(300));
+        state.set_operating_mode("normal");
+    });
+    let (run, records) = run(&campaign);
+    chaos.join().unwrap();
+    assert_eq!(run.status, dialer::live::LiveStatus::Completed);
+    let (attempts, outcomes) = engine_totals(&run);
+    assert_eq!(attempts, outcomes);
+    assert_eq!(assert_one_outcome_each(&records) as u64, attempts);
+    assert!(run.switch.failovers >= 1, "{:?}", run.switch);
+    assert!(run.switch.switch_backs >= 1, "{:?}", run.switch);
+    let sites: Vec<&str> = records
+        .iter()
+        .filter(|r| r["kind"] == "site_changed")
+        .filter_map(|r| r["site"].as_str())
+        .collect();
+    assert!(
+        sites.starts_with(&["secondary"]) && sites.contains(&"main"),
+        "{sites:?}"
+    );
+    assert!(
+        records
+            .iter()
+            .any(|r| r["kind"] == "active_calls" && r["rebuild"] == true),
+        "the active calls were rebuilt from the list"
+    );
+    assert!(
+        secondary.state.issued_tokens().len() >= 2,
+        "logged in on the secondary"
+    );
+}
+
+#[test]
+fn a_main_site_that_dies_leaves_its_calls_unknown_and_the_campaign_goes_on() {
+    let main = fake(Faults::default());
+    let secondary = fake(Faults::default());
+    let campaign = campaign_with_secondary(&main.url(), &secondary.url(), 30);
+    let killer = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(900));
+        main.stop();
+    });
+    let (run, records) = run(&campaign);
+    killer.join().unwrap();
+    assert_eq!(run.status, dialer::live::LiveStatus::Completed);
+    let (attempts, outcomes) = engine_totals(&run);
+    assert_eq!(attempts, outcomes);
+    assert_eq!(assert_one_outcome_each(&records) as u64, attempts);
+    assert!(run.switch.failovers >= 1, "{:?}", run.switch);
+    assert!(run.switch.originates > 0);
+    assert_eq!(secondary.state.live_calls(), 0);
+}

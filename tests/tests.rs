@@ -7,6 +7,9 @@
 //! - `erlang_validation`: rate-paced queues match Erlang C and Erlang A.
 //! - `call_props`, `model_props`: property tests of the call machine and the switch model.
 //! - `live`: live campaigns against the fake PortaSwitch server over loopback.
+//! - `live_processes`: the fake switch and the engine as separate processes, hand-written
+//!   callbacks, faults mid-campaign, and no secret in logs or traces.
+//! - `portaswitch_contract`: request shapes of the PortaSwitch client, captured on loopback.
 //! - `scenarios_behaviour`: the limitation, the queue guard and redials do what they say.
 
 mod support;
@@ -16,6 +19,8 @@ mod cli;
 mod determinism;
 mod erlang_validation;
 mod live;
+mod live_processes;
 mod model_props;
+mod portaswitch_contract;
 mod reference_workload;
 mod scenarios_behaviour;

@@ -99,6 +99,20 @@ impl FakeState {
         }
     }
 
+    /// Makes every API request hang (a site that stopped answering) or answer again.
+    pub fn set_blackhole(&self, on: bool) {
+        if let Ok(mut control) = self.control.lock() {
+            control.blackhole = on;
+        }
+    }
+
+    /// What `Generic/get_session_data` answers as `operating_mode`.
+    pub fn set_operating_mode(&self, mode: &str) {
+        if let Ok(mut control) = self.control.lock() {
+            control.operating_mode = mode.to_string();
+        }
+    }
+
     /// Calls the switch carries now.
     pub fn live_calls(&self) -> usize {
         self.world.lock().map_or(0, |w| w.live_calls())
