@@ -21,7 +21,7 @@
 use super::hopper::{Hopper, LeadFate, LeadSource, LeadTally, RedialPolicy};
 use crate::call::actor::{CallActor, CallEnv, CallUpdate, WatchdogPoke};
 use crate::call::machine::{Anomaly, AttemptRecord, CallMachine, CallSettings};
-use crate::clock::{Clock, TimerHandle};
+use crate::clock::{Clock, OwnAddress, TimerHandle};
 use crate::domain::{AppState, AttemptId, LeadId, Outcome, PhoneNumber};
 use crate::mail::{InFlight, Mail};
 use crate::pacing::GuardTransition;
@@ -31,7 +31,7 @@ use crate::stats::{AgentTime, Tally};
 use crate::switch::{SwitchCommand, SwitchNotice};
 use crate::time::{SimDuration, SimTime};
 use crate::trace::{self, SharedTrace, TraceRecord};
-use actix::{Actor, Addr, AsyncContext, Context, Handler, Recipient};
+use actix::{Actor, Addr, AsyncContext, Context, Handler, Recipient, WeakAddr};
 use serde::Serialize;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
@@ -99,7 +99,8 @@ struct LiveCall {
     watchdog_queued: Option<SimTime>,
     /// A sweep found the actor stopped; the next one records the call as lost.
     presumed_dead: bool,
-    actor: Addr<CallActor>,
+    /// Weak: the switch holds the call's one strong address (see [`CallActor::spawn`]).
+    actor: WeakAddr<CallActor>,
 }
 
 /// Live calls by attempt id. Attempt ids are dense and increasing, so the table is a window
@@ -213,6 +214,7 @@ impl StateCounts {
 
 pub struct CampaignSupervisor {
     clock: Clock,
+    own_address: OwnAddress<Self>,
     call_env: Rc<CallEnv>,
     pacer: Addr<PacingActor>,
     /// The numbers pacing works from: the last sent, adjusted for dials placed since.
@@ -276,6 +278,7 @@ impl CampaignSupervisor {
             });
             CampaignSupervisor {
                 clock,
+                own_address: OwnAddress::default(),
                 call_env,
                 pacer,
                 pacer_view: None,
@@ -354,21 +357,23 @@ impl CampaignSupervisor {
                 continue;
             }
             call.watchdog_queued = None;
-            if !call.actor.connected() {
-                // Its last update may still be on the way; give it one more sweep.
-                if call.presumed_dead {
-                    self.lose_call(attempt, now);
-                } else {
+            if let Some(later) = call.watchdog_at.filter(|at| *at > now) {
+                self.queue_watchdog(attempt, Some(later));
+                continue;
+            }
+            match call.actor.upgrade().filter(Addr::connected) {
+                Some(actor) if call.watchdog_at.is_some() => {
+                    actor.do_send(Mail::new(WatchdogPoke));
+                }
+                Some(_) => {}
+                None if call.presumed_dead => self.lose_call(attempt, now),
+                None => {
+                    // Its last update may still be on the way; give it one more sweep.
                     call.presumed_dead = true;
                     let recheck = now + self.watchdog_sweep;
                     call.watchdog_queued = Some(recheck);
                     self.watchdogs.push(Reverse((recheck, attempt)));
                 }
-                continue;
-            }
-            match call.watchdog_at {
-                Some(at) if at <= now => call.actor.do_send(Mail::new(WatchdogPoke)),
-                later => self.queue_watchdog(attempt, later),
             }
         }
     }
@@ -479,7 +484,12 @@ impl CampaignSupervisor {
         if let Some((_, old)) = self.wrap_up_timer.take() {
             self.clock.cancel(ctx, old);
         }
-        let handle = self.clock.schedule(ctx, next, SupervisorTimer::WrapUpEnds);
+        let handle = self.clock.schedule(
+            ctx,
+            &mut self.own_address,
+            next,
+            SupervisorTimer::WrapUpEnds,
+        );
         self.wrap_up_timer = Some((next, handle));
     }
 
@@ -493,7 +503,9 @@ impl CampaignSupervisor {
         if let Some((_, old)) = self.redial_timer.take() {
             self.clock.cancel(ctx, old);
         }
-        let handle = self.clock.schedule(ctx, next, SupervisorTimer::RedialDue);
+        let handle =
+            self.clock
+                .schedule(ctx, &mut self.own_address, next, SupervisorTimer::RedialDue);
         self.redial_timer = Some((next, handle));
     }
 
@@ -502,7 +514,12 @@ impl CampaignSupervisor {
             return;
         }
         let at = self.clock.now() + self.watchdog_sweep;
-        let handle = self.clock.schedule(ctx, at, SupervisorTimer::WatchdogSweep);
+        let handle = self.clock.schedule(
+            ctx,
+            &mut self.own_address,
+            at,
+            SupervisorTimer::WatchdogSweep,
+        );
         self.sweep_timer = Some((at, handle));
     }
 
@@ -526,7 +543,7 @@ impl CampaignSupervisor {
         self.tally.attempts += 1;
         let settings = self.call_env.settings;
         let machine = CallMachine::new(attempt, lead, callee.clone(), settings);
-        let actor = CallActor::new(machine, self.call_env.clone()).start();
+        let actor = CallActor::spawn(machine, self.call_env.clone());
         self.live.insert(
             attempt,
             LiveCall {
@@ -678,8 +695,12 @@ impl Actor for CampaignSupervisor {
 
     fn started(&mut self, ctx: &mut Context<Self>) {
         if let Some(until) = self.dial_until {
-            self.clock
-                .schedule(ctx, until, SupervisorTimer::DialingCloses);
+            self.clock.schedule(
+                ctx,
+                &mut self.own_address,
+                until,
+                SupervisorTimer::DialingCloses,
+            );
         }
         self.arm_sweep(ctx);
         self.startup = None;
