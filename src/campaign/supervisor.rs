@@ -29,7 +29,7 @@
 use super::hopper::{Hopper, LeadFate, LeadSource, LeadTally, RedialPolicy};
 use crate::call::actor::{CallActor, CallEnv, CallUpdate, Reconciled, WatchdogPoke};
 use crate::call::machine::{Anomaly, AttemptRecord, CallMachine, CallSettings, Presence};
-use crate::clock::{Clock, TimerHandle};
+use crate::clock::{Clock, OwnAddress, TimerHandle};
 use crate::domain::{AppState, AttemptId, LeadId, Outcome, PhoneNumber};
 use crate::mail::{InFlight, Mail};
 use crate::pacing::GuardTransition;
@@ -39,7 +39,7 @@ use crate::stats::{AgentTime, Tally};
 use crate::switch::{ActiveCallList, SwitchCommand, SwitchNotice};
 use crate::time::{SimDuration, SimTime};
 use crate::trace::{self, SharedTrace, TraceRecord};
-use actix::{Actor, Addr, AsyncContext, Context, Handler, Recipient};
+use actix::{Actor, Addr, AsyncContext, Context, Handler, Recipient, WeakAddr};
 use serde::Serialize;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
@@ -154,7 +154,8 @@ struct LiveCall {
     detached_after_request: Option<u64>,
     /// Complete active-call lists in a row that did not carry this call.
     missing_from_lists: u32,
-    actor: Addr<CallActor>,
+    /// Weak: the switch holds the call's one strong address (see [`CallActor::spawn`]).
+    actor: WeakAddr<CallActor>,
 }
 
 /// Live calls by attempt id. Attempt ids are dense and increasing, so the table is a window
@@ -281,6 +282,7 @@ impl StateCounts {
 
 pub struct CampaignSupervisor {
     clock: Clock,
+    own_address: OwnAddress<Self>,
     call_env: Rc<CallEnv>,
     pacer: Addr<PacingActor>,
     /// The numbers pacing works from: the last sent, adjusted for dials placed since.
@@ -352,6 +354,7 @@ impl CampaignSupervisor {
             });
             CampaignSupervisor {
                 clock,
+                own_address: OwnAddress::default(),
                 call_env,
                 pacer,
                 pacer_view: None,
@@ -435,21 +438,23 @@ impl CampaignSupervisor {
                 continue;
             }
             call.watchdog_queued = None;
-            if !call.actor.connected() {
-                // Its last update may still be on the way; give it one more sweep.
-                if call.presumed_dead {
-                    self.lose_call(attempt, now);
-                } else {
+            if let Some(later) = call.watchdog_at.filter(|at| *at > now) {
+                self.queue_watchdog(attempt, Some(later));
+                continue;
+            }
+            match call.actor.upgrade().filter(Addr::connected) {
+                Some(actor) if call.watchdog_at.is_some() => {
+                    actor.do_send(Mail::new(WatchdogPoke));
+                }
+                Some(_) => {}
+                None if call.presumed_dead => self.lose_call(attempt, now),
+                None => {
+                    // Its last update may still be on the way; give it one more sweep.
                     call.presumed_dead = true;
                     let recheck = now + self.watchdog_sweep;
                     call.watchdog_queued = Some(recheck);
                     self.watchdogs.push(Reverse((recheck, attempt)));
                 }
-                continue;
-            }
-            match call.watchdog_at {
-                Some(at) if at <= now => call.actor.do_send(Mail::new(WatchdogPoke)),
-                later => self.queue_watchdog(attempt, later),
             }
         }
     }
@@ -562,7 +567,12 @@ impl CampaignSupervisor {
         if let Some((_, old)) = self.wrap_up_timer.take() {
             self.clock.cancel(ctx, old);
         }
-        let handle = self.clock.schedule(ctx, next, SupervisorTimer::WrapUpEnds);
+        let handle = self.clock.schedule(
+            ctx,
+            &mut self.own_address,
+            next,
+            SupervisorTimer::WrapUpEnds,
+        );
         self.wrap_up_timer = Some((next, handle));
     }
 
@@ -576,7 +586,9 @@ impl CampaignSupervisor {
         if let Some((_, old)) = self.redial_timer.take() {
             self.clock.cancel(ctx, old);
         }
-        let handle = self.clock.schedule(ctx, next, SupervisorTimer::RedialDue);
+        let handle =
+            self.clock
+                .schedule(ctx, &mut self.own_address, next, SupervisorTimer::RedialDue);
         self.redial_timer = Some((next, handle));
     }
 
@@ -585,7 +597,12 @@ impl CampaignSupervisor {
             return;
         }
         let at = self.clock.now() + self.watchdog_sweep;
-        let handle = self.clock.schedule(ctx, at, SupervisorTimer::WatchdogSweep);
+        let handle = self.clock.schedule(
+            ctx,
+            &mut self.own_address,
+            at,
+            SupervisorTimer::WatchdogSweep,
+        );
         self.sweep_timer = Some((at, handle));
     }
 
@@ -609,7 +626,7 @@ impl CampaignSupervisor {
         self.tally.attempts += 1;
         let settings = self.call_env.settings;
         let machine = CallMachine::new(attempt, lead, callee.clone(), settings);
-        let actor = CallActor::new(machine, self.call_env.clone()).start();
+        let actor = CallActor::spawn(machine, self.call_env.clone());
         self.live.insert(
             attempt,
             LiveCall {
@@ -778,7 +795,9 @@ impl CampaignSupervisor {
         if let Some((_, old)) = self.reconcile_timer.take() {
             self.clock.cancel(ctx, old);
         }
-        let handle = self.clock.schedule(ctx, at, SupervisorTimer::Reconcile);
+        let handle =
+            self.clock
+                .schedule(ctx, &mut self.own_address, at, SupervisorTimer::Reconcile);
         self.reconcile_timer = Some((at, handle));
     }
 
@@ -868,7 +887,9 @@ impl CampaignSupervisor {
                 }
                 None => continue,
             };
-            call.actor.do_send(Mail::new(Reconciled(presence)));
+            if let Some(actor) = call.actor.upgrade() {
+                actor.do_send(Mail::new(Reconciled(presence)));
+            }
         }
         self.reconcile_tally.settled_by_list += settled;
         self.reconcile_tally.suspects_seen_talking += seen_talking;
@@ -896,8 +917,12 @@ impl Actor for CampaignSupervisor {
 
     fn started(&mut self, ctx: &mut Context<Self>) {
         if let Some(until) = self.dial_until {
-            self.clock
-                .schedule(ctx, until, SupervisorTimer::DialingCloses);
+            self.clock.schedule(
+                ctx,
+                &mut self.own_address,
+                until,
+                SupervisorTimer::DialingCloses,
+            );
         }
         self.arm_sweep(ctx);
         self.arm_reconcile(ctx);

@@ -1,4 +1,5 @@
-//! `PacingActor`: turns the campaign's numbers into dial orders, on every change and on a tick.
+//! `PacingActor`: turns the campaign's numbers into dial orders, on every change and, for strategies
+//! whose decision can change with time alone, on a tick.
 //!
 //! The campaign supervisor sends a [`CampaignNumbers`] whenever its counts change. The actor runs
 //! the queue guard and the strategy (both pure, in [`crate::pacing`]) and mails the supervisor a
@@ -13,7 +14,7 @@
 //! Every order, and every pause or resume, goes into the trace with the numbers behind it.
 
 use super::{Decision, GuardTransition, PacingSnapshot, QueueGuard, Strategy, rate_gap};
-use crate::clock::{Clock, TimerHandle};
+use crate::clock::{Clock, OwnAddress, TimerHandle};
 use crate::mail::{InFlight, Mail};
 use crate::time::SimDuration;
 use crate::trace::{SharedTrace, TraceRecord};
@@ -71,6 +72,7 @@ pub struct PacingActor {
     dials_ordered_total: u64,
     dials_handled_total: u64,
     clock: Clock,
+    own_address: OwnAddress<Self>,
     campaign: Recipient<Mail<PacingOrder>>,
     trace: SharedTrace,
     tick: Option<SimDuration>,
@@ -95,6 +97,7 @@ impl PacingActor {
             dials_ordered_total: 0,
             dials_handled_total: 0,
             clock,
+            own_address: OwnAddress::default(),
             campaign,
             trace,
             tick: setup.tick,
@@ -106,7 +109,8 @@ impl PacingActor {
         }
     }
 
-    /// The latest snapshot with ordered-but-unhandled dials counted as in flight.
+    /// The latest snapshot with ordered-but-unhandled dials counted as in flight, and as leads
+    /// already taken.
     fn effective_snapshot(&self) -> Option<PacingSnapshot> {
         let mut snapshot = self.latest?;
         let outstanding = self
@@ -115,6 +119,7 @@ impl PacingActor {
         snapshot.dials_in_flight = snapshot
             .dials_in_flight
             .saturating_add(u32::try_from(outstanding).unwrap_or(u32::MAX));
+        snapshot.dialable_leads = snapshot.dialable_leads.saturating_sub(outstanding);
         snapshot.now = self.clock.now();
         Some(snapshot)
     }
@@ -170,13 +175,22 @@ impl PacingActor {
         }
     }
 
+    /// Arms the next tick, if the strategy's decision can change with time alone (see
+    /// [`Strategy::needs_tick`]); other strategies are evaluated on every change of the numbers.
     fn schedule_tick(&mut self, ctx: &mut Context<Self>) {
+        if self.tick_timer.is_some() || !self.strategy.needs_tick() {
+            return;
+        }
         if let Some(every) = self.tick
             && !every.is_zero()
             && !self.stopped
         {
             let at = self.clock.now() + every;
-            self.tick_timer = Some(self.clock.schedule(ctx, at, PacingTimer::Tick));
+            self.tick_timer =
+                Some(
+                    self.clock
+                        .schedule(ctx, &mut self.own_address, at, PacingTimer::Tick),
+                );
         }
     }
 
@@ -186,7 +200,11 @@ impl PacingActor {
         {
             let uniform = unit_interval(self.rng.next_u64());
             let at = self.clock.now() + rate_gap(per_minute, uniform);
-            self.arrival_timer = Some(self.clock.schedule(ctx, at, PacingTimer::RateArrival));
+            self.arrival_timer =
+                Some(
+                    self.clock
+                        .schedule(ctx, &mut self.own_address, at, PacingTimer::RateArrival),
+                );
         }
     }
 
@@ -261,6 +279,12 @@ impl Handler<Mail<PacingControl>> for PacingActor {
                 if strategy.is_open_loop() || was_open_loop {
                     self.schedule_arrival(ctx);
                 }
+                if !strategy.needs_tick()
+                    && let Some(timer) = self.tick_timer.take()
+                {
+                    self.clock.cancel(ctx, timer);
+                }
+                self.schedule_tick(ctx);
                 self.evaluate_closed_loop();
             }
         }

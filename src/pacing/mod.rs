@@ -71,6 +71,20 @@ impl Strategy {
         matches!(self, Strategy::Rate { .. })
     }
 
+    /// True when the decision can change with the passage of time alone, so the pacing actor
+    /// must re-evaluate on its tick even without news from the campaign.
+    ///
+    /// Progressive and power decide from the campaign's counts only, and the campaign reports
+    /// every change of those counts (wrap-ups ending and redials falling due included), each
+    /// answered by an evaluation at once; a tick in between would see the same counts and,
+    /// because dials already ordered count as in flight, decide to dial nothing. Rate dials on
+    /// its own arrival timer.
+    pub fn needs_tick(&self) -> bool {
+        match self {
+            Strategy::Progressive | Strategy::Power { .. } | Strategy::Rate { .. } => false,
+        }
+    }
+
     /// How many dials to place now, for closed-loop strategies. Open-loop strategies answer
     /// zero here; their dials come from [`rate_gap`] arrivals.
     pub fn decide(&self, snapshot: &PacingSnapshot) -> Decision {
@@ -251,6 +265,20 @@ mod tests {
         let mut closed = snapshot(10, 0, 0, 0);
         closed.dialing_open = false;
         assert_eq!(Strategy::Progressive.decide(&closed).dial, 0);
+    }
+
+    #[test]
+    fn a_repeated_evaluation_of_unchanged_counts_dials_nothing() {
+        // Why counts-only strategies need no tick: once the dials ordered count as in flight,
+        // the same counts ask for nothing more.
+        for strategy in [Strategy::Progressive, Strategy::Power { ratio: 2.3 }] {
+            assert!(!strategy.needs_tick());
+            let mut counts = snapshot(20, 6, 3, 4);
+            let first = strategy.decide(&counts);
+            assert!(first.dial > 0);
+            counts.dials_in_flight += first.dial;
+            assert_eq!(strategy.decide(&counts).dial, 0);
+        }
     }
 
     #[test]
