@@ -77,6 +77,54 @@ pub enum Command {
         #[arg(long)]
         check: bool,
     },
+    /// Re-run the engine's decisions over a recorded trace (from `run --record` or
+    /// `simulate --trace`), with the settings of the campaign or scenario that produced it.
+    Replay {
+        /// The recorded trace (JSON lines).
+        trace: PathBuf,
+        /// The live campaign file the trace was recorded with.
+        #[arg(
+            long,
+            conflicts_with = "scenario",
+            required_unless_present = "scenario"
+        )]
+        campaign: Option<PathBuf>,
+        /// The scenario file the trace was simulated from.
+        #[arg(long)]
+        scenario: Option<PathBuf>,
+        /// Seed of the simulated run (pacing's random stream); default the scenario's.
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Write the replayed trace to FILE.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        overrides: Vec<String>,
+    },
+    /// Fit callees and agents from a recorded trace and simulate the campaign with the recorded
+    /// pacing and with another one (`--set pacing.ratio=2.0`, ...).
+    Backtest {
+        /// The recorded trace (JSON lines).
+        trace: PathBuf,
+        /// The live campaign file the trace was recorded with.
+        #[arg(
+            long,
+            conflicts_with = "scenario",
+            required_unless_present = "scenario"
+        )]
+        campaign: Option<PathBuf>,
+        /// The scenario file the trace was simulated from.
+        #[arg(long)]
+        scenario: Option<PathBuf>,
+        /// Settings of the pacing to try, applied to the fitted scenario (repeatable).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        overrides: Vec<String>,
+        /// Write the fitted scenario to FILE.
+        #[arg(long, value_name = "FILE")]
+        write_scenario: Option<PathBuf>,
+        #[arg(long)]
+        seed: Option<u64>,
+    },
     /// Serve a fake PortaSwitch over HTTP: the API, a simulated call queue in real time, and
     /// callbacks, with configurable faults.
     FakeSwitch {
@@ -97,6 +145,8 @@ pub enum Command {
 pub enum CliError {
     #[error(transparent)]
     Scenario(#[from] ScenarioError),
+    #[error(transparent)]
+    Replay(#[from] crate::replay::ReplayError),
     #[error("cannot start the fake switch on {address}: {source}")]
     FakeSwitch {
         address: String,
@@ -124,6 +174,8 @@ impl CliError {
     pub fn exit_code(&self) -> u8 {
         match self {
             CliError::Scenario(_) => 2,
+            CliError::Replay(crate::replay::ReplayError::Read { .. })
+            | CliError::Replay(crate::replay::ReplayError::Record { .. }) => 2,
             _ => 1,
         }
     }
@@ -192,6 +244,82 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
             } else {
                 report.to_table()
             };
+            out.write_all(text.as_bytes()).map_err(CliError::Output)
+        }
+        Command::Replay {
+            trace,
+            campaign,
+            scenario,
+            seed,
+            out: replayed_to,
+            overrides,
+        } => {
+            let setup = match (campaign, scenario) {
+                (Some(campaign), _) => LiveCampaign::load(&campaign, &overrides)?.setup,
+                (None, Some(scenario)) => {
+                    let scenario = Scenario::load(&scenario, &overrides)?;
+                    scenario.campaign_setup(seed.unwrap_or(scenario.seed))
+                }
+                (None, None) => unreachable!("clap requires one of them"),
+            };
+            let recording = crate::replay::Recording::load(&trace)?;
+            let (report, replayed) = crate::replay::replay(&recording, setup)?;
+            if let Some(path) = replayed_to {
+                std::fs::write(&path, replayed).map_err(|source| CliError::TraceFile {
+                    path: path.display().to_string(),
+                    source,
+                })?;
+            }
+            let mut text =
+                serde_json::to_string(&report).map_err(|e| CliError::Output(e.into()))?;
+            text.push('\n');
+            out.write_all(text.as_bytes()).map_err(CliError::Output)
+        }
+        Command::Backtest {
+            trace,
+            campaign,
+            scenario,
+            overrides,
+            write_scenario,
+            seed,
+        } => {
+            let setup = match (campaign, scenario) {
+                (Some(campaign), _) => LiveCampaign::load(&campaign, &[])?.setup,
+                (None, Some(scenario)) => {
+                    let scenario = Scenario::load(&scenario, &[])?;
+                    scenario.campaign_setup(scenario.seed)
+                }
+                (None, None) => unreachable!("clap requires one of them"),
+            };
+            let recording = crate::replay::Recording::load(&trace)?;
+            let fit = crate::backtest::fit(&recording);
+            let text = crate::backtest::scenario_text(
+                &fit,
+                "backtest",
+                setup.pacing.strategy,
+                setup.call_settings.ring_timeout.as_secs_f64(),
+                setup.assumed_wrap_up.as_secs_f64(),
+            );
+            if let Some(path) = write_scenario {
+                std::fs::write(&path, &text).map_err(|source| CliError::TraceFile {
+                    path: path.display().to_string(),
+                    source,
+                })?;
+            }
+            let fitted = Scenario::from_toml("(fitted scenario)", &text, &[])?;
+            let proposed = Scenario::from_toml("(fitted scenario)", &text, &overrides)?;
+            let seed = seed.unwrap_or(1);
+            let recorded = simulate_to(&fitted, seed, None, Quiescence::MailCount)?;
+            let proposed = simulate_to(&proposed, seed, None, Quiescence::MailCount)?;
+            let summary = serde_json::json!({
+                "fitted_attempts": fit.attempts,
+                "agents": fit.agents,
+                "recorded_pacing": recorded,
+                "proposed_pacing": proposed,
+            });
+            let mut text =
+                serde_json::to_string(&summary).map_err(|e| CliError::Output(e.into()))?;
+            text.push('\n');
             out.write_all(text.as_bytes()).map_err(CliError::Output)
         }
         Command::FakeSwitch {

@@ -20,6 +20,7 @@
 //! - [`runtime`]: the one place that builds the actor system and chooses the backend.
 //! - [`cli`]: the command line.
 
+pub mod backtest;
 pub mod call;
 pub mod campaign;
 pub mod cli;
@@ -31,6 +32,7 @@ pub mod live;
 pub mod mail;
 pub mod pacing;
 pub mod portaswitch;
+pub mod replay;
 pub mod report;
 pub mod runtime;
 pub mod scenario;

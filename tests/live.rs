@@ -329,3 +329,93 @@ fn a_main_site_that_dies_leaves_its_calls_unknown_and_the_campaign_goes_on() {
     assert!(run.switch.originates > 0);
     assert_eq!(secondary.state.live_calls(), 0);
 }
+
+#[test]
+fn a_recorded_live_campaign_replays_through_the_engine() {
+    let fake = fake(Faults::default());
+    let campaign = load(&campaign_text(&fake.url(), 20), &[]);
+    let (run, records) = run(&campaign);
+    let text: Vec<String> = records.iter().map(Value::to_string).collect();
+    let recording = dialer::replay::Recording::parse("live", &text.join("\n")).unwrap();
+    let (report, replayed) = dialer::replay::replay(&recording, campaign.setup.clone()).unwrap();
+    let attempts = run.engine.as_ref().unwrap().tally.attempts;
+    assert!(report.finished, "{report:?}");
+    assert_eq!(report.recorded_attempts, attempts);
+    // Live timing is not replayed to the microsecond, so a few decisions may differ.
+    assert!(
+        report.same_outcome * 10 >= attempts * 8,
+        "most outcomes replay identically: {report:?}"
+    );
+    assert!(!replayed.is_empty());
+}
+
+#[test]
+fn a_simulated_trace_replays_and_backtests_from_the_command_line() {
+    let dir = crate::cli::tempdir("replay");
+    let trace = dir.join("small.jsonl");
+    let output = crate::support::dialer(&[
+        "simulate",
+        "scenarios/small.toml",
+        "--trace",
+        trace.to_str().unwrap(),
+    ]);
+    assert!(output.status.success());
+    let output = crate::support::dialer(&[
+        "replay",
+        trace.to_str().unwrap(),
+        "--scenario",
+        "scenarios/small.toml",
+    ]);
+    assert!(
+        output.status.success(),
+        "{}",
+        crate::support::stderr(&output)
+    );
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let recorded = report["recorded_attempts"].as_u64().unwrap();
+    assert!(report["finished"].as_bool().unwrap());
+    assert!(
+        report["same_outcome"].as_u64().unwrap() * 100 >= recorded * 95,
+        "{report}"
+    );
+    let fitted = dir.join("fitted.toml");
+    let output = crate::support::dialer(&[
+        "backtest",
+        trace.to_str().unwrap(),
+        "--scenario",
+        "scenarios/small.toml",
+        "--set",
+        "pacing.ratio=2.5",
+        "--write-scenario",
+        fitted.to_str().unwrap(),
+    ]);
+    assert!(
+        output.status.success(),
+        "{}",
+        crate::support::stderr(&output)
+    );
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["fitted_attempts"].as_u64().unwrap(), recorded);
+    for run in ["recorded_pacing", "proposed_pacing"] {
+        assert_eq!(report[run]["status"], "completed", "{run}");
+        assert!(report[run]["answered"].as_u64().unwrap() > 0, "{run}");
+    }
+    assert_ne!(
+        report["recorded_pacing"]["trace_hash"],
+        report["proposed_pacing"]["trace_hash"]
+    );
+    // The fitted scenario is a scenario file like any other.
+    let output = crate::support::dialer(&["check", fitted.to_str().unwrap()]);
+    assert!(
+        output.status.success(),
+        "{}",
+        crate::support::stderr(&output)
+    );
+    let output =
+        crate::support::dialer(&["replay", "Cargo.toml", "--scenario", "scenarios/small.toml"]);
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "a file that is not a trace is bad input"
+    );
+}
