@@ -396,10 +396,15 @@ pub fn sweep_page(results: &ResultsFile) -> String {
     for axis in &spec.axes {
         let _ = write!(body, "<th>{}</th>", escape(&axis.key));
     }
+    let show_exhaust = summary.settings.iter().any(|s| s.exhausted_runs > 0);
     body.push_str(
         "<th>occupancy</th><th>compliance abandon</th><th>true abandon</th><th>contacts / agent-hour</th>\
-         <th>wait p90</th><th>P(breach)</th><th></th></tr>",
+         <th>wait p90</th>",
     );
+    if show_exhaust {
+        body.push_str("<th>list done</th>");
+    }
+    body.push_str("<th>P(breach)</th><th></th></tr>");
     for setting in &summary.settings {
         let recommended = summary.recommended == Some(setting.index);
         let _ = write!(
@@ -410,10 +415,26 @@ pub fn sweep_page(results: &ResultsFile) -> String {
         for value in &setting.setting.values {
             let _ = write!(body, "<td>{}</td>", format_value(*value));
         }
+        let list_done = if show_exhaust {
+            format!(
+                "<td>{}</td>",
+                setting.exhausted_after_s.map_or_else(
+                    || "-".to_string(),
+                    |e| format!(
+                        "{:.2} h ({}/{})",
+                        e.mean / 3600.0,
+                        setting.exhausted_runs,
+                        setting.runs
+                    )
+                )
+            )
+        } else {
+            String::new()
+        };
         let _ = write!(
             body,
             "<td>{} ± {}</td><td>{} ± {}</td><td>{} ± {}</td><td>{:.2} ± {:.2}</td><td>{:.1} s</td>\
-             <td{}>{:.3}</td><td>{}</td></tr>",
+             {list_done}<td{}>{:.3}</td><td>{}</td></tr>",
             percent(setting.occupancy.mean),
             percent(setting.occupancy.ci95),
             percent(setting.compliance_abandon.mean),

@@ -45,7 +45,7 @@ pub enum SweepError {
     Shard { given: String, reason: String },
     #[error("{name} must be between 0 and 1, got {value}")]
     Fraction { name: &'static str, value: f64 },
-    #[error("the setting {setting} is not a valid scenario: {source}")]
+    #[error("the setting {setting} is not a valid scenario")]
     Setting {
         setting: String,
         #[source]
@@ -290,10 +290,8 @@ impl SweepSpec {
                 return Err(SweepError::Fraction { name, value });
             }
         }
-        // The scenario must load on its own first, so its own problems are reported as such.
-        let base = Scenario::from_toml(scenario_file, text, &fixed)?;
         let mut spec = SweepSpec {
-            scenario: base.name.clone(),
+            scenario: String::new(),
             scenario_file: scenario_file.to_string(),
             scenario_hash: String::new(),
             fixed,
@@ -321,6 +319,7 @@ impl SweepSpec {
                 })?;
             scenarios.push(scenario);
         }
+        spec.scenario = scenarios[0].name.clone();
         Ok((spec, scenarios))
     }
 

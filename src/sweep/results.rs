@@ -332,16 +332,16 @@ impl ResultsFile {
         for (axis, width) in spec.axes.iter().zip(&width) {
             let _ = write!(out, "{:>width$} ", axis.key);
         }
-        let _ = writeln!(
+        let show_exhaust = summary.settings.iter().any(|s| s.exhausted_runs > 0);
+        let _ = write!(
             out,
-            "{:>15} {:>15} {:>15} {:>12} {:>13} {:>9}  ",
-            "occupancy %",
-            "compl. aband. %",
-            "true aband. %",
-            "contacts/ah",
-            "wait p90 s",
-            "P(breach)"
+            "{:>15} {:>15} {:>15} {:>12} {:>13} ",
+            "occupancy %", "compl. aband. %", "true aband. %", "contacts/ah", "wait p90 s"
         );
+        if show_exhaust {
+            let _ = write!(out, "{:>16} ", "list done h");
+        }
+        let _ = writeln!(out, "{:>9}  ", "P(breach)");
         for setting in &summary.settings {
             for (value, width) in setting.setting.values.iter().zip(&width) {
                 let _ = write!(out, "{:>width$} ", format_value(*value));
@@ -349,7 +349,7 @@ impl ResultsFile {
             let percent = |e: Estimate| format!("{:.2} ± {:.2}", e.mean * 100.0, e.ci95 * 100.0);
             let _ = write!(
                 out,
-                "{:>15} {:>15} {:>15} {:>12} {:>13} {:>9.3}  ",
+                "{:>15} {:>15} {:>15} {:>12} {:>13} ",
                 percent(setting.occupancy),
                 percent(setting.compliance_abandon),
                 percent(setting.true_abandon),
@@ -362,8 +362,11 @@ impl ResultsFile {
                     setting.wait_p90_ms.mean / 1000.0,
                     setting.wait_p90_ms.ci95 / 1000.0
                 ),
-                setting.breach_probability,
             );
+            if show_exhaust {
+                let _ = write!(out, "{:>16} ", describe_exhausted(setting));
+            }
+            let _ = write!(out, "{:>9.3}  ", setting.breach_probability);
             let mut marks = Vec::new();
             if summary.recommended == Some(setting.index) {
                 marks.push("RECOMMENDED");
@@ -376,17 +379,10 @@ impl ResultsFile {
             }
             let _ = writeln!(out, "{}", marks.join(", "));
         }
-        if let Some(exhausted) = summary
-            .settings
-            .iter()
-            .find(|setting| setting.exhausted_runs > 0)
-        {
-            let _ = writeln!(out);
+        if show_exhaust {
             let _ = writeln!(
                 out,
-                "time to exhaust the list (runs that did), e.g. {}: {}",
-                spec.describe(&exhausted.setting),
-                describe_exhausted(exhausted)
+                "\nlist done h: hours until every lead was worked, over the runs that got there (n/N)"
             );
         }
         let _ = writeln!(out);
@@ -423,14 +419,18 @@ impl ResultsFile {
 
 fn describe_exhausted(setting: &SettingSummary) -> String {
     match setting.exhausted_after_s {
-        Some(estimate) => format!(
-            "{:.2} ± {:.2} h over {} of {} runs",
+        Some(estimate) if setting.exhausted_runs == setting.runs => format!(
+            "{:.2} ± {:.2}",
             estimate.mean / 3600.0,
-            estimate.ci95 / 3600.0,
+            estimate.ci95 / 3600.0
+        ),
+        Some(estimate) => format!(
+            "{:.2} ({}/{})",
+            estimate.mean / 3600.0,
             setting.exhausted_runs,
             setting.runs
         ),
-        None => "never".to_string(),
+        None => "-".to_string(),
     }
 }
 

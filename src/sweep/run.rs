@@ -21,7 +21,7 @@ use std::sync::mpsc;
 /// Why a job failed.
 #[derive(Debug, thiserror::Error)]
 pub enum JobError {
-    #[error("setting {setting}, seed {seed}: {source}")]
+    #[error("setting {setting}, seed {seed} failed")]
     Runtime {
         setting: String,
         seed: u64,
