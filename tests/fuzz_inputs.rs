@@ -114,7 +114,7 @@ proptest! {
     ) {
         let texts = shipped();
         let assignment = format!("{key}={value}");
-        if let Err(error) = Scenario::from_toml("small.toml", &texts[0], &[assignment.clone()]) {
+        if let Err(error) = Scenario::from_toml("small.toml", &texts[0], std::slice::from_ref(&assignment)) {
             let message = error.to_string();
             prop_assert!(
                 message.contains("small.toml") || message.contains(&assignment),
