@@ -236,6 +236,8 @@ pub enum CliError {
     Output(#[source] std::io::Error),
     #[error(transparent)]
     Sweep(#[from] crate::sweep::command::CommandError),
+    #[error("the run broke its invariants: {violated} (details in the report)")]
+    Invariants { violated: String },
     #[error("cannot write {path}: {source}")]
     Write {
         path: String,
@@ -252,6 +254,7 @@ impl CliError {
             CliError::Replay(crate::replay::ReplayError::Read { .. })
             | CliError::Replay(crate::replay::ReplayError::Record { .. }) => 2,
             CliError::Sweep(error) => error.exit_code(),
+            CliError::Invariants { .. } => 3,
             _ => 1,
         }
     }
@@ -295,6 +298,11 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
             if report.status == RunStatus::Stalled {
                 return Err(CliError::Stalled {
                     at: format!("{:.3} s", report.simulated_seconds),
+                });
+            }
+            if !report.invariants.ok {
+                return Err(CliError::Invariants {
+                    violated: report.invariants.violations().join(", "),
                 });
             }
             Ok(())
