@@ -60,6 +60,12 @@ pub enum TimerHandle {
     Wall(SpawnHandle),
 }
 
+/// The real time now, for stamps in the store (import times, DNC edits, a live run's epoch).
+/// Never used in a simulation.
+pub fn wall_now() -> jiff::Timestamp {
+    jiff::Timestamp::now()
+}
+
 impl Clock {
     /// A wall clock whose time zero is the moment of this call.
     pub fn wall_starting_now() -> Clock {

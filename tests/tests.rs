@@ -12,8 +12,11 @@ mod support;
 
 mod call_props;
 mod cli;
+mod compliance_props;
 mod determinism;
 mod erlang_validation;
+mod import_corpus;
 mod model_props;
 mod reference_workload;
 mod scenarios_behaviour;
+mod store;

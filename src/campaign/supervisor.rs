@@ -22,6 +22,7 @@ use super::hopper::{Hopper, LeadFate, LeadSource, LeadTally, RedialPolicy};
 use crate::call::actor::{CallActor, CallEnv, CallUpdate, WatchdogPoke};
 use crate::call::machine::{Anomaly, AttemptRecord, CallMachine, CallSettings};
 use crate::clock::{Clock, OwnAddress, TimerHandle};
+use crate::compliance::Compliance;
 use crate::domain::{AppState, AttemptId, LeadId, Outcome, PhoneNumber};
 use crate::mail::{InFlight, Mail};
 use crate::pacing::GuardTransition;
@@ -42,6 +43,8 @@ use std::rc::Rc;
 pub struct CampaignSetup {
     pub leads: LeadSource,
     pub redial: RedialPolicy,
+    /// Calling hours and the DNC list, checked before every dial (`None`: no restrictions).
+    pub compliance: Option<Compliance>,
     pub call_settings: CallSettings,
     /// How long the dialer assumes an agent needs after each call before the next.
     pub assumed_wrap_up: SimDuration,
@@ -284,7 +287,7 @@ impl CampaignSupervisor {
                 pacer_view: None,
                 done_to,
                 trace,
-                hopper: Hopper::new(setup.leads, setup.redial),
+                hopper: Hopper::with_compliance(setup.leads, setup.redial, setup.compliance),
                 live: LiveCalls::new(),
                 watchdogs: BinaryHeap::new(),
                 watchdog_sweep: setup.watchdog_sweep,
