@@ -122,10 +122,15 @@ pub enum LeadStatus {
 #[derive(Clone, Copy, Debug)]
 struct LeadState {
     attempts: u32,
-    attempts_today: u32,
-    day: i32,
     status: LeadStatus,
     last_outcome: Option<Outcome>,
+}
+
+/// A lead's attempts on its current local day, kept only when a per-day limit applies.
+#[derive(Clone, Copy, Debug, Default)]
+struct DayCount {
+    day: i32,
+    attempts: u32,
 }
 
 /// Lead counts by status, for reports.
@@ -169,6 +174,8 @@ pub struct Hopper {
     fresh_order: Vec<u32>,
     /// Per lead, by id: every lead of a list; generated leads once taken.
     leads: Vec<LeadState>,
+    /// Per lead, by id, when the policy limits attempts per day (else empty).
+    days: Vec<DayCount>,
     /// Redials and deferrals not yet due, earliest first.
     redials: BinaryHeap<Reverse<(SimTime, LeadId)>>,
     /// Leads that have come due: highest priority first, then in the order they came due.
@@ -196,6 +203,7 @@ impl Hopper {
             next_fresh: 0,
             fresh_order: Vec::new(),
             leads: Vec::new(),
+            days: Vec::new(),
             redials: BinaryHeap::new(),
             due: BinaryHeap::new(),
             due_seq: 0,
@@ -221,11 +229,15 @@ impl Hopper {
                 };
                 states.push(LeadState {
                     attempts: lead.attempts,
-                    attempts_today: lead.attempts_today,
-                    day: lead.day,
                     status,
                     last_outcome: lead.last_outcome,
                 });
+                if hopper.policy.needs_local_day() {
+                    hopper.days.push(DayCount {
+                        day: lead.day,
+                        attempts: lead.attempts_today,
+                    });
+                }
             }
             // Highest priority first, then oldest, then list order.
             fresh.sort_by_key(|&index| {
@@ -237,6 +249,11 @@ impl Hopper {
             hopper.redials = BinaryHeap::from(waiting);
         }
         hopper
+    }
+
+    /// Gives a hopper without rules some (a DNC edit reaching a campaign that had none).
+    pub fn set_compliance(&mut self, compliance: Compliance) {
+        self.compliance = Some(compliance);
     }
 
     /// The rules this hopper applies, if any (to edit the DNC list of a running campaign).
@@ -348,11 +365,12 @@ impl Hopper {
         if let LeadSource::Generated { .. } = self.source {
             self.leads.push(LeadState {
                 attempts: 0,
-                attempts_today: 0,
-                day: 0,
                 status: LeadStatus::Fresh,
                 last_outcome: None,
             });
+            if self.policy.needs_local_day() {
+                self.days.push(DayCount::default());
+            }
         }
         Some(lead)
     }
@@ -369,12 +387,11 @@ impl Hopper {
             return gate;
         }
         let (day, next_day) = compliance.local_day(zone, now);
-        let state = &mut self.leads[lead.0 as usize];
-        if state.day != day {
-            state.day = day;
-            state.attempts_today = 0;
+        let count = &mut self.days[lead.0 as usize];
+        if count.day != day {
+            *count = DayCount { day, attempts: 0 };
         }
-        if self.policy.day_limit_reached(state.attempts_today) {
+        if self.policy.day_limit_reached(count.attempts) {
             Gate::DeferUntil(next_day)
         } else {
             Gate::Dial
@@ -392,8 +409,10 @@ impl Hopper {
                 Gate::Dial => {
                     let state = &mut self.leads[lead.0 as usize];
                     state.attempts += 1;
-                    state.attempts_today += 1;
                     state.status = LeadStatus::Dialing;
+                    if let Some(count) = self.days.get_mut(lead.0 as usize) {
+                        count.attempts += 1;
+                    }
                     return Some((lead, number));
                 }
                 Gate::DeferUntil(at) => {
@@ -431,7 +450,9 @@ impl Hopper {
             return;
         };
         state.attempts = state.attempts.saturating_sub(1);
-        state.attempts_today = state.attempts_today.saturating_sub(1);
+        if let Some(count) = self.days.get_mut(lead.0 as usize) {
+            count.attempts = count.attempts.saturating_sub(1);
+        }
         state.status = LeadStatus::AwaitingRedial;
         self.redials.push(Reverse((now, lead)));
     }

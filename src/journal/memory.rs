@@ -1,9 +1,11 @@
 //! `MemoryJournal`: the journal of a simulation, in memory.
 //!
 //! No I/O and nothing but the calls it receives, so a simulation stays deterministic and fast.
-//! It keeps every attempt (compact), every set-aside lead and every abandon entry; the states of
-//! calls are counted, and kept only when asked for ([`MemoryJournal::keeping_states`]), since a
-//! simulated day has hundreds of thousands of them. A [`MemoryLog`] handle reads what was
+//! By default it keeps what a recovery needs, the attempts in flight (an ordered map, so its
+//! size follows the calls up at once, whatever their ids), and counts the rest:
+//! a simulated day has hundreds of thousands of attempts, and keeping them all would double a
+//! simulation's memory. [`MemoryJournal::keeping_all`] keeps every ended attempt, call state,
+//! set-aside lead and abandon entry as well, for tests. A [`MemoryLog`] handle reads what was
 //! written, during or after a run.
 //!
 //! It must not decide anything; it must not read a clock.
@@ -14,6 +16,7 @@ use crate::compliance::rules::LeadFate;
 use crate::domain::{AppState, AttemptId, LeadId, Outcome};
 use crate::time::SimTime;
 use std::cell::RefCell;
+use std::collections::BTreeMap;
 use std::rc::Rc;
 
 /// One attempt as the memory journal holds it.
@@ -28,32 +31,38 @@ pub struct MemoryAttempt {
     pub fate: Option<LeadFate>,
 }
 
-/// Everything a memory journal was told.
+/// What a memory journal was told.
 #[derive(Debug, Default)]
 pub struct MemoryContents {
-    pub attempts: Vec<MemoryAttempt>,
-    /// Call states, when kept.
-    pub states: Vec<(AttemptId, SimTime, AppState)>,
+    /// Attempts in flight.
+    open: BTreeMap<AttemptId, MemoryAttempt>,
+    /// Counts.
+    pub started: u64,
+    pub ended: u64,
     pub states_seen: u64,
-    pub set_aside: Vec<(LeadId, SimTime, SetAsideReason)>,
-    pub abandon_events: Vec<AbandonEvent>,
+    pub set_aside_count: u64,
+    pub abandon_count: u64,
     /// `attempts_started` calls (each one a commit in a real store).
     pub commits: u64,
-    /// Index of attempt ids in `attempts`: attempt id minus this is the index.
-    first_attempt: Option<u64>,
+    /// Kept only by [`MemoryJournal::keeping_all`]:
+    pub ended_attempts: Vec<MemoryAttempt>,
+    pub states: Vec<(AttemptId, SimTime, AppState)>,
+    pub set_aside: Vec<(LeadId, SimTime, SetAsideReason)>,
+    pub abandon_events: Vec<AbandonEvent>,
 }
 
 impl MemoryContents {
-    /// The attempt with this id, if it was journaled.
-    pub fn attempt(&self, attempt: AttemptId) -> Option<&MemoryAttempt> {
-        let first = self.first_attempt?;
-        let index = attempt.0.checked_sub(first)? as usize;
-        self.attempts.get(index).filter(|a| a.attempt == attempt)
+    /// Attempts started and not ended, in attempt order.
+    pub fn open_attempts(&self) -> Vec<MemoryAttempt> {
+        self.open.values().copied().collect()
     }
 
-    /// Attempts started and not ended.
-    pub fn open_attempts(&self) -> impl Iterator<Item = &MemoryAttempt> {
-        self.attempts.iter().filter(|a| a.ended.is_none())
+    fn insert_open(&mut self, attempt: MemoryAttempt) {
+        self.open.insert(attempt.attempt, attempt);
+    }
+
+    fn take_open(&mut self, attempt: AttemptId) -> Option<MemoryAttempt> {
+        self.open.remove(&attempt)
     }
 }
 
@@ -69,8 +78,8 @@ impl MemoryLog {
 
 pub struct MemoryJournal {
     log: MemoryLog,
-    keep_states: bool,
-    /// Fail every `attempts_started` from now on (for tests of a failing store).
+    keep_all: bool,
+    /// Fail every write from now on (tests of a failing store).
     fail_writes: bool,
 }
 
@@ -81,19 +90,19 @@ impl Default for MemoryJournal {
 }
 
 impl MemoryJournal {
-    /// A journal that counts call states without keeping them.
+    /// A journal that keeps the attempts in flight and counts the rest.
     pub fn new() -> MemoryJournal {
         MemoryJournal {
             log: MemoryLog::default(),
-            keep_states: false,
+            keep_all: false,
             fail_writes: false,
         }
     }
 
-    /// A journal that keeps every call state too.
-    pub fn keeping_states() -> MemoryJournal {
+    /// A journal that keeps everything it is told.
+    pub fn keeping_all() -> MemoryJournal {
         MemoryJournal {
-            keep_states: true,
+            keep_all: true,
             ..MemoryJournal::new()
         }
     }
@@ -102,7 +111,7 @@ impl MemoryJournal {
     pub fn failing() -> MemoryJournal {
         MemoryJournal {
             fail_writes: true,
-            ..MemoryJournal::new()
+            ..MemoryJournal::keeping_all()
         }
     }
 
@@ -121,10 +130,8 @@ impl Journal for MemoryJournal {
         let mut log = self.log.0.borrow_mut();
         log.commits += 1;
         for start in started {
-            if log.first_attempt.is_none() {
-                log.first_attempt = Some(start.attempt.0);
-            }
-            log.attempts.push(MemoryAttempt {
+            log.started += 1;
+            log.insert_open(MemoryAttempt {
                 attempt: start.attempt,
                 lead: start.lead,
                 started_at: start.at,
@@ -138,33 +145,38 @@ impl Journal for MemoryJournal {
     fn call_state(&mut self, attempt: AttemptId, at: SimTime, state: AppState) {
         let mut log = self.log.0.borrow_mut();
         log.states_seen += 1;
-        if self.keep_states {
+        if self.keep_all {
             log.states.push((attempt, at, state));
         }
     }
 
     fn attempt_ended(&mut self, record: &AttemptRecord, fate: LeadFate, _lead_attempts: u32) {
         let mut log = self.log.0.borrow_mut();
-        let Some(first) = log.first_attempt else {
+        let Some(mut entry) = log.take_open(record.attempt) else {
             return;
         };
-        let Some(index) = record.attempt.0.checked_sub(first) else {
-            return;
-        };
-        if let Some(entry) = log.attempts.get_mut(index as usize)
-            && entry.attempt == record.attempt
-        {
+        log.ended += 1;
+        if self.keep_all {
             entry.ended = Some((record.ended_at, record.outcome));
             entry.fate = Some(fate);
+            log.ended_attempts.push(entry);
         }
     }
 
     fn lead_set_aside(&mut self, lead: LeadId, at: SimTime, reason: SetAsideReason) {
-        self.log.0.borrow_mut().set_aside.push((lead, at, reason));
+        let mut log = self.log.0.borrow_mut();
+        log.set_aside_count += 1;
+        if self.keep_all {
+            log.set_aside.push((lead, at, reason));
+        }
     }
 
     fn abandon_event(&mut self, event: AbandonEvent) {
-        self.log.0.borrow_mut().abandon_events.push(event);
+        let mut log = self.log.0.borrow_mut();
+        log.abandon_count += 1;
+        if self.keep_all {
+            log.abandon_events.push(event);
+        }
     }
 
     fn flush(&mut self) -> Result<(), JournalError> {
@@ -174,5 +186,80 @@ impl Journal for MemoryJournal {
             ));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::PhoneNumber;
+
+    fn start(attempt: u64) -> AttemptStarted {
+        AttemptStarted {
+            attempt: AttemptId(attempt),
+            lead: LeadId(attempt),
+            callee: PhoneNumber("+1".into()),
+            at: SimTime::from_secs(attempt),
+        }
+    }
+
+    fn ended(attempt: u64) -> AttemptRecord {
+        AttemptRecord {
+            attempt: AttemptId(attempt),
+            lead: LeadId(attempt),
+            callee: PhoneNumber("+1".into()),
+            outcome: Outcome::Busy,
+            dialed_at: SimTime::ZERO,
+            answered_at: None,
+            queued_at: None,
+            agent_at: None,
+            ended_at: SimTime::from_secs(100),
+            talk: crate::time::SimDuration::ZERO,
+            switch_call: None,
+            tracking_id: None,
+            reason: None,
+            reason_code: None,
+        }
+    }
+
+    #[test]
+    fn keeps_attempts_in_flight_until_they_end() {
+        let mut journal = MemoryJournal::new();
+        let log = journal.log();
+        journal
+            .attempts_started(&[start(1), start(2), start(3)])
+            .unwrap();
+        journal.attempt_ended(&ended(2), LeadFate::Done, 1);
+        let open: Vec<u64> = log.read(|c| c.open_attempts().iter().map(|a| a.attempt.0).collect());
+        assert_eq!(open, [1, 3]);
+        journal.attempt_ended(&ended(1), LeadFate::Done, 1);
+        journal.attempt_ended(&ended(3), LeadFate::Done, 1);
+        // An end without a start (or twice) is ignored.
+        journal.attempt_ended(&ended(3), LeadFate::Done, 1);
+        log.read(|c| {
+            assert!(c.open_attempts().is_empty());
+            assert_eq!((c.started, c.ended, c.commits), (3, 3, 1));
+            assert!(c.ended_attempts.is_empty(), "not kept by default");
+        });
+    }
+
+    #[test]
+    fn keeping_all_keeps_ended_attempts_with_their_fates() {
+        let mut journal = MemoryJournal::keeping_all();
+        let log = journal.log();
+        journal.attempts_started(&[start(5)]).unwrap();
+        journal.attempt_ended(&ended(5), LeadFate::RedialAt(SimTime::from_secs(160)), 1);
+        log.read(|c| {
+            assert_eq!(c.ended_attempts.len(), 1);
+            assert_eq!(
+                c.ended_attempts[0].fate,
+                Some(LeadFate::RedialAt(SimTime::from_secs(160)))
+            );
+        });
+        assert!(
+            MemoryJournal::failing()
+                .attempts_started(&[start(1)])
+                .is_err()
+        );
     }
 }
