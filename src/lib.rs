@@ -17,6 +17,8 @@
 //! - [`scenario`]: scenario files, raw and validated.
 //! - [`stats`], [`report`], [`trace`]: what a run counted, reports, and the event trace.
 //! - [`erlang`]: Erlang B, C and A, for checking the simulator against queueing theory.
+//! - [`sweep`]: parameter sweeps with confidence intervals, the frontier and a recommendation.
+//! - [`html`]: self-contained HTML reports with SVG plots.
 //! - [`runtime`]: the one place that builds the actor system and chooses the backend.
 //! - [`cli`]: the command line.
 
@@ -27,6 +29,7 @@ pub mod clock;
 pub mod compliance;
 pub mod domain;
 pub mod erlang;
+pub mod html;
 pub mod import;
 pub mod journal;
 pub mod mail;
@@ -37,6 +40,7 @@ pub mod scenario;
 pub mod sim;
 pub mod stats;
 pub mod store;
+pub mod sweep;
 pub mod switch;
 pub mod time;
 pub mod trace;

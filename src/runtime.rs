@@ -8,13 +8,14 @@
 //!
 //! This module wires actors together; it holds no engine logic.
 
-use crate::campaign::supervisor::CampaignSupervisor;
+use crate::campaign::supervisor::{CampaignSupervisor, JournalSetup};
 use crate::clock::Clock;
 use crate::mail::SimulationGuard;
 use crate::scenario::Scenario;
 use crate::sim::calendar::Calendar;
 use crate::sim::model::SimSwitchModel;
 use crate::sim::switch::{Advance, IdleWake, Quiescence, SimCore, SimOutcome, SimSwitch};
+use crate::time::SimDuration;
 use crate::trace::TraceSink;
 use actix::{Actor, Addr, AsyncContext};
 use std::cell::RefCell;
@@ -40,6 +41,14 @@ pub struct SimulationRun {
     pub trace_records: u64,
 }
 
+/// How to carry out a simulation run, beyond the scenario and seed.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SimulationOptions {
+    pub quiescence: Quiescence,
+    /// Sample the switch's state this often, for plots; `None` for no samples.
+    pub sample_every: Option<SimDuration>,
+}
+
 /// Runs `scenario` with `seed` to the end, on the current thread.
 pub fn simulate(
     scenario: &Scenario,
@@ -47,6 +56,33 @@ pub fn simulate(
     trace: TraceSink,
     quiescence: Quiescence,
 ) -> Result<SimulationRun, RuntimeError> {
+    let options = SimulationOptions {
+        quiescence,
+        sample_every: None,
+    };
+    simulate_with(scenario, seed, trace, options)
+}
+
+/// Runs `scenario` with `seed` to the end, on the current thread, as `options` say.
+pub fn simulate_with(
+    scenario: &Scenario,
+    seed: u64,
+    trace: TraceSink,
+    options: SimulationOptions,
+) -> Result<SimulationRun, RuntimeError> {
+    simulate_with_journal(scenario, seed, trace, options, JournalSetup::in_memory())
+}
+
+/// Runs `scenario` like [`simulate_with`], journaling through `journal` (a simulation never
+/// does I/O: tests hand it a memory journal to inspect, or one that fails).
+pub fn simulate_with_journal(
+    scenario: &Scenario,
+    seed: u64,
+    trace: TraceSink,
+    options: SimulationOptions,
+    journal: JournalSetup,
+) -> Result<SimulationRun, RuntimeError> {
+    let quiescence = options.quiescence;
     let idle_wake = Arc::new(IdleWake::default());
     let mut builder = tokio::runtime::Builder::new_current_thread();
     builder.enable_time().start_paused(true);
@@ -88,14 +124,15 @@ pub fn simulate(
         let core_slot: Rc<RefCell<Option<Rc<RefCell<SimCore>>>>> = Rc::new(RefCell::new(None));
         let core_out = core_slot.clone();
         let switch = SimSwitch::create(move |ctx| {
-            let supervisor = CampaignSupervisor::start(
+            let supervisor = CampaignSupervisor::start_with_journal(
                 setup,
+                journal,
                 clock,
                 ctx.address().recipient(),
                 ctx.address().recipient(),
                 trace_for_run.clone(),
             );
-            let core = Rc::new(RefCell::new(SimCore::new(
+            let mut core = SimCore::new(
                 model,
                 calendar,
                 supervisor.recipient(),
@@ -104,7 +141,11 @@ pub fn simulate(
                 wake,
                 deadline,
                 done_tx,
-            )));
+            );
+            if let Some(every) = options.sample_every {
+                core.sample_every(every);
+            }
+            let core = Rc::new(RefCell::new(core));
             *core_out.borrow_mut() = Some(core.clone());
             SimSwitch::new(core)
         });

@@ -7,6 +7,7 @@
 //! - `erlang_validation`: rate-paced queues match Erlang C and Erlang A.
 //! - `call_props`, `model_props`: property tests of the call machine and the switch model.
 //! - `scenarios_behaviour`: the limitation, the queue guard and redials do what they say.
+//! - `sweep`: sweeps, shards and merge, resuming after Ctrl-C, HTML reports, bad sweeps.
 
 mod support;
 
@@ -14,9 +15,11 @@ mod call_props;
 mod cli;
 mod compliance_props;
 mod determinism;
+mod durable_sim;
 mod erlang_validation;
 mod import_corpus;
 mod model_props;
 mod reference_workload;
 mod scenarios_behaviour;
 mod store;
+mod sweep;
