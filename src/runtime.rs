@@ -82,6 +82,26 @@ pub fn simulate_with_journal(
     options: SimulationOptions,
     journal: JournalSetup,
 ) -> Result<SimulationRun, RuntimeError> {
+    simulate_campaign(
+        scenario,
+        seed,
+        trace,
+        options,
+        scenario.campaign_setup(seed),
+        journal,
+    )
+}
+
+/// Runs the simulated world of `scenario` against a campaign set up elsewhere (its leads and
+/// rules from the store, say), journaling through `journal`.
+pub fn simulate_campaign(
+    scenario: &Scenario,
+    seed: u64,
+    trace: TraceSink,
+    options: SimulationOptions,
+    setup: crate::campaign::supervisor::CampaignSetup,
+    journal: JournalSetup,
+) -> Result<SimulationRun, RuntimeError> {
     let quiescence = options.quiescence;
     let idle_wake = Arc::new(IdleWake::default());
     let mut builder = tokio::runtime::Builder::new_current_thread();
@@ -118,7 +138,6 @@ pub fn simulate_with_journal(
             }))
         });
         let model = SimSwitchModel::new(&scenario, seed);
-        let setup = scenario.campaign_setup(seed);
         let deadline = scenario.dialing.deadline;
         let wake = (quiescence == Quiescence::RuntimeIdle).then(|| idle_wake.clone());
         let core_slot: Rc<RefCell<Option<Rc<RefCell<SimCore>>>>> = Rc::new(RefCell::new(None));

@@ -15,6 +15,7 @@ mod call_props;
 mod cli;
 mod compliance_props;
 mod determinism;
+mod durable_resume;
 mod durable_sim;
 mod erlang_validation;
 mod import_corpus;

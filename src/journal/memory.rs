@@ -1,8 +1,9 @@
 //! `MemoryJournal`: the journal of a simulation, in memory.
 //!
 //! No I/O and nothing but the calls it receives, so a simulation stays deterministic and fast.
-//! By default it keeps what a recovery needs, the attempts in flight (an ordered map, so its
-//! size follows the calls up at once, whatever their ids), and counts the rest:
+//! By default it keeps what a recovery needs, the attempts in flight (a window over attempt
+//! ids from the oldest in flight, like the campaign's live-call table: constant time and no
+//! allocation at steady state), and counts the rest:
 //! a simulated day has hundreds of thousands of attempts, and keeping them all would double a
 //! simulation's memory. [`MemoryJournal::keeping_all`] keeps every ended attempt, call state,
 //! set-aside lead and abandon entry as well, for tests. A [`MemoryLog`] handle reads what was
@@ -16,7 +17,7 @@ use crate::compliance::rules::LeadFate;
 use crate::domain::{AppState, AttemptId, LeadId, Outcome};
 use crate::time::SimTime;
 use std::cell::RefCell;
-use std::collections::BTreeMap;
+use std::collections::VecDeque;
 use std::rc::Rc;
 
 /// One attempt as the memory journal holds it.
@@ -34,8 +35,10 @@ pub struct MemoryAttempt {
 /// What a memory journal was told.
 #[derive(Debug, Default)]
 pub struct MemoryContents {
-    /// Attempts in flight.
-    open: BTreeMap<AttemptId, MemoryAttempt>,
+    /// Attempts in flight (lead, start), by attempt id from `first_open`.
+    open: VecDeque<Option<(LeadId, SimTime)>>,
+    first_open: u64,
+    open_count: usize,
     /// Counts.
     pub started: u64,
     pub ended: u64,
@@ -54,15 +57,55 @@ pub struct MemoryContents {
 impl MemoryContents {
     /// Attempts started and not ended, in attempt order.
     pub fn open_attempts(&self) -> Vec<MemoryAttempt> {
-        self.open.values().copied().collect()
+        let first = self.first_open;
+        self.open
+            .iter()
+            .enumerate()
+            .filter_map(|(index, entry)| {
+                let (lead, started_at) = (*entry)?;
+                Some(MemoryAttempt {
+                    attempt: AttemptId(first + index as u64),
+                    lead,
+                    started_at,
+                    ended: None,
+                    fate: None,
+                })
+            })
+            .collect()
     }
 
-    fn insert_open(&mut self, attempt: MemoryAttempt) {
-        self.open.insert(attempt.attempt, attempt);
+    fn insert_open(&mut self, attempt: AttemptId, lead: LeadId, started_at: SimTime) {
+        if self.open_count == 0 {
+            self.open.clear();
+            self.first_open = attempt.0;
+        }
+        let Some(index) = attempt.0.checked_sub(self.first_open) else {
+            return;
+        };
+        let index = index as usize;
+        if self.open.len() <= index {
+            self.open.resize(index + 1, None);
+        }
+        if self.open[index].replace((lead, started_at)).is_none() {
+            self.open_count += 1;
+        }
     }
 
     fn take_open(&mut self, attempt: AttemptId) -> Option<MemoryAttempt> {
-        self.open.remove(&attempt)
+        let index = attempt.0.checked_sub(self.first_open)? as usize;
+        let (lead, started_at) = self.open.get_mut(index)?.take()?;
+        self.open_count -= 1;
+        while matches!(self.open.front(), Some(None)) {
+            self.open.pop_front();
+            self.first_open += 1;
+        }
+        Some(MemoryAttempt {
+            attempt,
+            lead,
+            started_at,
+            ended: None,
+            fate: None,
+        })
     }
 }
 
@@ -131,13 +174,7 @@ impl Journal for MemoryJournal {
         log.commits += 1;
         for start in started {
             log.started += 1;
-            log.insert_open(MemoryAttempt {
-                attempt: start.attempt,
-                lead: start.lead,
-                started_at: start.at,
-                ended: None,
-                fate: None,
-            });
+            log.insert_open(start.attempt, start.lead, start.at);
         }
         Ok(())
     }

@@ -782,3 +782,66 @@ fn lead_zone(
 pub(crate) fn outcome_from_str(text: &str) -> Option<Outcome> {
     Outcome::ALL.into_iter().find(|o| o.as_str() == text)
 }
+
+/// A stored campaign made ready to run: recovered, loaded, and its journal started.
+pub struct RunPlan {
+    pub campaign: CampaignId,
+    /// The campaign's leads, each where it stood.
+    pub leads: crate::campaign::hopper::LeadSource,
+    /// Its rules, with its leads' zones and the DNC list loaded.
+    pub compliance: Compliance,
+    /// Its journal, numbering attempts after the last run's.
+    pub journal: crate::campaign::supervisor::JournalSetup,
+    /// What recovering the last run's attempts in flight did.
+    pub recovery: RecoveryCounts,
+    pub unknown_zones: u64,
+}
+
+/// What a run of a stored campaign is made of, besides the store.
+pub struct RunSettings<'a> {
+    /// The real instant of the run's engine time zero (the wall clock at start, in live mode).
+    pub epoch: Timestamp,
+    pub policy: &'a RedialPolicy,
+    pub hours: Option<crate::compliance::hours::CallingHours>,
+    /// The zone of leads that have none (name, zone).
+    pub default_zone: (&'a str, jiff::tz::TimeZone),
+    /// The switch's active calls, to reconcile attempts a crash left in flight (`None`: no
+    /// list could be had; they all end as `unknown`).
+    pub active: Option<&'a SwitchActiveCalls>,
+    pub durability: Durability,
+}
+
+/// Prepares a run of the stored campaign `name`: settles the attempts the last run left in
+/// flight ([`Store::recover`]), loads the leads and the DNC list, and starts the journal. The
+/// live runner gives the plan's leads, compliance and journal to the campaign supervisor.
+pub fn prepare_run(
+    path: &Path,
+    name: &str,
+    settings: RunSettings<'_>,
+) -> Result<RunPlan, StoreError> {
+    let mut store = Store::open(path)?;
+    let id = store
+        .find_campaign(name)?
+        .ok_or_else(|| StoreError::NoCampaign(name.to_string()))?;
+    let recovery = store.recover(id, settings.active, settings.policy, settings.epoch)?;
+    let mut compliance = Compliance::new(settings.epoch, settings.hours, settings.default_zone);
+    let loaded = store.load_campaign(name, &mut compliance)?;
+    let journal = SqliteJournal::start(
+        path,
+        id,
+        settings.epoch,
+        loaded.lead_rows,
+        settings.durability,
+    )?;
+    Ok(RunPlan {
+        campaign: id,
+        leads: crate::campaign::hopper::LeadSource::List(loaded.leads),
+        compliance,
+        journal: crate::campaign::supervisor::JournalSetup {
+            journal: Box::new(journal),
+            first_attempt: loaded.next_attempt,
+        },
+        recovery,
+        unknown_zones: loaded.unknown_zones,
+    })
+}
