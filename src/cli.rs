@@ -1,8 +1,10 @@
-//! The command line: `dialer simulate`, `dialer check`, `dialer sweep` and `dialer merge`.
+//! The command line: `dialer simulate`, `dialer check`, `dialer sweep` and `dialer merge`; and
+//! for the store, `dialer import`, `dialer dnc` and `dialer status`.
 //!
 //! Parses arguments (clap), loads the scenario, runs it, and prints the report. Exit codes:
-//! 0 success, 1 a failure while running, 2 bad input (a scenario that does not load or a bad
-//! argument), with nothing written to stdout or to the trace file in that case.
+//! 0 success, 1 a failure while running, 2 bad input (a scenario that does not load, a CSV file
+//! without a usable header, a bad number or argument), with nothing written to stdout or to the
+//! trace file in that case. An import with bad rows succeeds: the rows are reported.
 //!
 //! Decisions live in the library; this module only connects them to the terminal.
 

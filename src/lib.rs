@@ -15,6 +15,9 @@
 //! - [`mail`], [`clock`]: how actors talk and tell time, the same way live and simulated.
 //! - [`sim`]: the simulated PortaSwitch: callees, queue, agents, truth, and virtual time.
 //! - [`scenario`]: scenario files, raw and validated.
+//! - [`compliance`]: calling hours in the callee's zone, attempt rules, the DNC list (pure).
+//! - [`journal`], [`store`]: what a campaign writes down (in memory in a simulation, SQLite live),
+//!   crash recovery, and the store's schema; [`import`]: CSV leads into the store.
 //! - [`stats`], [`report`], [`trace`]: what a run counted, reports, and the event trace.
 //! - [`erlang`]: Erlang B, C and A, for checking the simulator against queueing theory.
 //! - [`sweep`]: parameter sweeps with confidence intervals, the frontier and a recommendation.
