@@ -8,6 +8,11 @@
 //! - `call_props`, `model_props`: property tests of the call machine and the switch model.
 //! - `scenarios_behaviour`: the limitation, the queue guard and redials do what they say.
 //! - `sweep`: sweeps, shards and merge, resuming after Ctrl-C, HTML reports, bad sweeps.
+//! - `compliance_props`, `rules_props`: calling hours across DST changes in nine zones; the
+//!   hopper under every attempt rule, calling hours and the DNC list.
+//! - `import_corpus`, `store`: broken CSV files and their errors; the SQLite store and journal.
+//! - `durable_sim`, `durable_resume`: compliance and the journal in simulation; a campaign
+//!   killed mid-run and resumed from the store.
 
 mod support;
 
@@ -21,6 +26,7 @@ mod erlang_validation;
 mod import_corpus;
 mod model_props;
 mod reference_workload;
+mod rules_props;
 mod scenarios_behaviour;
 mod store;
 mod sweep;
