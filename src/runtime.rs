@@ -35,6 +35,8 @@ pub enum RuntimeError {
     NoResult,
     #[error("cannot write the trace: {0}")]
     Trace(#[source] std::io::Error),
+    #[error(transparent)]
+    Store(Box<crate::store::StoreError>),
     #[error("cannot start the webhook receiver on {address}: {source}")]
     Webhook {
         address: String,
@@ -279,7 +281,31 @@ pub fn run_live(
     let system = actix::System::new();
     let trace = trace.shared();
     let trace_for_run = trace.clone();
-    let setup = campaign.setup.clone();
+    let mut setup = campaign.setup.clone();
+    // A stored campaign: settle what the last run left in flight (no active-call list is asked
+    // for yet, so those attempts end as `unknown`: never redialed blindly), load the leads where
+    // they stood and the DNC list, and journal to the store.
+    let journal = match &campaign.store {
+        None => JournalSetup::in_memory(),
+        Some(store) => {
+            let plan = crate::store::prepare_run(
+                &store.path,
+                &store.campaign,
+                crate::store::RunSettings {
+                    epoch: crate::clock::wall_now(),
+                    policy: &setup.redial,
+                    hours: None,
+                    default_zone: ("UTC", jiff::tz::TimeZone::UTC),
+                    active: None,
+                    durability: crate::store::Durability::Normal,
+                },
+            )
+            .map_err(|error| RuntimeError::Store(Box::new(error)))?;
+            setup.leads = plan.leads;
+            setup.compliance = Some(plan.compliance);
+            plan.journal
+        }
+    };
     let deadline = campaign.deadline;
     let webhook_template = campaign.webhook.clone();
     let webhook_stats = Arc::new(WebhookStats::default());
@@ -298,8 +324,9 @@ pub fn run_live(
             Rc::new(RefCell::new(None));
         let supervisor_out = supervisor_slot.clone();
         let backend = PortaSwitchBackend::create(move |ctx| {
-            let supervisor = CampaignSupervisor::start(
+            let supervisor = CampaignSupervisor::start_with_journal(
                 setup,
+                journal,
                 clock.clone(),
                 ctx.address().recipient(),
                 done.recipient(),

@@ -19,6 +19,8 @@
 //! - `import_corpus`, `store`: broken CSV files and their errors; the SQLite store and journal.
 //! - `durable_sim`, `durable_resume`: compliance and the journal in simulation; a campaign
 //!   killed mid-run and resumed from the store.
+//! - `durable_live`: the SIGKILL test: `dialer run` on a stored campaign against `dialer
+//!   fake-switch`, killed at random points and restarted.
 
 mod support;
 
@@ -27,6 +29,7 @@ mod call_props;
 mod cli;
 mod compliance_props;
 mod determinism;
+mod durable_live;
 mod durable_resume;
 mod durable_sim;
 mod erlang_validation;

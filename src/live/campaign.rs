@@ -40,6 +40,8 @@ pub struct LiveCampaign {
     pub public_url: Option<String>,
     /// Stop the run after this long even if calls are still up.
     pub deadline: Duration,
+    /// The store holding the campaign's leads and journal, if any.
+    pub store: Option<StoreSettings>,
 }
 
 impl LiveCampaign {
@@ -105,6 +107,27 @@ struct RawCampaignFile {
     #[serde(default)]
     redial: RedialSection,
     pacing: PacingSection,
+    /// The campaign's leads and journal in the store (SQLite); without it, leads come from
+    /// `[leads]` and the journal stays in memory.
+    #[serde(default)]
+    store: Option<RawStoreSection>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStoreSection {
+    /// The SQLite file.
+    path: String,
+    /// The campaign's name in the store; default `[campaign] name`.
+    #[serde(default)]
+    campaign: Option<String>,
+}
+
+/// Where a live campaign keeps its leads and journal.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoreSettings {
+    pub path: std::path::PathBuf,
+    pub campaign: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -652,6 +675,13 @@ fn build(
     if !problems.is_empty() {
         return None;
     }
+    let store_settings = raw.store.as_ref().map(|store| StoreSettings {
+        path: std::path::PathBuf::from(&store.path),
+        campaign: store
+            .campaign
+            .clone()
+            .unwrap_or_else(|| engine.name.clone()),
+    });
     let mut setup = engine.campaign_setup(engine.seed);
     if let Some(list) = numbers {
         setup.leads = LeadSource::List(LeadList::from_numbers(list));
@@ -701,5 +731,6 @@ fn build(
             },
         },
         public_url: w.public_url,
+        store: store_settings,
     })
 }
