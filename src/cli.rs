@@ -1,9 +1,11 @@
 //! The command line: `dialer simulate`, `dialer check`, `dialer sweep`, `dialer merge`, `dialer run`
-//! (a live campaign), `dialer fake-switch`, `dialer replay` and `dialer backtest`.
+//! (a live campaign), `dialer fake-switch`, `dialer replay` and `dialer backtest`; and for the
+//! store, `dialer import`, `dialer dnc` and `dialer status`.
 //!
 //! Parses arguments (clap), loads the scenario, runs it, and prints the report. Exit codes:
-//! 0 success, 1 a failure while running, 2 bad input (a scenario that does not load or a bad
-//! argument), with nothing written to stdout or to the trace file in that case.
+//! 0 success, 1 a failure while running, 2 bad input (a scenario that does not load, a CSV file
+//! without a usable header, a bad number or argument), with nothing written to stdout or to the
+//! trace file in that case. An import with bad rows succeeds: the rows are reported.
 //!
 //! Decisions live in the library; this module only connects them to the terminal.
 
@@ -127,6 +129,40 @@ pub enum Command {
         #[arg(long = "set", value_name = "KEY=VALUE")]
         overrides: Vec<String>,
     },
+    /// Import leads from a CSV file into a campaign of the store (created if new).
+    Import {
+        /// The campaign's name.
+        campaign: String,
+        /// The CSV file: a header with a `phone` column; optional `time_zone`, `region`,
+        /// `priority`; other columns are kept as custom fields.
+        file: PathBuf,
+        /// The store (SQLite file).
+        #[arg(long, default_value = DEFAULT_DB)]
+        db: PathBuf,
+        /// Region (ISO code, like US) for numbers written without a + country code.
+        #[arg(long)]
+        region: Option<String>,
+        /// Time zone for leads whose zone cannot be told from the row or the number.
+        #[arg(long)]
+        default_zone: Option<String>,
+    },
+    /// The do-not-call list of the store.
+    Dnc {
+        #[command(subcommand)]
+        action: DncAction,
+        /// The store (SQLite file).
+        #[arg(long, default_value = DEFAULT_DB, global = true)]
+        db: PathBuf,
+        /// Region (ISO code) for numbers written without a + country code.
+        #[arg(long, global = true)]
+        region: Option<String>,
+    },
+    /// Leads by status and attempts by outcome of a campaign in the store.
+    Status {
+        campaign: String,
+        #[arg(long, default_value = DEFAULT_DB)]
+        db: PathBuf,
+    },
     /// Run a live campaign against PortaSwitch (or a fake switch).
     Run {
         /// The campaign file (TOML).
@@ -207,6 +243,22 @@ pub enum Command {
     },
 }
 
+/// The store used when `--db` is not given.
+pub const DEFAULT_DB: &str = "dialer.db";
+
+#[derive(Debug, Subcommand)]
+pub enum DncAction {
+    /// Add numbers.
+    Add { numbers: Vec<String> },
+    /// Remove numbers.
+    Remove { numbers: Vec<String> },
+    /// Print the list, one number a line.
+    List,
+    /// Add every number of a file: one a line (`#` comments), or a CSV whose first column is
+    /// the number.
+    Import { file: PathBuf },
+}
+
 /// Why a command failed.
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
@@ -235,6 +287,12 @@ pub enum CliError {
     #[error("cannot write the report: {0}")]
     Output(#[source] std::io::Error),
     #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error(transparent)]
+    Import(#[from] crate::import::ImportError),
+    #[error("{0}")]
+    BadInput(String),
+    #[error(transparent)]
     Sweep(#[from] crate::sweep::command::CommandError),
     #[error("the run broke its invariants: {violated} (details in the report)")]
     Invariants { violated: String },
@@ -250,7 +308,7 @@ impl CliError {
     /// 2 for bad input, 1 for everything else.
     pub fn exit_code(&self) -> u8 {
         match self {
-            CliError::Scenario(_) => 2,
+            CliError::Scenario(_) | CliError::Import(_) | CliError::BadInput(_) => 2,
             CliError::Replay(crate::replay::ReplayError::Read { .. })
             | CliError::Replay(crate::replay::ReplayError::Record { .. }) => 2,
             CliError::Sweep(error) => error.exit_code(),
@@ -364,6 +422,15 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
             let loaded = Scenario::load(&scenario, &overrides)?;
             writeln!(out, "{}: ok ({})", scenario.display(), loaded.name).map_err(CliError::Output)
         }
+        Command::Import {
+            campaign,
+            file,
+            db,
+            region,
+            default_zone,
+        } => import_leads(&campaign, &file, &db, region, default_zone, out),
+        Command::Dnc { action, db, region } => dnc(action, &db, region.as_deref(), out),
+        Command::Status { campaign, db } => status(&campaign, &db, out),
         Command::Run {
             campaign,
             record,
@@ -529,6 +596,152 @@ pub fn run_live_to(campaign: &LiveCampaign, record: Option<&Path>) -> Result<Liv
             Err(error.into())
         }
     }
+}
+
+fn import_leads(
+    campaign: &str,
+    file: &Path,
+    db: &Path,
+    region: Option<String>,
+    default_zone: Option<String>,
+    out: &mut dyn Write,
+) -> Result<(), CliError> {
+    let name = file.display().to_string();
+    let input = File::open(file).map_err(|source| crate::import::ImportError::Read {
+        file: name.clone(),
+        source,
+    })?;
+    let options = crate::import::ImportOptions {
+        default_region: region,
+        default_zone,
+    };
+    let read = crate::import::read_leads(&name, std::io::BufReader::new(input), &options)?;
+    let mut store = crate::store::Store::open(db)?;
+    let now = crate::clock::wall_now();
+    let id = store.campaign(campaign, now)?;
+    let counts = store.insert_leads(id, &read.leads, now)?;
+    let mut dnc = 0;
+    for lead in &read.leads {
+        if store.dnc_contains(&lead.phone)? {
+            dnc += 1;
+        }
+    }
+    let mut text = format!(
+        "{name}: {} rows into campaign `{campaign}`: {} leads added, {} merged into leads the campaign had, {} duplicate rows merged, {} rows rejected\n",
+        read.rows,
+        counts.inserted,
+        counts.merged,
+        read.duplicates,
+        read.errors.len()
+    );
+    if dnc > 0 {
+        text.push_str(&format!(
+            "  {dnc} of the imported numbers are on the do-not-call list and will not be dialed\n"
+        ));
+    }
+    for error in &read.errors {
+        text.push_str(&format!("  {name}: {error}\n"));
+    }
+    out.write_all(text.as_bytes()).map_err(CliError::Output)
+}
+
+fn dnc(
+    action: DncAction,
+    db: &Path,
+    region: Option<&str>,
+    out: &mut dyn Write,
+) -> Result<(), CliError> {
+    let region = region
+        .map(crate::compliance::phone::region)
+        .transpose()
+        .map_err(|e| CliError::BadInput(format!("--region: {e}")))?;
+    let normalize_all = |numbers: &[String]| -> Result<Vec<crate::domain::PhoneNumber>, CliError> {
+        numbers
+            .iter()
+            .map(|n| {
+                crate::compliance::phone::normalize(n, region)
+                    .map_err(|e| CliError::BadInput(format!("`{n}`: {e}")))
+            })
+            .collect()
+    };
+    let mut store = crate::store::Store::open(db)?;
+    let now = crate::clock::wall_now();
+    let text = match action {
+        DncAction::Add { numbers } => {
+            let numbers = normalize_all(&numbers)?;
+            let added = store.dnc_add_all(&numbers, "cli", now)?;
+            format!(
+                "{added} added, {} already listed\n",
+                numbers.len() as u64 - added
+            )
+        }
+        DncAction::Remove { numbers } => {
+            let mut removed = 0;
+            for number in normalize_all(&numbers)? {
+                removed += u64::from(store.dnc_remove(&number)?);
+            }
+            format!(
+                "{removed} removed, {} were not listed\n",
+                numbers.len() as u64 - removed
+            )
+        }
+        DncAction::List => store
+            .dnc_list()?
+            .iter()
+            .map(|number| format!("{number}\n"))
+            .collect(),
+        DncAction::Import { file } => {
+            let name = file.display().to_string();
+            let input = std::fs::read_to_string(&file).map_err(|source| {
+                crate::import::ImportError::Read {
+                    file: name.clone(),
+                    source,
+                }
+            })?;
+            let (numbers, errors) = crate::import::read_dnc(&input, region);
+            let added = store.dnc_add_all(&numbers, &name, now)?;
+            let mut text = format!(
+                "{name}: {} numbers, {added} added, {} already listed, {} lines rejected\n",
+                numbers.len(),
+                numbers.len() as u64 - added,
+                errors.len()
+            );
+            for error in errors {
+                text.push_str(&format!("  {name}: {error}\n"));
+            }
+            text
+        }
+    };
+    out.write_all(text.as_bytes()).map_err(CliError::Output)
+}
+
+fn status(campaign: &str, db: &Path, out: &mut dyn Write) -> Result<(), CliError> {
+    let store = crate::store::Store::open(db)?;
+    let id = store.find_campaign(campaign)?.ok_or_else(|| {
+        CliError::BadInput(format!(
+            "no campaign named `{campaign}` in {}",
+            db.display()
+        ))
+    })?;
+    let leads = store.lead_counts(id)?;
+    let outcomes = store.outcome_counts(id)?;
+    let mut text = format!("campaign `{campaign}`\n  leads:");
+    for (status, count) in &leads {
+        text.push_str(&format!(" {status} {count},"));
+    }
+    text.pop();
+    text.push_str("\n  attempts:");
+    if outcomes.is_empty() {
+        text.push_str(" none");
+    }
+    for (outcome, count) in &outcomes {
+        text.push_str(&format!(" {outcome} {count},"));
+    }
+    if !outcomes.is_empty() {
+        text.pop();
+    }
+    text.push('\n');
+    out.write_all(text.as_bytes()).map_err(CliError::Output)
 }
 
 /// Writes the HTML report of a run: the report, the switch's samples and the engine's waits.

@@ -60,6 +60,12 @@ pub enum TimerHandle {
     Wall(SpawnHandle),
 }
 
+/// The real time now, for stamps in the store (import times, DNC edits, a live run's epoch).
+/// Never used in a simulation.
+pub fn wall_now() -> jiff::Timestamp {
+    jiff::Timestamp::now()
+}
+
 /// The wall clock as Unix microseconds. Live mode only (the PortaSwitch client's token lifetimes,
 /// and the switch's timestamps); a simulation never calls it.
 pub fn unix_now_micros() -> u64 {

@@ -2,7 +2,9 @@
 //!
 //! - every attempt ends with exactly one outcome, in the dialer's records and in the truth;
 //! - attempts equal the sum of outcomes, in both views;
-//! - every lead is in exactly one state (never dialed, dialing, awaiting a redial, done);
+//! - every lead of the list is in exactly one state (never dialed, waiting, dialing, awaiting a
+//!   redial, deferred to its calling window, done, on the do-not-call list), none dialing at the
+//!   end;
 //! - no agent is ever given two calls (the simulated queue offers only to idle agents);
 //! - the simulated switch is consistent with itself (queue, agents and calls agree).
 //!
@@ -102,11 +104,22 @@ pub fn check_run(run: &SimulationRun) -> InvariantReport {
                 ),
             ));
             let leads = &engine.leads;
-            let states = leads.dialing + leads.awaiting_redial + leads.done;
-            let mut ok = states == leads.dialed;
+            let accounted = leads.accounted();
+            let mut ok = leads.listed.is_none_or(|listed| accounted == listed);
             let mut detail = format!(
-                "{} dialed = {} dialing + {} awaiting redial + {} done",
-                leads.dialed, leads.dialing, leads.awaiting_redial, leads.done
+                "{} leads: {} never dialed, {} waiting, {} dialing, {} awaiting a redial, {} deferred, \
+                 {} without a window, {} done, {} on the do-not-call list",
+                leads
+                    .listed
+                    .map_or_else(|| "unlimited".to_string(), |listed| listed.to_string()),
+                leads.never_dialed.unwrap_or(0),
+                leads.waiting,
+                leads.dialing,
+                leads.awaiting_redial,
+                leads.deferred,
+                leads.no_window,
+                leads.done,
+                leads.do_not_call
             );
             if completed && leads.dialing > 0 {
                 ok = false;

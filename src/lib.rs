@@ -15,6 +15,9 @@
 //! - [`mail`], [`clock`]: how actors talk and tell time, the same way live and simulated.
 //! - [`sim`]: the simulated PortaSwitch: callees, queue, agents, truth, and virtual time.
 //! - [`scenario`]: scenario files, raw and validated.
+//! - [`compliance`]: calling hours in the callee's zone, attempt rules, the DNC list (pure).
+//! - [`journal`], [`store`]: what a campaign writes down (in memory in a simulation, SQLite live),
+//!   crash recovery, and the store's schema; [`import`]: CSV leads into the store.
 //! - [`stats`], [`report`], [`trace`]: what a run counted, reports, and the event trace.
 //! - [`portaswitch`]: the live backend: API client, webhook receiver, backend actor, failover.
 //! - [`fake_switch`]: a fake PortaSwitch server over HTTP, on the simulator's model.
@@ -33,11 +36,14 @@ pub mod call;
 pub mod campaign;
 pub mod cli;
 pub mod clock;
+pub mod compliance;
 pub mod domain;
 pub mod erlang;
 pub mod fake_switch;
 pub mod html;
+pub mod import;
 pub mod invariants;
+pub mod journal;
 pub mod live;
 pub mod mail;
 pub mod pacing;
@@ -48,6 +54,7 @@ pub mod runtime;
 pub mod scenario;
 pub mod sim;
 pub mod stats;
+pub mod store;
 pub mod sweep;
 pub mod switch;
 pub mod time;

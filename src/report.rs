@@ -334,13 +334,14 @@ impl RunReport {
         );
         let _ = writeln!(
             out,
-            "  leads: {} dialed, {} done, {} awaiting redial{}",
+            "  leads: {} dialed, {} done, {} awaiting redial{}{}",
             self.leads.dialed,
             self.leads.done,
             self.leads.awaiting_redial,
             self.leads
                 .never_dialed
-                .map_or(String::new(), |n| format!(", {n} never dialed"))
+                .map_or(String::new(), |n| format!(", {n} never dialed")),
+            compliance_counts(&self.leads)
         );
         let _ = writeln!(
             out,
@@ -388,4 +389,23 @@ fn percent(value: f64) -> String {
 
 fn millis(value: u64) -> String {
     format!("{value} ms")
+}
+
+/// The compliance part of the leads line: only what happened (nothing for a scenario without
+/// rules, so its table is unchanged).
+fn compliance_counts(leads: &LeadTally) -> String {
+    let mut text = String::new();
+    for (count, what) in [
+        (
+            leads.deferred,
+            "deferred to their calling window or next day",
+        ),
+        (leads.no_window, "without a calling window"),
+        (leads.do_not_call, "on the do-not-call list"),
+    ] {
+        if count > 0 {
+            text.push_str(&format!(", {count} {what}"));
+        }
+    }
+    text
 }

@@ -11,7 +11,7 @@
 //!
 //! This module wires actors together; it holds no engine logic.
 
-use crate::campaign::supervisor::CampaignSupervisor;
+use crate::campaign::supervisor::{CampaignSupervisor, JournalSetup};
 use crate::clock::Clock;
 use crate::mail::SimulationGuard;
 use crate::scenario::Scenario;
@@ -35,6 +35,8 @@ pub enum RuntimeError {
     NoResult,
     #[error("cannot write the trace: {0}")]
     Trace(#[source] std::io::Error),
+    #[error(transparent)]
+    Store(Box<crate::store::StoreError>),
     #[error("cannot start the webhook receiver on {address}: {source}")]
     Webhook {
         address: String,
@@ -81,6 +83,38 @@ pub fn simulate_with(
     trace: TraceSink,
     options: SimulationOptions,
 ) -> Result<SimulationRun, RuntimeError> {
+    simulate_with_journal(scenario, seed, trace, options, JournalSetup::in_memory())
+}
+
+/// Runs `scenario` like [`simulate_with`], journaling through `journal` (a simulation never
+/// does I/O: tests hand it a memory journal to inspect, or one that fails).
+pub fn simulate_with_journal(
+    scenario: &Scenario,
+    seed: u64,
+    trace: TraceSink,
+    options: SimulationOptions,
+    journal: JournalSetup,
+) -> Result<SimulationRun, RuntimeError> {
+    simulate_campaign(
+        scenario,
+        seed,
+        trace,
+        options,
+        scenario.campaign_setup(seed),
+        journal,
+    )
+}
+
+/// Runs the simulated world of `scenario` against a campaign set up elsewhere (its leads and
+/// rules from the store, say), journaling through `journal`.
+pub fn simulate_campaign(
+    scenario: &Scenario,
+    seed: u64,
+    trace: TraceSink,
+    options: SimulationOptions,
+    setup: crate::campaign::supervisor::CampaignSetup,
+    journal: JournalSetup,
+) -> Result<SimulationRun, RuntimeError> {
     let quiescence = options.quiescence;
     let idle_wake = Arc::new(IdleWake::default());
     let mut builder = tokio::runtime::Builder::new_current_thread();
@@ -117,14 +151,14 @@ pub fn simulate_with(
             }))
         });
         let model = SimSwitchModel::new(&scenario, seed);
-        let setup = scenario.campaign_setup(seed);
         let deadline = scenario.dialing.deadline;
         let wake = (quiescence == Quiescence::RuntimeIdle).then(|| idle_wake.clone());
         let core_slot: Rc<RefCell<Option<Rc<RefCell<SimCore>>>>> = Rc::new(RefCell::new(None));
         let core_out = core_slot.clone();
         let switch = SimSwitch::create(move |ctx| {
-            let supervisor = CampaignSupervisor::start(
+            let supervisor = CampaignSupervisor::start_with_journal(
                 setup,
+                journal,
                 clock,
                 ctx.address().recipient(),
                 ctx.address().recipient(),
@@ -248,7 +282,31 @@ pub fn run_live(
     let system = actix::System::new();
     let trace = trace.shared();
     let trace_for_run = trace.clone();
-    let setup = campaign.setup.clone();
+    let mut setup = campaign.setup.clone();
+    // A stored campaign: settle what the last run left in flight (no active-call list is asked
+    // for yet, so those attempts end as `unknown`: never redialed blindly), load the leads where
+    // they stood and the DNC list, and journal to the store.
+    let journal = match &campaign.store {
+        None => JournalSetup::in_memory(),
+        Some(store) => {
+            let plan = crate::store::prepare_run(
+                &store.path,
+                &store.campaign,
+                crate::store::RunSettings {
+                    epoch: crate::clock::wall_now(),
+                    policy: &setup.redial,
+                    hours: None,
+                    default_zone: ("UTC", jiff::tz::TimeZone::UTC),
+                    active: None,
+                    durability: crate::store::Durability::Normal,
+                },
+            )
+            .map_err(|error| RuntimeError::Store(Box::new(error)))?;
+            setup.leads = plan.leads;
+            setup.compliance = Some(plan.compliance);
+            plan.journal
+        }
+    };
     let deadline = campaign.deadline;
     let webhook_template = campaign.webhook.clone();
     let webhook_stats = Arc::new(WebhookStats::default());
@@ -267,8 +325,9 @@ pub fn run_live(
             Rc::new(RefCell::new(None));
         let supervisor_out = supervisor_slot.clone();
         let backend = PortaSwitchBackend::create(move |ctx| {
-            let supervisor = CampaignSupervisor::start(
+            let supervisor = CampaignSupervisor::start_with_journal(
                 setup,
+                journal,
                 clock.clone(),
                 ctx.address().recipient(),
                 done.recipient(),

@@ -97,7 +97,7 @@ fn a_tampered_run_fails_its_checks() {
     assert!(report.invariants.ok);
     let engine = run.outcome.engine.as_mut().expect("finished");
     engine.outcomes_recorded_twice = 1;
-    engine.leads.dialing += 1;
+    engine.leads.done += 1;
     run.outcome.truth.offers_to_busy_agents = 2;
     let checked = dialer::invariants::check_run(&run);
     assert!(!checked.ok);

@@ -212,3 +212,54 @@ pub fn tempdir(tag: &str) -> std::path::PathBuf {
     fs::create_dir_all(&dir).unwrap();
     dir
 }
+
+#[test]
+fn import_dnc_and_status_work_on_a_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("dialer.db");
+    let db = db.to_str().unwrap();
+    let leads = dir.path().join("leads.csv");
+    fs::write(
+        &leads,
+        "phone,time_zone,priority,name\n(201) 555-0123,,2,Ann\n+1 201 555 0124,America/Chicago,,Bob\n12,,,Bad\n+12015550123,,,Again\n",
+    )
+    .unwrap();
+    let leads = leads.to_str().unwrap();
+    let output = dialer(&["import", "spring", leads, "--db", db, "--region", "US"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let text = stdout(&output);
+    assert!(
+        text.contains("4 rows into campaign `spring`: 2 leads added, 0 merged into leads the campaign had, 1 duplicate rows merged, 1 rows rejected"),
+        "{text}"
+    );
+    assert!(
+        text.contains("line 4: phone: `12` cannot be read"),
+        "{text}"
+    );
+
+    let output = dialer(&["dnc", "add", "+1 201 555 0124", "--db", db]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(
+        stdout(&dialer(&["dnc", "list", "--db", db])),
+        "+12015550124\n"
+    );
+    let output = dialer(&["dnc", "add", "not a number", "--db", db]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("not a number"));
+
+    let status = stdout(&dialer(&["status", "spring", "--db", db]));
+    assert!(status.contains("leads: new 2"), "{status}");
+    assert!(status.contains("attempts: none"), "{status}");
+
+    // A file without a phone column is bad input: exit 2, nothing imported.
+    let bad = dir.path().join("bad.csv");
+    fs::write(&bad, "number\n+12015550125\n").unwrap();
+    let output = dialer(&["import", "spring", bad.to_str().unwrap(), "--db", db]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("no `phone` column"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(stdout(&dialer(&["status", "spring", "--db", db])).contains("leads: new 2"));
+}

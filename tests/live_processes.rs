@@ -14,7 +14,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// A child process killed when dropped.
-struct Process(Child);
+pub(crate) struct Process(pub(crate) Child);
 
 impl Drop for Process {
     fn drop(&mut self) {
@@ -23,7 +23,7 @@ impl Drop for Process {
     }
 }
 
-fn start_fake_switch(dir: &std::path::Path) -> (Process, String) {
+pub(crate) fn start_fake_switch(dir: &std::path::Path) -> (Process, String) {
     let world = include_str!("../scenarios/live/world.toml");
     std::fs::write(dir.join("world.toml"), world).unwrap();
     let config = format!(
@@ -59,7 +59,7 @@ time_scale = 50.0
     (Process(child), url)
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()

@@ -15,6 +15,13 @@
 //! - `portaswitch_contract`: request shapes of the PortaSwitch client, captured on loopback.
 //! - `scenarios_behaviour`: the limitation, the queue guard and redials do what they say.
 //! - `sweep`: sweeps, shards and merge, resuming after Ctrl-C, HTML reports, bad sweeps.
+//! - `compliance_props`, `rules_props`: calling hours across DST changes in nine zones; the
+//!   hopper under every attempt rule, calling hours and the DNC list.
+//! - `import_corpus`, `store`: broken CSV files and their errors; the SQLite store and journal.
+//! - `durable_sim`, `durable_resume`: compliance and the journal in simulation; a campaign
+//!   killed mid-run and resumed from the store.
+//! - `durable_live`: the SIGKILL test: `dialer run` on a stored campaign against `dialer
+//!   fake-switch`, killed at random points and restarted.
 
 mod support;
 
@@ -22,13 +29,20 @@ mod bad_input;
 mod call_props;
 mod chaos;
 mod cli;
+mod compliance_props;
 mod determinism;
+mod durable_live;
+mod durable_resume;
+mod durable_sim;
 mod erlang_validation;
 mod fuzz_inputs;
+mod import_corpus;
 mod live;
 mod live_processes;
 mod model_props;
 mod portaswitch_contract;
 mod reference_workload;
+mod rules_props;
 mod scenarios_behaviour;
+mod store;
 mod sweep;

@@ -24,13 +24,24 @@
 //! their place in the counts pacing uses until the list settles them. In a simulation with no
 //! suspects and no interval, nothing is polled.
 //!
+//! Before a dial is placed, the hopper has checked the lead against the campaign's compliance
+//! rules (DNC, calling hours, attempt limits), and the attempt is written to the campaign's
+//! [`Journal`]: the dials of one pacing order are journaled together, and their call actors
+//! (whose first act is the originate request) are spawned only once the journal has committed
+//! them. If the journal cannot write, the dials are not placed, their leads are given back, and
+//! dialing stops. Every state change, outcome (with the lead's fate), lead set aside and
+//! abandon-accounting entry goes to the journal too.
+//!
 //! The supervisor decides nothing about pacing or about a single call.
 
-use super::hopper::{Hopper, LeadFate, LeadSource, LeadTally, RedialPolicy};
+use super::hopper::{Hopper, LeadFate, LeadSource, LeadTally, RedialPolicy, SetAside};
 use crate::call::actor::{CallActor, CallEnv, CallUpdate, Reconciled, WatchdogPoke};
 use crate::call::machine::{Anomaly, AttemptRecord, CallMachine, CallSettings, Presence};
 use crate::clock::{Clock, OwnAddress, TimerHandle};
+use crate::compliance::Compliance;
 use crate::domain::{AppState, AttemptId, LeadId, Outcome, PhoneNumber};
+use crate::journal::memory::MemoryJournal;
+use crate::journal::{AbandonEvent, AbandonKind, AttemptStarted, Journal, SetAsideReason};
 use crate::mail::{InFlight, Mail};
 use crate::pacing::GuardTransition;
 use crate::pacing::PacingSnapshot;
@@ -50,6 +61,8 @@ use std::rc::Rc;
 pub struct CampaignSetup {
     pub leads: LeadSource,
     pub redial: RedialPolicy,
+    /// Calling hours and the DNC list, checked before every dial (`None`: no restrictions).
+    pub compliance: Option<Compliance>,
     pub call_settings: CallSettings,
     /// How long the dialer assumes an agent needs after each call before the next.
     pub assumed_wrap_up: SimDuration,
@@ -128,6 +141,33 @@ pub struct EngineReport {
     pub outcome_of_attempt: Vec<Option<Outcome>>,
     /// Attempts whose outcome was recorded a second time (an invariant: always zero).
     pub outcomes_recorded_twice: u64,
+    /// Why the journal stopped the campaign from dialing, if it did.
+    pub journal_error: Option<String>,
+}
+
+/// Where a campaign journals its attempts, and the id its first attempt gets (after the
+/// attempts of earlier runs of the same campaign).
+pub struct JournalSetup {
+    pub journal: Box<dyn Journal>,
+    pub first_attempt: AttemptId,
+}
+
+impl JournalSetup {
+    /// A fresh in-memory journal, attempts numbered from 1 (simulations).
+    pub fn in_memory() -> JournalSetup {
+        JournalSetup {
+            journal: Box::new(MemoryJournal::new()),
+            first_attempt: AttemptId(1),
+        }
+    }
+}
+
+/// An edit of the do-not-call list for a running campaign (the store holds the list; this
+/// tells the campaign at once).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DncUpdate {
+    Add(PhoneNumber),
+    Remove(PhoneNumber),
 }
 
 /// A call the campaign is following, as shown to people.
@@ -330,6 +370,10 @@ pub struct CampaignSupervisor {
     paused_since: Option<SimTime>,
     paused: SimDuration,
     max_queued: u32,
+    journal: Box<dyn Journal>,
+    journal_error: Option<String>,
+    /// Dials of the pacing order being placed, journaled together (reused, no allocation).
+    starting: Vec<AttemptStarted>,
     reconcile: ReconcileSettings,
     reconcile_timer: Option<(SimTime, TimerHandle)>,
     /// A list request is on its way: the number of requests sent so far and the attempts
@@ -342,10 +386,29 @@ pub struct CampaignSupervisor {
 }
 
 impl CampaignSupervisor {
-    /// Starts the supervisor and its pacing actor. `switch` receives the campaign's commands;
-    /// `done_to` hears when the campaign has finished.
+    /// Starts the supervisor and its pacing actor, journaling in memory. `switch` receives the
+    /// campaign's commands; `done_to` hears when the campaign has finished.
     pub fn start(
         setup: CampaignSetup,
+        clock: Clock,
+        switch: Recipient<Mail<SwitchCommand>>,
+        done_to: Recipient<Mail<CampaignFinished>>,
+        trace: SharedTrace,
+    ) -> Addr<CampaignSupervisor> {
+        CampaignSupervisor::start_with_journal(
+            setup,
+            JournalSetup::in_memory(),
+            clock,
+            switch,
+            done_to,
+            trace,
+        )
+    }
+
+    /// Starts the supervisor with the given journal (live campaigns: the store's).
+    pub fn start_with_journal(
+        setup: CampaignSetup,
+        journal: JournalSetup,
         clock: Clock,
         switch: Recipient<Mail<SwitchCommand>>,
         done_to: Recipient<Mail<CampaignFinished>>,
@@ -374,7 +437,7 @@ impl CampaignSupervisor {
                 pacer_view: None,
                 done_to,
                 trace,
-                hopper: Hopper::new(setup.leads, setup.redial),
+                hopper: Hopper::with_compliance(setup.leads, setup.redial, setup.compliance),
                 live: LiveCalls::new(),
                 watchdogs: BinaryHeap::new(),
                 watchdog_sweep: setup.watchdog_sweep,
@@ -392,7 +455,7 @@ impl CampaignSupervisor {
                 dial_until: setup.dial_until,
                 dialing_closed: false,
                 finished: false,
-                next_attempt: 0,
+                next_attempt: journal.first_attempt.0.saturating_sub(1),
                 dials_handled_total: 0,
                 dials_unfilled: 0,
                 tally: Tally::new(),
@@ -402,6 +465,9 @@ impl CampaignSupervisor {
                 paused_since: None,
                 paused: SimDuration::ZERO,
                 max_queued: 0,
+                journal: journal.journal,
+                journal_error: None,
+                starting: Vec::new(),
                 reconcile: setup.reconcile,
                 reconcile_timer: None,
                 list_in_flight: None,
@@ -622,15 +688,73 @@ impl CampaignSupervisor {
         self.sweep_timer = Some((at, handle));
     }
 
-    fn place_dial(&mut self, now: SimTime) -> bool {
-        if self.dialing_closed || self.attempts_left() == 0 {
+    /// Takes the next lead that may be dialed now and numbers its attempt; the attempt is
+    /// placed by [`CampaignSupervisor::place_started`] once journaled.
+    fn take_dial(&mut self, now: SimTime) -> bool {
+        if self.dialing_closed || self.attempts_left() <= self.starting.len() as u64 {
             return false;
         }
         let Some((lead, callee)) = self.hopper.take_next(now) else {
             return false;
         };
         self.next_attempt += 1;
-        let attempt = AttemptId(self.next_attempt);
+        self.starting.push(AttemptStarted {
+            attempt: AttemptId(self.next_attempt),
+            lead,
+            callee,
+            at: now,
+        });
+        true
+    }
+
+    /// Journals the dials taken, then places them: trace, call actor (which originates), live
+    /// table. Returns how many were placed; none if the journal failed.
+    fn place_started(&mut self, now: SimTime) -> u32 {
+        self.record_set_aside(now);
+        if self.starting.is_empty() {
+            return 0;
+        }
+        if let Err(error) = self.journal.attempts_started(&self.starting) {
+            // Not recorded, so not dialed: give the leads back and stop dialing.
+            for start in self.starting.drain(..).rev() {
+                self.hopper.put_back(start.lead, now);
+                self.next_attempt -= 1;
+            }
+            self.journal_error.get_or_insert_with(|| error.to_string());
+            self.dialing_closed = true;
+            self.pacer.do_send(Mail::new(PacingControl::Stop));
+            return 0;
+        }
+        let mut starting = std::mem::take(&mut self.starting);
+        let placed = starting.len() as u32;
+        for start in starting.drain(..) {
+            self.place_dial(start, now);
+        }
+        self.starting = starting;
+        placed
+    }
+
+    /// Journals the leads the rules set aside while looking for leads to dial.
+    fn record_set_aside(&mut self, now: SimTime) {
+        if !self.hopper.has_set_aside() {
+            return;
+        }
+        for set_aside in self.hopper.drain_set_aside() {
+            let (lead, reason) = match set_aside {
+                SetAside::DoNotCall(lead) => (lead, SetAsideReason::DoNotCall),
+                SetAside::NoWindow(lead) => (lead, SetAsideReason::NoWindow),
+            };
+            self.journal.lead_set_aside(lead, now, reason);
+        }
+    }
+
+    fn place_dial(&mut self, start: AttemptStarted, now: SimTime) {
+        let AttemptStarted {
+            attempt,
+            lead,
+            callee,
+            ..
+        } = start;
         self.trace.borrow_mut().record(
             now,
             &TraceRecord::Dial {
@@ -661,7 +785,6 @@ impl CampaignSupervisor {
         );
         self.queue_watchdog(attempt, Some(settings.dial_deadline(now)));
         self.counts.add(AppState::Dialing);
-        true
     }
 
     fn close_dialing_if_due(&mut self, now: SimTime) {
@@ -703,6 +826,9 @@ impl CampaignSupervisor {
         {
             self.clock.cancel(ctx, timer.1);
         }
+        if let Err(error) = self.journal.flush() {
+            self.journal_error.get_or_insert_with(|| error.to_string());
+        }
         let report = EngineReport {
             tally: self.tally.clone(),
             outcomes: self.outcomes,
@@ -713,6 +839,7 @@ impl CampaignSupervisor {
             max_queued: self.max_queued,
             leads: self.hopper.tally(),
             dials_unfilled: self.dials_unfilled,
+            journal_error: self.journal_error.clone(),
             reconcile: self.reconcile_tally,
             outcome_of_attempt: std::mem::take(&mut self.outcome_of_attempt),
             outcomes_recorded_twice: self.outcomes_recorded_twice,
@@ -756,6 +883,7 @@ impl CampaignSupervisor {
                 self.reconcile_tally.suspects += 1;
                 self.arm_reconcile(ctx);
             }
+            self.journal.call_state(update.attempt, now, update.to);
         }
         if update.record.is_none() {
             self.queue_watchdog(update.attempt, update.watchdog_at);
@@ -790,9 +918,19 @@ impl CampaignSupervisor {
                     outcome,
                 },
             );
-            if let LeadFate::RedialAt(_) = self.hopper.on_outcome(record.lead, outcome, now) {
+            let fate = self.hopper.on_outcome(record.lead, outcome, now);
+            if let LeadFate::RedialAt(_) = fate {
                 self.arm_redial_timer(ctx);
             }
+            if let Some(kind) = AbandonKind::of_outcome(outcome) {
+                self.journal.abandon_event(AbandonEvent {
+                    at: now,
+                    attempt: record.attempt,
+                    kind,
+                });
+            }
+            let lead_attempts = self.hopper.attempts_of(record.lead);
+            self.journal.attempt_ended(&record, fate, lead_attempts);
         }
         if changed {
             self.close_dialing_if_due(now);
@@ -971,9 +1109,14 @@ impl Handler<Mail<PacingOrder>> for CampaignSupervisor {
             PacingOrder::Dial { count } => {
                 let now = self.clock.now();
                 self.dials_handled_total += u64::from(count);
-                let mut placed = 0;
-                while placed < count && self.place_dial(now) {
-                    placed += 1;
+                let mut taken = 0;
+                while taken < count && self.take_dial(now) {
+                    taken += 1;
+                }
+                let placed = self.place_started(now);
+                if taken > 0 {
+                    // Deferrals set by the rules may come due before any redial timer.
+                    self.arm_redial_timer(ctx);
                 }
                 self.close_dialing_if_due(now);
                 if placed < count {
@@ -1069,6 +1212,34 @@ impl Handler<Mail<CampaignControl>> for CampaignSupervisor {
                 }
                 self.send_numbers();
                 self.finish_if_done(ctx);
+            }
+        }
+    }
+}
+
+impl Handler<Mail<DncUpdate>> for CampaignSupervisor {
+    type Result = ();
+
+    fn handle(&mut self, mail: Mail<DncUpdate>, _ctx: &mut Context<Self>) {
+        let compliance = match self.hopper.compliance_mut() {
+            Some(compliance) => compliance,
+            None => {
+                self.hopper.set_compliance(Compliance::new(
+                    jiff::Timestamp::UNIX_EPOCH,
+                    None,
+                    ("UTC", jiff::tz::TimeZone::UTC),
+                ));
+                self.hopper
+                    .compliance_mut()
+                    .expect("compliance was just set")
+            }
+        };
+        match mail.body {
+            DncUpdate::Add(number) => {
+                compliance.dnc.add(number);
+            }
+            DncUpdate::Remove(number) => {
+                compliance.dnc.remove(&number);
             }
         }
     }

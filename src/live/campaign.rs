@@ -9,7 +9,7 @@
 //!
 //! Reading and checking only; [`crate::runtime`] runs the campaign.
 
-use crate::campaign::hopper::LeadSource;
+use crate::campaign::hopper::{LeadList, LeadSource};
 use crate::campaign::supervisor::CampaignSetup;
 use crate::domain::PhoneNumber;
 use crate::portaswitch::backend::{BackendSettings, SiteSpec};
@@ -40,6 +40,8 @@ pub struct LiveCampaign {
     pub public_url: Option<String>,
     /// Stop the run after this long even if calls are still up.
     pub deadline: Duration,
+    /// The store holding the campaign's leads and journal, if any.
+    pub store: Option<StoreSettings>,
 }
 
 impl LiveCampaign {
@@ -105,6 +107,27 @@ struct RawCampaignFile {
     #[serde(default)]
     redial: RedialSection,
     pacing: PacingSection,
+    /// The campaign's leads and journal in the store (SQLite); without it, leads come from
+    /// `[leads]` and the journal stays in memory.
+    #[serde(default)]
+    store: Option<RawStoreSection>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStoreSection {
+    /// The SQLite file.
+    path: String,
+    /// The campaign's name in the store; default `[campaign] name`.
+    #[serde(default)]
+    campaign: Option<String>,
+}
+
+/// Where a live campaign keeps its leads and journal.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoreSettings {
+    pub path: std::path::PathBuf,
+    pub campaign: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -357,6 +380,7 @@ fn build(
             name: raw.campaign.name.clone(),
             description: raw.campaign.description.clone(),
             seed: None,
+            start: None,
         },
         agents: AgentsSection {
             count: raw.agents.count,
@@ -393,10 +417,13 @@ fn build(
                 .map(|list| list.len().max(1) as i64)
                 .or(leads_raw.count),
             prefix: leads_raw.prefix.clone(),
+            time_zones: Vec::new(),
+            do_not_call: Vec::new(),
         },
         redial: raw.redial,
         pacing: raw.pacing,
         reconcile: raw.reconcile,
+        calling_hours: None,
         timeline: Vec::new(),
     };
     let engine = match Scenario::from_file(scenario_file) {
@@ -649,9 +676,16 @@ fn build(
     if !problems.is_empty() {
         return None;
     }
+    let store_settings = raw.store.as_ref().map(|store| StoreSettings {
+        path: std::path::PathBuf::from(&store.path),
+        campaign: store
+            .campaign
+            .clone()
+            .unwrap_or_else(|| engine.name.clone()),
+    });
     let mut setup = engine.campaign_setup(engine.seed);
     if let Some(list) = numbers {
-        setup.leads = LeadSource::List(list);
+        setup.leads = LeadSource::List(LeadList::from_numbers(list));
     }
     // Live, the whole list is fetched periodically unless the file says otherwise.
     if setup.reconcile.interval.is_none() {
@@ -698,5 +732,6 @@ fn build(
             },
         },
         public_url: w.public_url,
+        store: store_settings,
     })
 }

@@ -25,6 +25,8 @@ pub struct ScenarioFile {
     pub redial: RedialSection,
     pub pacing: PacingSection,
     #[serde(default)]
+    pub calling_hours: Option<CallingHoursSection>,
+    #[serde(default)]
     pub reconcile: ReconcileSection,
     #[serde(default)]
     pub faults: FaultsSection,
@@ -111,6 +113,9 @@ pub struct ScenarioSection {
     pub description: String,
     #[serde(default)]
     pub seed: Option<u64>,
+    /// The wall-clock instant the simulated day starts at (RFC 3339).
+    #[serde(default)]
+    pub start: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -234,6 +239,12 @@ pub struct LeadsSection {
     pub count: Option<i64>,
     #[serde(default)]
     pub prefix: Option<String>,
+    /// IANA zones of the generated leads, assigned in turn.
+    #[serde(default)]
+    pub time_zones: Vec<String>,
+    /// Numbers on the do-not-call list.
+    #[serde(default)]
+    pub do_not_call: Vec<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -243,6 +254,37 @@ pub struct RedialSection {
     pub no_answer: Option<RedialEntry>,
     #[serde(default)]
     pub busy: Option<RedialEntry>,
+    #[serde(default)]
+    pub machine: Option<RedialEntry>,
+    #[serde(default)]
+    pub abandoned: Option<RedialEntry>,
+    #[serde(default)]
+    pub unknown: Option<RedialEntry>,
+    /// Most attempts per lead, whatever the outcomes.
+    #[serde(default)]
+    pub max_attempts: Option<i64>,
+    /// Most attempts per lead per local calendar day.
+    #[serde(default)]
+    pub max_per_day: Option<i64>,
+    /// No redial this soon after an abandon (Ofcom: "72h").
+    #[serde(default)]
+    pub abandon_lockout: Option<RawDuration>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CallingHoursSection {
+    #[serde(default)]
+    pub open: Option<String>,
+    #[serde(default)]
+    pub close: Option<String>,
+    #[serde(default)]
+    pub weekdays: Option<Vec<String>>,
+    #[serde(default)]
+    pub holidays: Vec<String>,
+    /// The zone of leads without one of their own.
+    #[serde(default)]
+    pub time_zone: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

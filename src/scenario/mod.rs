@@ -13,6 +13,9 @@ pub mod file;
 use crate::call::machine::CallSettings;
 use crate::campaign::hopper::{LeadSource, RedialPolicy, RedialRule};
 use crate::campaign::supervisor::{CampaignSetup, ReconcileSettings};
+use crate::compliance::hours::{self, CallingHours, ZoneSet};
+use crate::compliance::{Compliance, phone};
+use crate::domain::PhoneNumber;
 use crate::pacing::actor::PacingSetup;
 use crate::pacing::{QueueGuard, Strategy};
 use crate::sim::dist::Dist;
@@ -36,6 +39,10 @@ pub struct Scenario {
     pub leads: LeadSettings,
     pub redial: RedialPolicy,
     pub pacing: PacingSettings,
+    /// The wall-clock instant of simulated time zero (calling hours and local days use it).
+    pub start: jiff::Timestamp,
+    /// Calling hours, if the scenario restricts them.
+    pub calling_hours: Option<CallingHoursSettings>,
     pub reconcile: ReconcileSettings,
     /// How long a suspect call waits for the active-call list before it is settled anyway.
     pub suspect_timeout: SimDuration,
@@ -99,6 +106,15 @@ impl FaultSettings {
         self.machine_as_person > 0.0 || self.person_as_machine > 0.0
     }
 }
+/// Calling hours of a scenario, and the zone of leads without one of their own.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CallingHoursSettings {
+    pub hours: CallingHours,
+    pub time_zone: String,
+}
+
+/// The default start of a simulated day: Monday 2026-01-05, 00:00 UTC.
+pub const DEFAULT_START: &str = "2026-01-05T00:00:00Z";
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct AgentSettings {
@@ -233,6 +249,10 @@ pub struct LeadSettings {
     /// `None`: unlimited.
     pub count: Option<u64>,
     pub prefix: String,
+    /// IANA zones of the generated leads, assigned in turn (empty: the calling-hours zone).
+    pub time_zones: Vec<String>,
+    /// Numbers on the do-not-call list (E.164).
+    pub do_not_call: Vec<PhoneNumber>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -373,12 +393,28 @@ impl Scenario {
 impl Scenario {
     /// The campaign side of the scenario: what the dialer itself is configured with.
     pub fn campaign_setup(&self, seed: u64) -> CampaignSetup {
+        let mut compliance = self.compliance();
+        let zones = match compliance.as_mut() {
+            Some(compliance) => self
+                .leads
+                .time_zones
+                .iter()
+                .map(|name| {
+                    compliance.intern_zone(name, || {
+                        ZoneSet::one(hours::zone(name).expect("checked when the scenario loaded"))
+                    })
+                })
+                .collect(),
+            None => Vec::new(),
+        };
         CampaignSetup {
             leads: LeadSource::Generated {
                 count: self.leads.count,
                 prefix: self.leads.prefix.as_str().into(),
+                zones,
             },
             redial: self.redial,
+            compliance,
             call_settings: CallSettings {
                 ring_timeout: self.dialing.ring_timeout,
                 dial_watchdog_grace: self.dialing.watchdog_grace,
@@ -400,6 +436,34 @@ impl Scenario {
             },
             reconcile: self.reconcile,
         }
+    }
+
+    /// The compliance rules the scenario asks for; `None` when it uses none, so a scenario
+    /// without them pays nothing per dial.
+    pub fn compliance(&self) -> Option<Compliance> {
+        let uses_rules = self.calling_hours.is_some()
+            || !self.leads.time_zones.is_empty()
+            || !self.leads.do_not_call.is_empty()
+            || self.redial.max_per_day.is_some();
+        if !uses_rules {
+            return None;
+        }
+        let zone_name = self
+            .calling_hours
+            .as_ref()
+            .map_or("UTC", |settings| settings.time_zone.as_str());
+        let zone = hours::zone(zone_name).expect("checked when the scenario loaded");
+        let mut compliance = Compliance::new(
+            self.start,
+            self.calling_hours
+                .as_ref()
+                .map(|settings| settings.hours.clone()),
+            (zone_name, zone),
+        );
+        for number in &self.leads.do_not_call {
+            compliance.dnc.add(number.clone());
+        }
+        Some(compliance)
     }
 }
 
@@ -752,6 +816,34 @@ fn build(raw: &ScenarioFile, check: &mut Checker) -> Scenario {
             .prefix
             .clone()
             .unwrap_or_else(|| "+1555".to_string()),
+        time_zones: raw
+            .leads
+            .time_zones
+            .iter()
+            .enumerate()
+            .filter_map(|(index, name)| match hours::zone(name) {
+                Ok(_) => Some(name.trim().to_string()),
+                Err(error) => {
+                    check.fail(&format!("leads.time_zones[{index}]"), error.to_string());
+                    None
+                }
+            })
+            .collect(),
+        do_not_call: raw
+            .leads
+            .do_not_call
+            .iter()
+            .enumerate()
+            .filter_map(|(index, number)| match phone::normalize(number, None) {
+                Ok(number) => Some(number),
+                // Simulated numbers need not be real: take an E.164-looking text as it is.
+                Err(_) if is_e164_like(number) => Some(PhoneNumber(number.trim().into())),
+                Err(error) => {
+                    check.fail(&format!("leads.do_not_call[{index}]"), error.to_string());
+                    None
+                }
+            })
+            .collect(),
     };
     if leads.count.is_none() && max_attempts.is_none() && dial_until.is_none() {
         check.fail(
@@ -796,7 +888,33 @@ fn build(raw: &ScenarioFile, check: &mut Checker) -> Scenario {
     let redial = RedialPolicy {
         no_answer: redial_rule(check, "redial.no_answer", &raw.redial.no_answer),
         busy: redial_rule(check, "redial.busy", &raw.redial.busy),
+        machine: redial_rule(check, "redial.machine", &raw.redial.machine),
+        abandoned: redial_rule(check, "redial.abandoned", &raw.redial.abandoned),
+        unknown: redial_rule(check, "redial.unknown", &raw.redial.unknown),
+        max_attempts: raw
+            .redial
+            .max_attempts
+            .map(|max| check.count("redial.max_attempts", max, 1, 1000) as u32),
+        max_per_day: raw
+            .redial
+            .max_per_day
+            .map(|max| check.count("redial.max_per_day", max, 1, 1000) as u32),
+        abandon_lockout: raw.redial.abandon_lockout.map(|lockout| lockout.0),
     };
+    let start = match &raw.scenario.start {
+        None => DEFAULT_START.parse().expect("a valid default start"),
+        Some(text) => match crate::compliance::parse_instant(text) {
+            Ok(start) => start,
+            Err(message) => {
+                check.fail("scenario.start", message);
+                DEFAULT_START.parse().expect("a valid default start")
+            }
+        },
+    };
+    let calling_hours = raw
+        .calling_hours
+        .as_ref()
+        .map(|section| build_calling_hours(section, check));
 
     let pacing = build_pacing(raw, &wrap_up, check);
     let timeline = build_timeline(raw, &callees, check);
@@ -814,6 +932,8 @@ fn build(raw: &ScenarioFile, check: &mut Checker) -> Scenario {
         leads,
         redial,
         pacing,
+        start,
+        calling_hours,
         reconcile,
         suspect_timeout,
         faults,
@@ -879,6 +999,71 @@ fn build_faults(raw: &file::FaultsSection, check: &mut Checker) -> FaultSettings
         }
     }
     faults
+}
+
+/// True for `+` and 4 to 15 digits: the shape of E.164, without asking whether it is assigned.
+fn is_e164_like(text: &str) -> bool {
+    let text = text.trim();
+    text.strip_prefix('+').is_some_and(|digits| {
+        (4..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit())
+    })
+}
+
+fn build_calling_hours(
+    section: &file::CallingHoursSection,
+    check: &mut Checker,
+) -> CallingHoursSettings {
+    let defaults = CallingHours::default();
+    let mut time_of_day = |path: &str, text: &Option<String>, default| match text {
+        None => default,
+        Some(text) => hours::parse_time_of_day(text).unwrap_or_else(|error| {
+            check.fail(path, error.to_string());
+            default
+        }),
+    };
+    let open = time_of_day("calling_hours.open", &section.open, defaults.open);
+    let close = time_of_day("calling_hours.close", &section.close, defaults.close);
+    let mut calling_hours = match CallingHours::new(open, close) {
+        Ok(hours) => hours,
+        Err(error) => {
+            check.fail("calling_hours.close", error.to_string());
+            defaults
+        }
+    };
+    if let Some(days) = &section.weekdays {
+        calling_hours.weekdays = [false; 7];
+        for (index, day) in days.iter().enumerate() {
+            match hours::parse_weekday(day) {
+                Ok(day) => calling_hours.weekdays[day.to_monday_zero_offset() as usize] = true,
+                Err(error) => check.fail(
+                    &format!("calling_hours.weekdays[{index}]"),
+                    error.to_string(),
+                ),
+            }
+        }
+    }
+    for (index, day) in section.holidays.iter().enumerate() {
+        match hours::parse_date(day) {
+            Ok(date) => {
+                calling_hours.holidays.insert(date);
+            }
+            Err(error) => check.fail(
+                &format!("calling_hours.holidays[{index}]"),
+                error.to_string(),
+            ),
+        }
+    }
+    let time_zone = section
+        .time_zone
+        .clone()
+        .unwrap_or_else(|| "UTC".to_string());
+    if let Err(error) = hours::zone(&time_zone) {
+        check.fail("calling_hours.time_zone", error.to_string());
+    }
+    CallingHoursSettings {
+        hours: calling_hours,
+        time_zone: time_zone.trim().to_string(),
+    }
 }
 
 /// Reads `[reconcile]`; shared with live campaign files.

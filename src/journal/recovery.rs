@@ -1,0 +1,144 @@
+//! Crash recovery: what becomes of attempts that were in flight when the process died.
+//!
+//! An attempt is journaled before its originate request leaves, so after a crash the journal
+//! may hold attempts with no outcome. Such a call may have been placed, may still be up, or may
+//! never have reached the switch; the dialer cannot tell from its own records. It must never
+//! dial the lead again blindly. [`resolve`] decides per attempt, from the switch's active-call
+//! list when one could be had:
+//! - the switch still carries a call to that number (or with that call id): the attempt stays
+//!   open, and its lead stays "dialing", until the list no longer carries it;
+//! - otherwise (not listed, or no list at all): the attempt ends with outcome `unknown`, and the
+//!   lead's fate follows the campaign's rule for unknown outcomes (by default: no redial).
+//!
+//! Calls are matched by callee number: a campaign has at most one attempt in flight per lead,
+//! and leads are unique by number, so a number identifies the attempt; a switch call id, when
+//! the journal has one, is matched too.
+//!
+//! Pure: the list and the open attempts come in, decisions go out.
+
+use crate::domain::{AttemptId, LeadId, PhoneNumber};
+use compact_str::CompactString;
+use std::collections::BTreeSet;
+
+/// An attempt the journal holds without an outcome.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OpenAttempt {
+    pub attempt: AttemptId,
+    pub lead: LeadId,
+    pub callee: PhoneNumber,
+    /// The switch's call id, if it was journaled before the crash.
+    pub switch_call: Option<CompactString>,
+}
+
+/// What the switch says is up now.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SwitchActiveCalls {
+    /// Callee numbers (E.164) of active calls.
+    pub callees: BTreeSet<PhoneNumber>,
+    /// Call ids of active calls.
+    pub call_ids: BTreeSet<CompactString>,
+}
+
+/// The decision for one open attempt.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Resolution {
+    /// The switch still carries the call: keep the attempt open, and ask again later.
+    StillOnSwitch,
+    /// End the attempt with outcome `unknown`, for this reason.
+    OutcomeUnknown(UnknownBecause),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UnknownBecause {
+    /// The active-call list does not carry it.
+    NotOnSwitch,
+    /// No active-call list could be had.
+    NoList,
+}
+
+impl UnknownBecause {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UnknownBecause::NotOnSwitch => {
+                "in flight at a restart; the switch's active-call list does not carry it"
+            }
+            UnknownBecause::NoList => "in flight at a restart; no active-call list could be had",
+        }
+    }
+}
+
+/// Decides each open attempt's fate from the switch's active calls (`None`: no list).
+pub fn resolve(
+    open: &[OpenAttempt],
+    active: Option<&SwitchActiveCalls>,
+) -> Vec<(AttemptId, Resolution)> {
+    open.iter()
+        .map(|attempt| {
+            let resolution = match active {
+                None => Resolution::OutcomeUnknown(UnknownBecause::NoList),
+                Some(active) => {
+                    let by_id = attempt
+                        .switch_call
+                        .as_ref()
+                        .is_some_and(|id| active.call_ids.contains(id));
+                    if by_id || active.callees.contains(&attempt.callee) {
+                        Resolution::StillOnSwitch
+                    } else {
+                        Resolution::OutcomeUnknown(UnknownBecause::NotOnSwitch)
+                    }
+                }
+            };
+            (attempt.attempt, resolution)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn open(attempt: u64, callee: &str, call: Option<&str>) -> OpenAttempt {
+        OpenAttempt {
+            attempt: AttemptId(attempt),
+            lead: LeadId(attempt),
+            callee: PhoneNumber(callee.into()),
+            switch_call: call.map(Into::into),
+        }
+    }
+
+    #[test]
+    fn listed_calls_stay_open_and_the_rest_become_unknown() {
+        let attempts = [
+            open(1, "+1a", None),
+            open(2, "+1b", Some("c2")),
+            open(3, "+1c", None),
+        ];
+        let active = SwitchActiveCalls {
+            callees: [PhoneNumber("+1a".into())].into_iter().collect(),
+            call_ids: ["c2".into()].into_iter().collect(),
+        };
+        assert_eq!(
+            resolve(&attempts, Some(&active)),
+            [
+                (AttemptId(1), Resolution::StillOnSwitch),
+                (AttemptId(2), Resolution::StillOnSwitch),
+                (
+                    AttemptId(3),
+                    Resolution::OutcomeUnknown(UnknownBecause::NotOnSwitch)
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn without_a_list_nothing_is_redialed_blindly() {
+        let attempts = [open(1, "+1a", None)];
+        assert_eq!(
+            resolve(&attempts, None),
+            [(
+                AttemptId(1),
+                Resolution::OutcomeUnknown(UnknownBecause::NoList)
+            )]
+        );
+    }
+}
