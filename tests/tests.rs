@@ -11,6 +11,7 @@
 //!   callbacks, faults mid-campaign, and no secret in logs or traces.
 //! - `portaswitch_contract`: request shapes of the PortaSwitch client, captured on loopback.
 //! - `scenarios_behaviour`: the limitation, the queue guard and redials do what they say.
+//! - `sweep`: sweeps, shards and merge, resuming after Ctrl-C, HTML reports, bad sweeps.
 
 mod support;
 
@@ -24,3 +25,4 @@ mod model_props;
 mod portaswitch_contract;
 mod reference_workload;
 mod scenarios_behaviour;
+mod sweep;
