@@ -1,5 +1,5 @@
-//! The command line: `dialer simulate`, `dialer check`, `dialer sweep`, `dialer merge`,
-//! `dialer run` (a live campaign), `dialer fake-switch`, `dialer replay` and `dialer backtest`.
+//! The command line: `dialer simulate`, `dialer check`, `dialer sweep`, `dialer merge`, `dialer run`
+//! (a live campaign), `dialer fake-switch`, `dialer replay` and `dialer backtest`.
 //!
 //! Parses arguments (clap), loads the scenario, runs it, and prints the report. Exit codes:
 //! 0 success, 1 a failure while running, 2 bad input (a scenario that does not load or a bad

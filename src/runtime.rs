@@ -262,6 +262,9 @@ pub fn run_live(
         };
         let (done_tx, done_rx) = oneshot::channel();
         let done = LiveDone { to: Some(done_tx) }.start();
+        let supervisor_slot: Rc<RefCell<Option<Addr<CampaignSupervisor>>>> =
+            Rc::new(RefCell::new(None));
+        let supervisor_out = supervisor_slot.clone();
         let backend = PortaSwitchBackend::create(move |ctx| {
             let supervisor = CampaignSupervisor::start(
                 setup,
@@ -270,6 +273,7 @@ pub fn run_live(
                 done.recipient(),
                 trace_for_run.clone(),
             );
+            *supervisor_out.borrow_mut() = Some(supervisor.clone());
             PortaSwitchBackend::new(
                 backend_settings,
                 sites,
@@ -292,23 +296,44 @@ pub fn run_live(
         if let Some(on_ready) = on_ready {
             on_ready(receiver.address);
         }
-        let finished = tokio::select! {
-            biased;
-            finished = done_rx => finished.ok(),
-            () = tokio::time::sleep(deadline) => None,
+        // Ctrl-C once: no new dials, finish the calls in progress. Twice: stop now.
+        let supervisor = supervisor_slot.borrow_mut().take();
+        let mut done_rx = done_rx;
+        let deadline = tokio::time::sleep(deadline);
+        tokio::pin!(deadline);
+        let mut stopping = false;
+        let finished = loop {
+            tokio::select! {
+                biased;
+                finished = &mut done_rx => break finished.ok(),
+                () = &mut deadline => break None,
+                signal = actix_rt::signal::ctrl_c() => {
+                    if stopping || signal.is_err() {
+                        break None;
+                    }
+                    stopping = true;
+                    tracing::warn!("stopping: no new dials; waiting for the calls in progress (Ctrl-C again to stop at once)");
+                    if let Some(supervisor) = &supervisor {
+                        supervisor.do_send(crate::mail::Mail::new(
+                            crate::campaign::supervisor::CampaignControl::StopDialing,
+                        ));
+                    }
+                }
+            }
         };
         receiver.handle.stop(true).await;
-        Ok::<_, RuntimeError>(finished)
+        Ok::<_, RuntimeError>((finished, stopping))
     });
     drop(system);
-    let finished = result?;
+    let (finished, stopped_by_admin) = result?;
     let mut sink = trace.borrow_mut();
     sink.finish().map_err(RuntimeError::Trace)?;
     Ok(LiveRun {
-        status: if finished.is_some() {
-            crate::live::LiveStatus::Completed
-        } else {
-            crate::live::LiveStatus::DeadlineReached
+        status: match (finished.is_some(), stopped_by_admin) {
+            (true, false) => crate::live::LiveStatus::Completed,
+            (true, true) => crate::live::LiveStatus::Stopped,
+            (false, true) => crate::live::LiveStatus::Aborted,
+            (false, false) => crate::live::LiveStatus::DeadlineReached,
         },
         engine: finished.map(|f| f.report),
         webhook: webhook_stats.counts(),

@@ -378,8 +378,26 @@ fn a_bad_campaign_file_exits_2_naming_the_file_and_key() {
     assert!(message.contains("`switch.url`"), "{message}");
     assert!(message.contains("`pacing.ratio`"), "{message}");
     assert!(output.stdout.is_empty());
+    // The shipped examples are valid.
     let output = dialer(&["run", "scenarios/live/demo.toml", "--check"]);
     assert!(output.status.success(), "{}", stderr(&output));
+    let fake =
+        dialer::fake_switch::FakeConfig::load(&root().join("scenarios/live/fake-switch.toml"), &[])
+            .unwrap_or_else(|error| panic!("{error}"));
+    assert_eq!(fake.scenario.name, "live-demo-world");
+    let bad = dir.join("fake.toml");
+    std::fs::write(
+        &bad,
+        "[fake_switch]\nlogin = \"x\"\nscenario = \"nowhere.toml\"\n[faults]\nfault_rate = 2.0\n",
+    )
+    .unwrap();
+    let error = dialer::fake_switch::FakeConfig::load(&bad, &[])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("faults.fault_rate") && error.contains("fake_switch.password"),
+        "{error}"
+    );
     let unknown = dir.join("unknown.toml");
     std::fs::write(
         &unknown,

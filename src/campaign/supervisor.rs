@@ -229,6 +229,13 @@ impl LiveCalls {
     }
 }
 
+/// Orders to the campaign from outside the engine (an admin at the command line).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CampaignControl {
+    /// Place no more calls; finish once the calls in progress have ended.
+    StopDialing,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SupervisorTimer {
     /// An agent's assumed wrap-up ends.
@@ -1029,5 +1036,22 @@ impl Handler<Mail<SupervisorTimer>> for CampaignSupervisor {
         }
         self.send_numbers();
         self.finish_if_done(ctx);
+    }
+}
+
+impl Handler<Mail<CampaignControl>> for CampaignSupervisor {
+    type Result = ();
+
+    fn handle(&mut self, mail: Mail<CampaignControl>, ctx: &mut Context<Self>) {
+        match mail.body {
+            CampaignControl::StopDialing => {
+                if !self.dialing_closed {
+                    self.dialing_closed = true;
+                    self.pacer.do_send(Mail::new(PacingControl::Stop));
+                }
+                self.send_numbers();
+                self.finish_if_done(ctx);
+            }
+        }
     }
 }

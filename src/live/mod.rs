@@ -20,6 +20,10 @@ pub enum LiveStatus {
     Completed,
     /// The campaign's deadline came first; calls may still have been up.
     DeadlineReached,
+    /// Stopped by Ctrl-C: no new dials were placed, and every call in progress was reconciled.
+    Stopped,
+    /// Stopped by a second Ctrl-C before the calls in progress had ended.
+    Aborted,
 }
 
 /// What a live run did.

@@ -138,6 +138,16 @@ pub struct PortaSwitchBackend {
     trace: SharedTrace,
 }
 
+/// Routes a call placed elsewhere to this backend: its callbacks will reach `events_to`. Used by
+/// the webhook benchmark, which places no real calls.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct AdoptCall {
+    pub attempt: AttemptId,
+    pub call: CallRef,
+    pub events_to: Recipient<Mail<CallEvents>>,
+}
+
 /// Internal results of spawned requests.
 #[derive(Message)]
 #[rtype(result = "()")]
@@ -712,5 +722,20 @@ impl Handler<Done> for PortaSwitchBackend {
             }
             Done::Probe { result } => self.on_probe(result, ctx),
         }
+    }
+}
+
+impl Handler<AdoptCall> for PortaSwitchBackend {
+    type Result = ();
+
+    fn handle(&mut self, adopt: AdoptCall, _ctx: &mut Context<Self>) {
+        self.by_attempt.insert(adopt.attempt, adopt.call.clone());
+        self.routes.insert(
+            adopt.call.id,
+            Route {
+                attempt: adopt.attempt,
+                to: adopt.events_to,
+            },
+        );
     }
 }

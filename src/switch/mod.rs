@@ -8,7 +8,8 @@
 //! carries the disconnect `reason` text and a `reason_code`.
 //!
 //! A backend is any actor that accepts `Mail<SwitchCommand>`: the simulated switch
-//! ([`crate::sim`]) or, later, real PortaSwitch. [`crate::runtime`] picks one; the engine never
+//! ([`crate::sim`]), real PortaSwitch ([`crate::portaswitch`]) or a recorded trace
+//! ([`crate::replay`]). [`crate::runtime`] picks one; the engine never
 //! names the backend's type, and backends never name the engine's actor types.
 //!
 //! This module defines data only. It must not perform I/O or decide anything.
