@@ -12,11 +12,14 @@
 //! - `portaswitch_contract`: request shapes of the PortaSwitch client, captured on loopback.
 //! - `scenarios_behaviour`: the limitation, the queue guard and redials do what they say.
 //! - `sweep`: sweeps, shards and merge, resuming after Ctrl-C, HTML reports, bad sweeps.
+//! - `console_api`: the console's API, auth and CSRF, SSE, metrics, playback, and no secret in
+//!   its logs, against its demo (an embedded fake switch).
 
 mod support;
 
 mod call_props;
 mod cli;
+mod console_api;
 mod determinism;
 mod erlang_validation;
 mod live;

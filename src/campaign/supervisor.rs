@@ -24,8 +24,14 @@
 //! their place in the counts pacing uses until the list settles them. In a simulation with no
 //! suspects and no interval, nothing is polled.
 //!
+//! For the console it also takes an admin's orders ([`CampaignControl`]: pause, resume, stop,
+//! a new pacing strategy), answers [`StatusQuery`] with a [`CampaignStatus`], and sends call
+//! changes to a [`FeedPort`] when one is attached (never in a simulation; see
+//! [`crate::campaign::feed`]).
+//!
 //! The supervisor decides nothing about pacing or about a single call.
 
+use super::feed::{AgentsView, CallChange, CallsByState, CampaignStatus, FeedPort, GuardView};
 use super::hopper::{Hopper, LeadFate, LeadSource, LeadTally, RedialPolicy};
 use crate::call::actor::{CallActor, CallEnv, CallUpdate, Reconciled, WatchdogPoke};
 use crate::call::machine::{Anomaly, AttemptRecord, CallMachine, CallSettings, Presence};
@@ -33,8 +39,8 @@ use crate::clock::{Clock, OwnAddress, TimerHandle};
 use crate::domain::{AppState, AttemptId, LeadId, Outcome, PhoneNumber};
 use crate::mail::{InFlight, Mail};
 use crate::pacing::GuardTransition;
-use crate::pacing::PacingSnapshot;
 use crate::pacing::actor::{CampaignNumbers, PacingActor, PacingControl, PacingOrder, PacingSetup};
+use crate::pacing::{PacingSnapshot, Strategy};
 use crate::stats::{AgentTime, Tally};
 use crate::switch::{ActiveCallList, SwitchCommand, SwitchNotice};
 use crate::time::{SimDuration, SimTime};
@@ -229,11 +235,34 @@ impl LiveCalls {
     }
 }
 
-/// Orders to the campaign from outside the engine (an admin at the command line).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Orders to the campaign from outside the engine (an admin at the command line or console).
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub enum CampaignControl {
     /// Place no more calls; finish once the calls in progress have ended.
     StopDialing,
+    /// Place no new calls until [`CampaignControl::Resume`]; calls in progress go on.
+    Pause,
+    Resume,
+    /// Pace with this strategy from now on.
+    SetPacing(Strategy),
+}
+
+/// Asks for the campaign's [`CampaignStatus`] and, with `with_calls`, its live calls. Not engine
+/// mail: only the console asks, from outside the engine.
+#[derive(Debug, Clone, Copy)]
+pub struct StatusQuery {
+    pub with_calls: bool,
+}
+
+/// The answer to a [`StatusQuery`].
+#[derive(Debug, Clone)]
+pub struct StatusReply {
+    pub status: CampaignStatus,
+    pub calls: Option<Vec<LiveCallView>>,
+}
+
+impl actix::Message for StatusQuery {
+    type Result = StatusReply;
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -285,6 +314,31 @@ impl StateCounts {
     fn get(&self, state: AppState) -> u32 {
         StateCounts::slot(state).map_or(0, |slot| self.0[slot])
     }
+
+    fn view(&self) -> CallsByState {
+        let [
+            dialing,
+            ringing,
+            answered,
+            queued,
+            offered,
+            talking,
+            held,
+            transferred,
+            suspect,
+        ] = self.0;
+        CallsByState {
+            dialing,
+            ringing,
+            answered,
+            queued,
+            offered,
+            talking,
+            held,
+            transferred,
+            suspect,
+        }
+    }
 }
 
 pub struct CampaignSupervisor {
@@ -332,6 +386,12 @@ pub struct CampaignSupervisor {
     detached_live: u32,
     reconcile_tally: ReconcileTally,
     startup: Option<InFlight>,
+    /// Where call changes go for the console; `None` in every simulation.
+    feed: Option<FeedPort>,
+    /// An admin paused dialing.
+    admin_paused: bool,
+    /// Calls queued when the queue guard paused, while it is paused.
+    guard_queued_at_pause: Option<u32>,
 }
 
 impl CampaignSupervisor {
@@ -343,6 +403,18 @@ impl CampaignSupervisor {
         switch: Recipient<Mail<SwitchCommand>>,
         done_to: Recipient<Mail<CampaignFinished>>,
         trace: SharedTrace,
+    ) -> Addr<CampaignSupervisor> {
+        CampaignSupervisor::start_with_feed(setup, clock, switch, done_to, trace, None)
+    }
+
+    /// [`CampaignSupervisor::start`], sending call changes to `feed` (the console's live runs).
+    pub fn start_with_feed(
+        setup: CampaignSetup,
+        clock: Clock,
+        switch: Recipient<Mail<SwitchCommand>>,
+        done_to: Recipient<Mail<CampaignFinished>>,
+        trace: SharedTrace,
+        feed: Option<FeedPort>,
     ) -> Addr<CampaignSupervisor> {
         CampaignSupervisor::create(move |ctx| {
             let me = ctx.address();
@@ -399,6 +471,9 @@ impl CampaignSupervisor {
                 detached_live: 0,
                 reconcile_tally: ReconcileTally::default(),
                 startup: Some(InFlight::new()),
+                feed,
+                admin_paused: false,
+                guard_queued_at_pause: None,
             }
         })
     }
@@ -507,7 +582,7 @@ impl CampaignSupervisor {
 
     fn snapshot(&mut self, now: SimTime) -> PacingSnapshot {
         self.release_wrap_ups(now);
-        let dialable_leads = if self.dialing_closed {
+        let dialable_leads = if self.dialing_closed || self.admin_paused {
             0
         } else {
             self.hopper.dialable_at(now).min(self.attempts_left())
@@ -525,7 +600,57 @@ impl CampaignSupervisor {
             // settles it.
             calls_queued: self.counts.get(AppState::Queued) + self.counts.get(AppState::Suspect),
             dialable_leads,
-            dialing_open: !self.dialing_closed,
+            dialing_open: !self.dialing_closed && !self.admin_paused,
+        }
+    }
+
+    /// The campaign's numbers now, for the console.
+    fn status(&mut self) -> CampaignStatus {
+        let now = self.clock.now();
+        let snapshot = self.snapshot(now);
+        let agents = AgentsView {
+            logged_in: snapshot.agents_logged_in,
+            on_calls: snapshot.agents_on_calls,
+            wrap_up: snapshot.agents_in_wrap_up,
+            idle: snapshot.idle_agents(),
+        };
+        let (answered, connected) = (self.tally.answered, self.tally.connected);
+        let (abandon_rate, dial_level, occupancy) =
+            super::feed::rates(answered, connected, agents, snapshot.dials_in_flight);
+        let paused_now = self
+            .paused_since
+            .map_or(SimDuration::ZERO, |since| now - since);
+        CampaignStatus {
+            now_us: now.as_micros(),
+            seq: self.feed.as_ref().map_or(0, FeedPort::seq),
+            finished: self.finished,
+            dialing_closed: self.dialing_closed,
+            admin_paused: self.admin_paused,
+            queue_guard: GuardView {
+                paused: self.paused_since.is_some(),
+                since_us: self.paused_since.map(SimTime::as_micros),
+                queued_at_pause: self.guard_queued_at_pause,
+            },
+            calls: self.counts.view(),
+            agents,
+            dials_in_flight: snapshot.dials_in_flight,
+            queued: snapshot.calls_queued,
+            attempts: self.tally.attempts,
+            answered,
+            connected,
+            abandoned: answered.saturating_sub(connected),
+            abandon_rate,
+            dial_level,
+            occupancy,
+            outcomes: crate::report::OutcomeCounts::from_array(&self.outcomes),
+            anomalies: self.anomalies.iter().sum(),
+            pauses: self.pauses,
+            paused_seconds: (self.paused + paused_now).as_secs_f64(),
+            max_queued: self.max_queued,
+            leads: self.hopper.tally(),
+            dialable_leads: snapshot.dialable_leads,
+            dials_unfilled: self.dials_unfilled,
+            reconcile: self.reconcile_tally,
         }
     }
 
@@ -614,7 +739,7 @@ impl CampaignSupervisor {
     }
 
     fn place_dial(&mut self, now: SimTime) -> bool {
-        if self.dialing_closed || self.attempts_left() == 0 {
+        if self.dialing_closed || self.admin_paused || self.attempts_left() == 0 {
             return false;
         }
         let Some((lead, callee)) = self.hopper.take_next(now) else {
@@ -652,6 +777,19 @@ impl CampaignSupervisor {
         );
         self.queue_watchdog(attempt, Some(settings.dial_deadline(now)));
         self.counts.add(AppState::Dialing);
+        if let Some(feed) = self.feed.as_mut()
+            && let Some(call) = self.live.get_mut(attempt)
+        {
+            feed.changed(|seq| CallChange {
+                seq,
+                attempt,
+                lead,
+                callee: call.callee.clone(),
+                from: None,
+                to: AppState::Dialing,
+                at: now,
+            });
+        }
         true
     }
 
@@ -706,6 +844,12 @@ impl CampaignSupervisor {
             dials_unfilled: self.dials_unfilled,
             reconcile: self.reconcile_tally,
         };
+        if self.feed.is_some() {
+            let status = self.status();
+            if let Some(feed) = &self.feed {
+                feed.finished(status);
+            }
+        }
         self.done_to
             .do_send(Mail::new(CampaignFinished { at: now, report }));
     }
@@ -738,6 +882,17 @@ impl CampaignSupervisor {
                 if update.to == AppState::Suspect && call.detached_after_request.is_none() {
                     call.detached_after_request = Some(requests);
                     detached_now = true;
+                }
+                if let Some(feed) = self.feed.as_mut() {
+                    feed.changed(|seq| CallChange {
+                        seq,
+                        attempt: update.attempt,
+                        lead: call.lead,
+                        callee: call.callee.clone(),
+                        from: Some(update.from),
+                        to: update.to,
+                        at: now,
+                    });
                 }
             }
             if detached_now {
@@ -906,11 +1061,13 @@ impl CampaignSupervisor {
     fn on_guard(&mut self, transition: GuardTransition) {
         let now = self.clock.now();
         match transition {
-            GuardTransition::Paused { .. } => {
+            GuardTransition::Paused { queued } => {
                 self.pauses += 1;
                 self.paused_since = Some(now);
+                self.guard_queued_at_pause = Some(queued);
             }
             GuardTransition::Resumed { .. } => {
+                self.guard_queued_at_pause = None;
                 if let Some(since) = self.paused_since.take() {
                     self.paused += now - since;
                 }
@@ -1052,6 +1209,31 @@ impl Handler<Mail<CampaignControl>> for CampaignSupervisor {
                 self.send_numbers();
                 self.finish_if_done(ctx);
             }
+            CampaignControl::Pause => {
+                self.admin_paused = true;
+                self.send_numbers();
+            }
+            CampaignControl::Resume => {
+                self.admin_paused = false;
+                self.send_numbers();
+            }
+            CampaignControl::SetPacing(strategy) => {
+                if !self.dialing_closed {
+                    self.pacer
+                        .do_send(Mail::new(PacingControl::SetStrategy(strategy)));
+                }
+            }
         }
+    }
+}
+
+impl Handler<StatusQuery> for CampaignSupervisor {
+    type Result = actix::MessageResult<StatusQuery>;
+
+    fn handle(&mut self, query: StatusQuery, _ctx: &mut Context<Self>) -> Self::Result {
+        actix::MessageResult(StatusReply {
+            status: self.status(),
+            calls: query.with_calls.then(|| self.live_calls()),
+        })
     }
 }

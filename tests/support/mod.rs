@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod plain_loop;
+pub mod serve;
 
 use dialer::report::RunReport;
 use dialer::scenario::Scenario;
