@@ -14,12 +14,15 @@
 //! - `sweep`: sweeps, shards and merge, resuming after Ctrl-C, HTML reports, bad sweeps.
 //! - `console_api`: the console's API, auth and CSRF, SSE, metrics, playback, and no secret in
 //!   its logs, against its demo (an embedded fake switch).
+//! - `console_browser`: the console in headless Chromium, as an admin uses it; screenshots in
+//!   target/screenshots/.
 
 mod support;
 
 mod call_props;
 mod cli;
 mod console_api;
+mod console_browser;
 mod determinism;
 mod erlang_validation;
 mod live;

@@ -4,6 +4,7 @@
 
 pub mod plain_loop;
 pub mod serve;
+pub mod webdriver;
 
 use dialer::report::RunReport;
 use dialer::scenario::Scenario;

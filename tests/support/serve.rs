@@ -86,10 +86,14 @@ impl Serve {
     }
 
     fn terminate(&mut self) {
+        if let Ok(Some(_)) = self.child.try_wait() {
+            return;
+        }
         #[cfg(unix)]
         {
             let _ = Command::new("kill")
                 .args(["-TERM", &self.child.id().to_string()])
+                .stderr(Stdio::null())
                 .status();
             for _ in 0..50 {
                 if let Ok(Some(_)) = self.child.try_wait() {

@@ -83,7 +83,7 @@ function pacingText(pacing) {
   if (!pacing) return "—";
   switch (pacing.strategy) {
     case "power": return "power × " + pacing.ratio;
-    case "rate": return "rate " + pacing.rate_per_minute + "/min";
+    case "rate": return "rate " + pacing.per_minute + "/min";
     default: return pacing.strategy;
   }
 }
@@ -451,7 +451,7 @@ function campaignPage(app, id) {
     const guardPaused = s && s.queue_guard.paused && !s.finished;
     guardBanner.classList.toggle("hidden", !guardPaused);
     if (guardPaused) {
-      const since = s.queue_guard.since_us != null ? duration(engineNow() - s.queue_guard.since_us) : "";
+      const since = s.queue_guard.since_us != null ? duration(s.now_us - s.queue_guard.since_us) : "";
       guardBanner.replaceChildren(
         h("strong", { text: "Dialing paused automatically." }),
         h("span", { id: "guard-reason", text:
@@ -461,12 +461,12 @@ function campaignPage(app, id) {
           ". Now " + s.queued + " queued; paused for " + since + "." }));
     }
     const adminPaused = view.phase === "paused";
-    adminBanner.classList.toggle("hidden", !adminPaused && view.phase !== "stopping");
-    adminBanner.className = "banner " + (view.phase === "stopping" ? "stopping" : "admin") + (adminPaused || view.phase === "stopping" ? "" : " hidden");
+    const stopping = view.phase === "stopping";
+    adminBanner.className = "banner " + (stopping ? "stopping" : "admin") + (adminPaused || stopping ? "" : " hidden");
     if (adminPaused) {
       adminBanner.replaceChildren(h("strong", { text: "Paused by an admin." }),
         h("span", { text: view.kind === "live" ? "No new calls are placed; calls in progress go on. Resume to dial again." : "Playback is paused." }));
-    } else if (view.phase === "stopping") {
+    } else if (stopping) {
       adminBanner.replaceChildren(h("strong", { text: "Stopping." }), h("span", { text: "No new calls; waiting for the calls in progress to end." }));
     }
     const ended = view.phase === "finished" || view.phase === "failed";
@@ -487,7 +487,8 @@ function campaignPage(app, id) {
       const top = Math.max(guard ? guard.pause_at * 1.5 : 10, s.queued, 1);
       bar(queueBar, [[s.queue_guard.paused ? "fill-bad" : (guard && s.queued >= guard.resume_at + 1 ? "fill-warn" : "fill-ok"), s.queued / top]],
         guard ? [guard.pause_at / top] : []);
-      queueCaption.textContent = (guard ? "auto-pause at " + guard.pause_at + " (mark), resume at " + guard.resume_at : "no queue guard") +
+      queueCaption.textContent = (guard ? "auto-pause at " + guard.pause_at + " (mark), resume at " + guard.resume_at
+        : view.kind === "playback" ? "queue guard as recorded" : "no queue guard") +
         " · most " + s.max_queued + " · " + s.pauses + " pauses";
 
       const cap = view.abandon_cap;
@@ -503,7 +504,7 @@ function campaignPage(app, id) {
 
       dl(totals, [
         ["Attempts", s.attempts, "attempts"],
-        ["Answered by a person", s.answered, "answered"],
+        ["Answered by a person (ended calls)", s.answered, "answered"],
         ["Connected to an agent", s.connected, "connected"],
         ["Never reached an agent", s.abandoned, "abandoned"],
         ["Engine time", clock(engineNow()), "engine-time"],
@@ -624,7 +625,7 @@ function campaignPage(app, id) {
       if (view.pacing) {
         strategySelect.value = view.pacing.strategy;
         if (view.pacing.ratio) ratioInput.value = view.pacing.ratio;
-        if (view.pacing.rate_per_minute) rateInput.value = view.pacing.rate_per_minute;
+        if (view.pacing.per_minute) rateInput.value = view.pacing.per_minute;
         showStrategyFields();
       }
       if (view.speed) speedSelect.value = String(view.speed);
