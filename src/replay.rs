@@ -4,8 +4,8 @@
 //! the engine and when. [`replay`] runs the same engine code (supervisor, pacing, call actors)
 //! against a [`ReplaySwitch`] that plays the recording back: each attempt gets the events recorded
 //! for the attempt with the same number, at the same offsets from its dial; agent counts, unknown
-//! calls and site changes come at their recorded times; the k-th active-call list asked for is
-//! answered with the k-th list in the recording. Time is virtual (a paused tokio clock), so a
+//! calls and site changes come at their recorded times; an active-call list asked for is answered
+//! with the first list recorded at or after that moment. Time is virtual (a paused tokio clock), so a
 //! replay takes milliseconds. The result compares the replayed dials and outcomes with the
 //! recorded ones and names the first difference.
 //!
@@ -21,7 +21,7 @@ use crate::trace::TraceSink;
 use actix::{Actor, AsyncContext, Context, Handler, Recipient};
 use serde::Serialize;
 use serde_json::Value;
-use smallvec::smallvec;
+use smallvec::{SmallVec, smallvec};
 use std::collections::BTreeMap;
 use std::time::Duration;
 use tokio::sync::oneshot;
@@ -33,8 +33,9 @@ pub struct Recording {
     pub attempts: BTreeMap<u64, RecordedAttempt>,
     /// Notices at their recorded times (µs), in order.
     pub notices: Vec<(u64, SwitchNotice)>,
-    /// Answers to list requests, in order (`None`: the list could not be fetched).
-    pub lists: Vec<Option<ActiveCallList>>,
+    /// Answers to list requests with their times (µs), in order (`None`: the list could not be
+    /// fetched).
+    pub lists: Vec<(u64, Option<ActiveCallList>)>,
     /// Outcomes by attempt.
     pub outcomes: BTreeMap<u64, String>,
     /// The last record's time (µs).
@@ -133,10 +134,10 @@ impl Recording {
                             .notices
                             .push((t_us, SwitchNotice::ActiveCalls(list)));
                     } else {
-                        recording.lists.push(Some(list));
+                        recording.lists.push((t_us, Some(list)));
                     }
                 }
-                "active_calls_unavailable" => recording.lists.push(None),
+                "active_calls_unavailable" => recording.lists.push((t_us, None)),
                 "site_changed" => recording.notices.push((
                     t_us,
                     SwitchNotice::SiteChanged {
@@ -184,7 +185,7 @@ impl Recording {
 pub struct ReplaySwitch {
     recording: std::rc::Rc<Recording>,
     notices_to: Recipient<Mail<SwitchNotice>>,
-    lists_answered: usize,
+    clock: Clock,
     /// Attempts dialed that the recording does not hold.
     pub unrecorded: std::rc::Rc<std::cell::Cell<u64>>,
 }
@@ -202,6 +203,43 @@ impl Actor for ReplaySwitch {
     }
 }
 
+impl ReplaySwitch {
+    /// Sends an attempt's recorded events that are due, in their recorded order, and sets a
+    /// timer for the next. One chain per attempt keeps the order even where timers due within
+    /// the same millisecond would fire in another.
+    fn pump(
+        &mut self,
+        attempt: u64,
+        from: usize,
+        origin_us: u64,
+        to: Recipient<Mail<CallEvents>>,
+        ctx: &mut Context<Self>,
+    ) {
+        let Some(recorded) = self.recording.attempts.get(&attempt) else {
+            return;
+        };
+        let events = &recorded.events;
+        let due_at =
+            |index: usize| origin_us + events[index].0.saturating_sub(recorded.dialed_at_us);
+        let now = self.clock.now().as_micros();
+        let mut index = from;
+        let mut batch: SmallVec<[SwitchEvent; 2]> = SmallVec::new();
+        while index < events.len() && due_at(index) <= now {
+            batch.push(events[index].1.clone());
+            index += 1;
+        }
+        if !batch.is_empty() {
+            to.do_send(Mail::new(CallEvents(batch)));
+        }
+        if index < events.len() {
+            let delay = Duration::from_micros(due_at(index).saturating_sub(now));
+            ctx.run_later(delay, move |switch, ctx| {
+                switch.pump(attempt, index, origin_us, to, ctx);
+            });
+        }
+    }
+}
+
 impl Handler<Mail<SwitchCommand>> for ReplaySwitch {
     type Result = ();
 
@@ -209,7 +247,7 @@ impl Handler<Mail<SwitchCommand>> for ReplaySwitch {
         let Mail { body, .. } = mail;
         match body {
             SwitchCommand::Originate(request) => {
-                let Some(recorded) = self.recording.attempts.get(&request.attempt.0) else {
+                if !self.recording.attempts.contains_key(&request.attempt.0) {
                     self.unrecorded.set(self.unrecorded.get() + 1);
                     request.events_to.do_send(Mail::new(CallEvents(smallvec![
                         SwitchEvent::Rejected {
@@ -217,19 +255,21 @@ impl Handler<Mail<SwitchCommand>> for ReplaySwitch {
                         }
                     ])));
                     return;
-                };
-                for (t_us, event) in recorded.events.clone() {
-                    let delay = Duration::from_micros(t_us.saturating_sub(recorded.dialed_at_us));
-                    let to = request.events_to.clone();
-                    ctx.run_later(delay, move |_, _| {
-                        to.do_send(Mail::new(CallEvents(smallvec![event])));
-                    });
                 }
+                let origin = self.clock.now().as_micros();
+                self.pump(request.attempt.0, 0, origin, request.events_to, ctx);
             }
             SwitchCommand::Hangup { .. } => {}
             SwitchCommand::ListActiveCalls { only } => {
-                let answer = self.recording.lists.get(self.lists_answered).cloned();
-                self.lists_answered += 1;
+                // The first list recorded at or after this moment: the answer the recorded run
+                // got to the request it made at about this time.
+                let now = self.clock.now().as_micros();
+                let lists = &self.recording.lists;
+                let index = lists.partition_point(|(t_us, _)| *t_us < now);
+                let answer = lists
+                    .get(index)
+                    .or_else(|| lists.last())
+                    .map(|(_, list)| list.clone());
                 let notice = match answer {
                     Some(Some(mut list)) => {
                         if let Some(only) = only {
@@ -307,7 +347,7 @@ pub fn replay(
         let _switch = ReplaySwitch::create(move |ctx| {
             let supervisor = CampaignSupervisor::start(
                 setup,
-                clock,
+                clock.clone(),
                 ctx.address().recipient(),
                 done.recipient(),
                 trace_for_run,
@@ -315,7 +355,7 @@ pub fn replay(
             ReplaySwitch {
                 recording: recording_rc,
                 notices_to: supervisor.recipient(),
-                lists_answered: 0,
+                clock,
                 unrecorded: unrecorded_run,
             }
         });

@@ -1,10 +1,12 @@
 //! Integration tests, in one binary so they link once.
 //!
+//! - `bad_input`: the corpus of malformed files in tests/bad_input/, each refused with its place.
 //! - `cli`: the command line as a user runs it: outputs, exit codes, errors, the trace file.
 //! - `determinism`: every scenario, run twice in separate processes, gives the same trace.
 //! - `reference_workload`: the benchmark workload reproduces its published table, and agrees
 //!   with an independent plain event loop.
 //! - `erlang_validation`: rate-paced queues match Erlang C and Erlang A.
+//! - `fuzz_inputs`: mutated scenario files and hostile overrides never panic; errors name the file.
 //! - `call_props`, `model_props`: property tests of the call machine and the switch model.
 //! - `live`: live campaigns against the fake PortaSwitch server over loopback.
 //! - `live_processes`: the fake switch and the engine as separate processes, hand-written
@@ -19,12 +21,14 @@
 
 mod support;
 
+mod bad_input;
 mod call_props;
 mod cli;
 mod console_api;
 mod console_browser;
 mod determinism;
 mod erlang_validation;
+mod fuzz_inputs;
 mod live;
 mod live_processes;
 mod model_props;
