@@ -548,6 +548,38 @@ fn bad_campaign_files_and_lead_lists_are_refused_with_where() {
     assert_eq!(replaced.status, 200, "{}", replaced.text);
     assert_eq!(client.view(id)["leads_listed"], 7);
 
+    // A campaign that cannot run (its webhook address is taken) fails with the reason.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = taken.local_addr().unwrap().to_string();
+    let clash = template.replace(
+        "listen = \"127.0.0.1:0\"",
+        &format!("listen = \"{address}\""),
+    );
+    let reply = client.post_json(
+        "/api/campaigns",
+        &json!({ "toml": clash, "leads_csv": "+15550100001\n" }),
+    );
+    assert_eq!(reply.status, 201, "{}", reply.text);
+    let failing = reply.json()["id"].as_u64().unwrap();
+    assert_eq!(
+        client
+            .post(&format!("/api/campaigns/{failing}/start"))
+            .status,
+        200
+    );
+    let started = Instant::now();
+    let view = loop {
+        let view = client.view(failing);
+        if view["phase"] == "failed" {
+            break view;
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "{view}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let error = view["error"].as_str().unwrap();
+    assert!(error.contains(&address), "{error}");
+    drop(taken);
+
     assert_eq!(client.get("/api/campaigns/999").status, 404);
     assert_eq!(client.post("/api/campaigns/999/start").status, 404);
 }
@@ -686,7 +718,10 @@ fn metrics_are_scraped_while_a_campaign_runs() {
     };
     assert_eq!(value("dialer_campaigns{phase=\"running\"}"), 1.0);
     assert!(value("dialer_attempts_total{campaign=\"1\"}") >= 5.0);
-    assert!(value("dialer_agents{campaign=\"1\",state=\"logged_in\"}") == 3.0);
+    assert_eq!(
+        value("dialer_agents{campaign=\"1\",state=\"logged_in\"}"),
+        6.0
+    );
     assert!(value("dialer_webhook_requests_total{campaign=\"1\",result=\"accepted\"}") > 0.0);
     let requests =
         value("dialer_portaswitch_api_latency_seconds_count{campaign=\"1\",site=\"main\"}");

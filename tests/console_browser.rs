@@ -254,6 +254,14 @@ fn an_admin_runs_a_campaign_in_the_browser() {
     std::thread::sleep(Duration::from_millis(1500));
     shot(&session, "06-playback-auto-pause.png");
 
+    // The demo campaign, running since the console started.
+    session.goto(&format!("{}/#/campaigns/1", serve.url));
+    session.wait_until("the demo campaign's calls", Duration::from_secs(20), || {
+        (session.text_of("#campaign-name") == "demo" && !rows(&session).is_empty()).then_some(())
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    shot(&session, "07-demo.png");
+
     drop(session);
     drop(driver);
     let logs = serve.stop();

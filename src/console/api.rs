@@ -86,7 +86,11 @@ pub fn configure(config: &mut web::ServiceConfig) {
                 .route("/campaigns/{id}/pacing", web::post().to(set_pacing))
                 .route("/campaigns/{id}/leads", web::post().to(set_leads))
                 .route("/campaigns/{id}/speed", web::post().to(set_speed))
-                .route("/playbacks", web::post().to(create_playback))
+                .service(
+                    web::resource("/playbacks")
+                        .app_data(web::PayloadConfig::new(TRACE_LIMIT))
+                        .route(web::post().to(create_playback)),
+                )
                 .route("/demo/template", web::get().to(demo_template)),
         );
 }
@@ -384,9 +388,6 @@ async fn create_campaign(
     query: web::Query<CreateQuery>,
     state: web::Data<ConsoleState>,
 ) -> HttpResponse {
-    if body.len() > BODY_LIMIT {
-        return HttpResponse::PayloadTooLarge().finish();
-    }
     let create = if is_json(&request) {
         let parsed: CreateJson = match serde_json::from_slice(&body) {
             Ok(parsed) => parsed,

@@ -97,7 +97,7 @@ pub fn start(settings: ConsoleSettings) -> Result<Console, ConsoleError> {
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
-            .app_data(web::PayloadConfig::new(api::TRACE_LIMIT))
+            .app_data(web::PayloadConfig::new(api::BODY_LIMIT))
             .app_data(web::JsonConfig::default().limit(api::BODY_LIMIT))
             .wrap(actix_web::middleware::from_fn(api::log_and_harden))
             .configure(api::configure)

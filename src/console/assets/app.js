@@ -579,7 +579,9 @@ function campaignPage(app, id) {
     }
     const t0 = points[0].t_us, t1 = Math.max(points[points.length - 1].t_us, t0 + 1);
     const maxLeft = Math.max(1, ...points.map((p) => Math.max(p.dial_level, p.queued)));
-    const top = Math.ceil(maxLeft * 1.1);
+    // A top whose quarters are round numbers.
+    const tops = [1, 2, 4, 6, 8, 12, 16, 20, 40, 60, 80, 100, 200, 400, 1000];
+    const top = tops.find((t) => t >= maxLeft * 1.05) || Math.ceil(maxLeft / 100) * 100;
     const x = (t) => L + (W - L - R) * (t - t0) / (t1 - t0);
     const yl = (v) => H - B - (H - B - T) * v / top;
     const yr = (v) => H - B - (H - B - T) * v;
@@ -587,7 +589,7 @@ function campaignPage(app, id) {
       const v = top * i / 4, y = yl(v);
       root.append(svg("line", { class: "grid-line", x1: L, x2: W - R, y1: y, y2: y }));
       const label = svg("text", { x: L - 6, y: y + 4, "text-anchor": "end" });
-      label.textContent = Number.isInteger(v) ? String(v) : v.toFixed(1);
+      label.textContent = Number.isInteger(v) ? String(v) : String(Number(v.toFixed(2)));
       root.append(label);
       const right = svg("text", { x: W - R + 6, y: yr(i / 4) + 4 });
       right.textContent = (25 * i) + "%";
