@@ -207,7 +207,8 @@ fn an_admin_runs_a_campaign_in_the_browser() {
             .text_of("#admin-banner")
             .contains("Paused by an admin")
     );
-    std::thread::sleep(Duration::from_secs(1));
+    // The page's numbers are sampled each second: let a sample taken after the pause arrive.
+    std::thread::sleep(Duration::from_millis(2500));
     let at_pause = attempts(&session);
     let newest_at_pause = rows(&session).iter().map(|(a, _)| *a).max().unwrap_or(0);
     std::thread::sleep(Duration::from_secs(5));

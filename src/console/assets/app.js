@@ -350,6 +350,9 @@ function campaignPage(app, id) {
 
   async function control(action, el) {
     controlMessage.replaceChildren();
+    const name = view ? view.name : "this campaign";
+    if (action === "stop" && !confirm("Stop " + name + "? No new calls are placed; calls in progress end normally.")) return;
+    if (action === "stop-now" && !confirm("Stop " + name + " now? The run ends at once, even with calls still up.")) return;
     el.disabled = true;
     const path = action === "stop-now" ? "stop?now=true" : action;
     try {
