@@ -778,7 +778,7 @@ fn a_simulation_trace_plays_back_at_speed() {
     let created = client.send(
         client
             .http
-            .post(client.url("/api/playbacks?name=small&speed=2000"))
+            .post(client.url("/api/playbacks?name=small&speed=50"))
             .bearer_auth(TOKEN)
             .body(text),
     );
@@ -789,6 +789,20 @@ fn a_simulation_trace_plays_back_at_speed() {
         client.post(&format!("/api/campaigns/{id}/start")).status,
         200
     );
+    client.wait_for(id, "the playback to move", Duration::from_secs(10), |s| {
+        s["now_us"].as_u64().unwrap_or(0) > 0
+    });
+    // Paused, its clock stands still.
+    let paused = client.post(&format!("/api/campaigns/{id}/pause"));
+    assert_eq!(paused.json()["phase"], "paused");
+    std::thread::sleep(Duration::from_millis(200));
+    let now_us =
+        || client.get(&format!("/api/campaigns/{id}/calls")).json()["status"]["now_us"].clone();
+    let at_pause = now_us();
+    std::thread::sleep(Duration::from_millis(600));
+    assert_eq!(now_us(), at_pause, "a paused playback stands still");
+    let resumed = client.post(&format!("/api/campaigns/{id}/resume"));
+    assert_eq!(resumed.json()["phase"], "running");
     let speed = client.post_json(
         &format!("/api/campaigns/{id}/speed"),
         &json!({ "speed": 5000 }),
