@@ -595,20 +595,23 @@ fn sse_event(name: &str, data: &impl Serialize) -> Bytes {
     Bytes::from(format!("event: {name}\ndata: {json}\n\n"))
 }
 
-async fn snapshot_event(managed: &Managed) -> Bytes {
+/// The `snapshot` event, and the sequence number of the last change it includes.
+async fn snapshot_event(managed: &Managed) -> (Bytes, u64) {
     let (status, calls) = managed.snapshot().await;
+    let seq = status.as_ref().map_or(0, |status| status.seq);
     let mut view = managed.view();
     if status.is_some() {
         view.status = status;
     }
-    sse_event(
+    let event = sse_event(
         "snapshot",
         &serde_json::json!({
             "campaign": view,
             "calls": calls,
             "history": managed.history(),
         }),
-    )
+    );
+    (event, seq)
 }
 
 struct SseStream {
@@ -617,6 +620,8 @@ struct SseStream {
     changed: tokio::sync::watch::Receiver<u64>,
     heartbeat: tokio::time::Interval,
     first: Option<Bytes>,
+    /// Changes up to this number are in the last snapshot sent: skip them.
+    after_seq: u64,
 }
 
 async fn next_event(stream: &mut SseStream) -> Option<Bytes> {
@@ -626,17 +631,30 @@ async fn next_event(stream: &mut SseStream) -> Option<Bytes> {
     tokio::select! {
         received = stream.subscription.receiver.recv() => match received {
             Ok(change) => {
-                let mut batch = vec![ChangeView::of(&change)];
+                let after = stream.after_seq;
+                let mut batch: Vec<ChangeView> = (change.seq > after)
+                    .then(|| ChangeView::of(&change))
+                    .into_iter()
+                    .collect();
                 while batch.len() < SSE_BATCH {
                     match stream.subscription.receiver.try_recv() {
-                        Ok(change) => batch.push(ChangeView::of(&change)),
+                        Ok(change) if change.seq > after => batch.push(ChangeView::of(&change)),
+                        Ok(_) => {}
                         Err(TryRecvError::Empty | TryRecvError::Closed | TryRecvError::Lagged(_)) => break,
                     }
+                }
+                if batch.is_empty() {
+                    // Only changes the snapshot already had: send a comment, wait for more.
+                    return Some(Bytes::from_static(b": caught up\n\n"));
                 }
                 Some(sse_event("calls", &batch))
             }
             // Fell behind: start again from a fresh snapshot.
-            Err(RecvError::Lagged(_)) => Some(snapshot_event(&stream.managed).await),
+            Err(RecvError::Lagged(_)) => {
+                let (event, seq) = snapshot_event(&stream.managed).await;
+                stream.after_seq = seq;
+                Some(event)
+            }
             Err(RecvError::Closed) => None,
         },
         changed = stream.changed.changed() => match changed {
@@ -661,7 +679,7 @@ async fn events(id: web::Path<u64>, state: web::Data<ConsoleState>) -> HttpRespo
     let subscription = managed.feed.subscribe();
     let mut changed = managed.watch();
     changed.mark_unchanged();
-    let first = snapshot_event(&managed).await;
+    let (first, after_seq) = snapshot_event(&managed).await;
     let mut heartbeat = tokio::time::interval(Duration::from_secs(15));
     heartbeat.reset();
     let stream = SseStream {
@@ -670,6 +688,7 @@ async fn events(id: web::Path<u64>, state: web::Data<ConsoleState>) -> HttpRespo
         changed,
         heartbeat,
         first: Some(first),
+        after_seq,
     };
     let body = futures_util::stream::unfold(stream, |mut stream| async move {
         let event = next_event(&mut stream).await?;

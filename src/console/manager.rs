@@ -698,7 +698,8 @@ impl CampaignManager {
         };
         let managed = self.insert(Kind::Playback, DEFAULT_ABANDON_CAP, inner);
         let runner = managed.clone();
-        let every = self.settings.sample_every;
+        // A played-back day moves faster than real time: sample it more often for the chart.
+        let every = self.settings.sample_every.min(Duration::from_millis(250));
         let thread = std::thread::Builder::new()
             .name(format!("playback-{}", managed.id))
             .spawn(move || {
