@@ -272,6 +272,8 @@ pub enum CliError {
     Token(#[from] crate::console::auth::TokenError),
     #[error("cannot read the trace {path}: {message}")]
     Playback { path: String, message: String },
+    #[error("the run broke its invariants: {violated} (details in the report)")]
+    Invariants { violated: String },
     #[error("cannot write {path}: {source}")]
     Write {
         path: String,
@@ -289,6 +291,7 @@ impl CliError {
             | CliError::Replay(crate::replay::ReplayError::Record { .. }) => 2,
             CliError::Sweep(error) => error.exit_code(),
             CliError::Token(_) | CliError::Playback { .. } => 2,
+            CliError::Invariants { .. } => 3,
             _ => 1,
         }
     }
@@ -332,6 +335,11 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
             if report.status == RunStatus::Stalled {
                 return Err(CliError::Stalled {
                     at: format!("{:.3} s", report.simulated_seconds),
+                });
+            }
+            if !report.invariants.ok {
+                return Err(CliError::Invariants {
+                    violated: report.invariants.violations().join(", "),
                 });
             }
             Ok(())

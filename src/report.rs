@@ -11,6 +11,7 @@
 use crate::call::machine::Anomaly;
 use crate::campaign::hopper::LeadTally;
 use crate::domain::Outcome;
+use crate::invariants::InvariantReport;
 use crate::runtime::SimulationRun;
 use crate::scenario::Scenario;
 use crate::sim::switch::RunStatus;
@@ -161,6 +162,8 @@ pub struct RunReport {
     pub divergence: Divergence,
     /// Calls the switch still carried when the run stopped (non-zero only past a deadline).
     pub calls_still_up: usize,
+    /// The end-of-run checks, and the attempts whose recorded outcome differs from the truth.
+    pub invariants: InvariantReport,
 }
 
 impl RunReport {
@@ -241,6 +244,7 @@ impl RunReport {
             },
             divergence,
             calls_still_up: outcome.calls_still_up,
+            invariants: crate::invariants::check_run(run),
         }
     }
 
@@ -356,6 +360,24 @@ impl RunReport {
             "  events {}, anomalies {}, trace {} ({} records)",
             self.events, self.anomalies.total, self.trace_hash, self.trace_records
         );
+        let checks = &self.invariants;
+        let differ = checks.engine_vs_truth.differ;
+        if checks.ok {
+            let _ = writeln!(
+                out,
+                "  invariants: all {} hold; {differ} attempts recorded with another outcome than the truth's",
+                checks.checks.len()
+            );
+        } else {
+            let _ = writeln!(
+                out,
+                "  INVARIANTS VIOLATED: {}",
+                checks.violations().join(", ")
+            );
+            for check in checks.checks.iter().filter(|check| !check.ok) {
+                let _ = writeln!(out, "    {}: {}", check.name, check.detail);
+            }
+        }
         out
     }
 }
