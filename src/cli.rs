@@ -1,6 +1,6 @@
 //! The command line: `dialer simulate`, `dialer check`, `dialer sweep`, `dialer merge`, `dialer run`
-//! (a live campaign), `dialer fake-switch`, `dialer replay` and `dialer backtest`; and for the
-//! store, `dialer import`, `dialer dnc` and `dialer status`.
+//! (a live campaign), `dialer fake-switch`, `dialer replay`, `dialer backtest`, `dialer serve`
+//! (the web console); and for the store, `dialer import`, `dialer dnc` and `dialer status`.
 //!
 //! Parses arguments (clap), loads the scenario, runs it, and prints the report. Exit codes:
 //! 0 success, 1 a failure while running, 2 bad input (a scenario that does not load, a CSV file
@@ -228,6 +228,35 @@ pub enum Command {
         #[arg(long)]
         seed: Option<u64>,
     },
+    /// Serve the campaign console: a web UI and JSON API to create, run and watch campaigns,
+    /// with Prometheus metrics at /metrics.
+    Serve {
+        /// Address to listen on (port 0 picks a free port; the address is printed).
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: std::net::SocketAddr,
+        /// Start an embedded fake PortaSwitch and a running demo campaign against it.
+        #[arg(long)]
+        demo: bool,
+        /// Read the admin token from this environment variable (default DIALER_ADMIN_TOKEN);
+        /// without it (or --token-file) a random token is made and printed once.
+        #[arg(long, value_name = "NAME", default_value = "DIALER_ADMIN_TOKEN")]
+        token_env: String,
+        /// Read the admin token from this file instead.
+        #[arg(long, value_name = "FILE")]
+        token_file: Option<PathBuf>,
+        /// Mark the session cookie Secure (serve behind HTTPS).
+        #[arg(long)]
+        cookie_secure: bool,
+        /// Record each live campaign's trace to DIR/campaign-ID.jsonl.
+        #[arg(long, value_name = "DIR")]
+        record_dir: Option<PathBuf>,
+        /// Load a trace (from `simulate --trace` or `run --record`) to play back, and start it.
+        #[arg(long, value_name = "FILE")]
+        playback: Option<PathBuf>,
+        /// Playback speed: engine seconds per real second.
+        #[arg(long, default_value_t = 10.0)]
+        speed: f64,
+    },
     /// Serve a fake PortaSwitch over HTTP: the API, a simulated call queue in real time, and
     /// callbacks, with configurable faults.
     FakeSwitch {
@@ -294,6 +323,12 @@ pub enum CliError {
     BadInput(String),
     #[error(transparent)]
     Sweep(#[from] crate::sweep::command::CommandError),
+    #[error(transparent)]
+    Console(#[from] crate::console::ConsoleError),
+    #[error(transparent)]
+    Token(#[from] crate::console::auth::TokenError),
+    #[error("cannot read the trace {path}: {message}")]
+    Playback { path: String, message: String },
     #[error("the run broke its invariants: {violated} (details in the report)")]
     Invariants { violated: String },
     #[error("cannot write {path}: {source}")]
@@ -312,6 +347,7 @@ impl CliError {
             CliError::Replay(crate::replay::ReplayError::Read { .. })
             | CliError::Replay(crate::replay::ReplayError::Record { .. }) => 2,
             CliError::Sweep(error) => error.exit_code(),
+            CliError::Token(_) | CliError::Playback { .. } => 2,
             CliError::Invariants { .. } => 3,
             _ => 1,
         }
@@ -529,6 +565,71 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
                 serde_json::to_string(&summary).map_err(|e| CliError::Output(e.into()))?;
             text.push('\n');
             out.write_all(text.as_bytes()).map_err(CliError::Output)
+        }
+        Command::Serve {
+            listen,
+            demo,
+            token_env,
+            token_file,
+            cookie_secure,
+            record_dir,
+            playback,
+            speed,
+        } => {
+            let (token, generated) = crate::console::auth::load_token(
+                token_file.as_deref(),
+                std::env::var(&token_env).ok(),
+            )?;
+            let playback = match playback {
+                None => None,
+                Some(path) => {
+                    let text =
+                        std::fs::read_to_string(&path).map_err(|error| CliError::Playback {
+                            path: path.display().to_string(),
+                            message: error.to_string(),
+                        })?;
+                    crate::console::playback::Playback::parse(&text).map_err(|error| {
+                        CliError::Playback {
+                            path: path.display().to_string(),
+                            message: error.to_string(),
+                        }
+                    })?;
+                    let name = path
+                        .file_stem()
+                        .map_or("playback".into(), |s| s.to_string_lossy().to_string());
+                    Some((name, text))
+                }
+            };
+            let mut settings = crate::console::ConsoleSettings::new(listen, token.clone());
+            settings.demo = demo;
+            settings.cookie_secure = cookie_secure;
+            settings.manager.record_dir = record_dir;
+            crate::console::serve(settings, |console| {
+                if let Some((name, text)) = &playback
+                    && let Ok(managed) = console.manager.create_playback(name, text, speed)
+                {
+                    let _ = console.manager.start(managed.id);
+                }
+                writeln!(out, "console listening on http://{}", console.address)?;
+                if let Some(demo) = &console.demo {
+                    writeln!(
+                        out,
+                        "demo: fake PortaSwitch at {}; campaign {} is running",
+                        demo.fake.url(),
+                        demo.campaign
+                    )?;
+                }
+                if generated {
+                    // Shown once, to whoever started the server; never logged.
+                    writeln!(
+                        out,
+                        "admin token (set {token_env} to choose one): {}",
+                        token.expose()
+                    )?;
+                }
+                out.flush()
+            })?;
+            Ok(())
         }
         Command::FakeSwitch {
             listen,

@@ -22,6 +22,7 @@
 //! - [`portaswitch`]: the live backend: API client, webhook receiver, backend actor, failover.
 //! - [`fake_switch`]: a fake PortaSwitch server over HTTP, on the simulator's model.
 //! - [`live`]: live campaign files and reports.
+//! - [`console`]: `dialer serve`: the web console, its JSON API, SSE, metrics and trace playback.
 //! - [`replay`], [`backtest`]: a recorded trace through the engine again; fitting a trace and
 //!   simulating another pacing.
 //! - [`erlang`]: Erlang B, C and A, for checking the simulator against queueing theory.
@@ -37,6 +38,7 @@ pub mod campaign;
 pub mod cli;
 pub mod clock;
 pub mod compliance;
+pub mod console;
 pub mod domain;
 pub mod erlang;
 pub mod fake_switch;

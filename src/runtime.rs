@@ -156,9 +156,10 @@ pub fn simulate_campaign(
         let core_slot: Rc<RefCell<Option<Rc<RefCell<SimCore>>>>> = Rc::new(RefCell::new(None));
         let core_out = core_slot.clone();
         let switch = SimSwitch::create(move |ctx| {
-            let supervisor = CampaignSupervisor::start_with_journal(
+            let supervisor = CampaignSupervisor::start_with(
                 setup,
                 journal,
+                None,
                 clock,
                 ctx.address().recipient(),
                 ctx.address().recipient(),
@@ -241,14 +242,70 @@ impl actix::Handler<crate::mail::Mail<crate::campaign::supervisor::CampaignFinis
     }
 }
 
+/// How an admin asks a live run to stop (Ctrl-C at the terminal, or the console).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StopRequest {
+    /// Place no new calls; end once the calls in progress have ended.
+    Graceful,
+    /// End now, with calls possibly still up.
+    Now,
+}
+
+/// A running live campaign's engine, handed to [`LiveHooks::on_engine`] once it runs.
+pub struct LiveEngine {
+    pub supervisor: Addr<CampaignSupervisor>,
+    pub webhook_address: std::net::SocketAddr,
+    pub webhook: Arc<crate::portaswitch::webhook::WebhookStats>,
+    pub backend: Arc<crate::portaswitch::backend::BackendStats>,
+    pub sites: Vec<crate::portaswitch::client::SiteClient>,
+}
+
+/// What a caller of [`run_live_with`] may attach to a live run.
+#[derive(Default)]
+pub struct LiveHooks {
+    /// Hears the webhook receiver's bound address once it listens.
+    pub on_ready: Option<Box<dyn FnOnce(std::net::SocketAddr)>>,
+    /// Hears the engine's handles once it runs, on the run's own thread and System (so it may
+    /// spawn local tasks there).
+    pub on_engine: Option<Box<dyn FnOnce(LiveEngine)>>,
+    /// Where the supervisor sends call changes.
+    pub feed: Option<crate::campaign::feed::CampaignFeed>,
+    /// Stop on Ctrl-C (once: gracefully; twice: now). The command line's `dialer run`.
+    pub ctrl_c: bool,
+    /// Stop requests from elsewhere (the console).
+    pub stop: Option<tokio::sync::mpsc::UnboundedReceiver<StopRequest>>,
+}
+
 /// Runs a live campaign against PortaSwitch (or the fake switch) until every lead is worked
 /// and every call has an outcome, or until the campaign's deadline. `on_ready` hears the
-/// webhook receiver's bound address once it listens.
+/// webhook receiver's bound address once it listens. Ctrl-C stops it.
 pub fn run_live(
     campaign: &crate::live::campaign::LiveCampaign,
     trace: TraceSink,
     on_ready: Option<Box<dyn FnOnce(std::net::SocketAddr)>>,
 ) -> Result<LiveRun, RuntimeError> {
+    let hooks = LiveHooks {
+        on_ready,
+        ctrl_c: true,
+        ..LiveHooks::default()
+    };
+    run_live_with(campaign, trace, hooks)
+}
+
+/// [`run_live`] with the console's hooks: a feed of call changes, the engine's handles, and
+/// stop requests.
+pub fn run_live_with(
+    campaign: &crate::live::campaign::LiveCampaign,
+    trace: TraceSink,
+    hooks: LiveHooks,
+) -> Result<LiveRun, RuntimeError> {
+    let LiveHooks {
+        on_ready,
+        on_engine,
+        feed,
+        ctrl_c,
+        stop,
+    } = hooks;
     use crate::portaswitch::backend::{self, BackendStats, PortaSwitchBackend};
     use crate::portaswitch::client::Secret;
     use crate::portaswitch::webhook::{self, WebhookStats};
@@ -278,6 +335,7 @@ pub fn run_live(
     backend_settings.callback_url = Secret::new(callback_url);
     let sites = backend::build_sites(&backend_settings).map_err(RuntimeError::Client)?;
     let sites_for_counts = sites.clone();
+    let sites_for_hooks = sites.clone();
 
     let system = actix::System::new();
     let trace = trace.shared();
@@ -312,6 +370,7 @@ pub fn run_live(
     let webhook_stats = Arc::new(WebhookStats::default());
     let backend_stats = Arc::new(BackendStats::default());
     let (webhook_stats_run, backend_stats_run) = (webhook_stats.clone(), backend_stats.clone());
+    let backend_stats_hooks = backend_stats.clone();
     let started = tokio::time::Instant::now();
     let result = system.block_on(async move {
         let clock = Clock::wall_starting_now();
@@ -324,10 +383,12 @@ pub fn run_live(
         let supervisor_slot: Rc<RefCell<Option<Addr<CampaignSupervisor>>>> =
             Rc::new(RefCell::new(None));
         let supervisor_out = supervisor_slot.clone();
+        let feed_port = feed.as_ref().map(crate::campaign::feed::CampaignFeed::port);
         let backend = PortaSwitchBackend::create(move |ctx| {
-            let supervisor = CampaignSupervisor::start_with_journal(
+            let supervisor = CampaignSupervisor::start_with(
                 setup,
                 journal,
+                feed_port,
                 clock.clone(),
                 ctx.address().recipient(),
                 done.recipient(),
@@ -347,7 +408,7 @@ pub fn run_live(
             listener,
             &webhook_settings,
             backend.recipient(),
-            webhook_stats_run,
+            webhook_stats_run.clone(),
         )
         .map_err(|source| RuntimeError::Webhook {
             address: bound.to_string(),
@@ -356,29 +417,55 @@ pub fn run_live(
         if let Some(on_ready) = on_ready {
             on_ready(receiver.address);
         }
-        // Ctrl-C once: no new dials, finish the calls in progress. Twice: stop now.
         let supervisor = supervisor_slot.borrow_mut().take();
+        if let (Some(on_engine), Some(supervisor)) = (on_engine, &supervisor) {
+            on_engine(LiveEngine {
+                supervisor: supervisor.clone(),
+                webhook_address: receiver.address,
+                webhook: webhook_stats_run,
+                backend: backend_stats_hooks,
+                sites: sites_for_hooks,
+            });
+        }
+        // A stop request (or Ctrl-C) once: no new dials, finish the calls in progress. Twice,
+        // or `Now`: stop now.
         let mut done_rx = done_rx;
         let deadline = tokio::time::sleep(deadline);
         tokio::pin!(deadline);
+        let mut stop = stop;
         let mut stopping = false;
         let finished = loop {
-            tokio::select! {
+            let request = tokio::select! {
                 biased;
                 finished = &mut done_rx => break finished.ok(),
                 () = &mut deadline => break None,
-                signal = actix_rt::signal::ctrl_c() => {
-                    if stopping || signal.is_err() {
-                        break None;
+                signal = actix_rt::signal::ctrl_c(), if ctrl_c => match signal {
+                    Ok(()) if !stopping => StopRequest::Graceful,
+                    _ => StopRequest::Now,
+                },
+                request = async {
+                    match stop.as_mut() {
+                        Some(requests) => requests.recv().await,
+                        None => std::future::pending().await,
                     }
-                    stopping = true;
-                    tracing::warn!("stopping: no new dials; waiting for the calls in progress (Ctrl-C again to stop at once)");
-                    if let Some(supervisor) = &supervisor {
-                        supervisor.do_send(crate::mail::Mail::new(
-                            crate::campaign::supervisor::CampaignControl::StopDialing,
-                        ));
+                } => match request {
+                    Some(request) => request,
+                    // Whoever could ask has gone: nobody can stop this run but its end.
+                    None => {
+                        stop = None;
+                        continue;
                     }
-                }
+                },
+            };
+            if stopping || request == StopRequest::Now {
+                break None;
+            }
+            stopping = true;
+            tracing::warn!("stopping: no new dials; waiting for the calls in progress (stop again to end at once)");
+            if let Some(supervisor) = &supervisor {
+                supervisor.do_send(crate::mail::Mail::new(
+                    crate::campaign::supervisor::CampaignControl::StopDialing,
+                ));
             }
         };
         receiver.handle.stop(true).await;

@@ -22,6 +22,10 @@
 //!   killed mid-run and resumed from the store.
 //! - `durable_live`: the SIGKILL test: `dialer run` on a stored campaign against `dialer
 //!   fake-switch`, killed at random points and restarted.
+//! - `console_api`: the console's API, auth and CSRF, SSE, metrics, playback, and no secret in
+//!   its logs, against its demo (an embedded fake switch).
+//! - `console_browser`: the console in headless Chromium, as an admin uses it; screenshots in
+//!   target/screenshots/.
 
 mod support;
 
@@ -30,6 +34,8 @@ mod call_props;
 mod chaos;
 mod cli;
 mod compliance_props;
+mod console_api;
+mod console_browser;
 mod determinism;
 mod durable_live;
 mod durable_resume;

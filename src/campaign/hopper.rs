@@ -97,6 +97,14 @@ impl LeadList {
     pub fn from_numbers(numbers: impl IntoIterator<Item = PhoneNumber>) -> LeadList {
         LeadList(numbers.into_iter().map(ListedLead::fresh).collect())
     }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
 }
 
 /// Where a lead stands.

@@ -1,7 +1,9 @@
 //! The campaign: its leads, its supervisor actor, and what it reports.
 //!
 //! [`hopper`] decides which lead to dial next and when to redial (pure); [`supervisor`] is the
-//! actor that spawns calls, follows them and ends the campaign.
+//! actor that spawns calls, follows them and ends the campaign; [`feed`] is what a running
+//! campaign shows the console (call changes and status snapshots).
 
+pub mod feed;
 pub mod hopper;
 pub mod supervisor;

@@ -32,8 +32,14 @@
 //! dialing stops. Every state change, outcome (with the lead's fate), lead set aside and
 //! abandon-accounting entry goes to the journal too.
 //!
+//! For the console it also takes an admin's orders ([`CampaignControl`]: pause, resume, stop,
+//! a new pacing strategy), answers [`StatusQuery`] with a [`CampaignStatus`], and sends call
+//! changes to a [`FeedPort`] when one is attached (never in a simulation; see
+//! [`crate::campaign::feed`]).
+//!
 //! The supervisor decides nothing about pacing or about a single call.
 
+use super::feed::{AgentsView, CallChange, CallsByState, CampaignStatus, FeedPort, GuardView};
 use super::hopper::{Hopper, LeadFate, LeadSource, LeadTally, RedialPolicy, SetAside};
 use crate::call::actor::{CallActor, CallEnv, CallUpdate, Reconciled, WatchdogPoke};
 use crate::call::machine::{Anomaly, AttemptRecord, CallMachine, CallSettings, Presence};
@@ -44,8 +50,8 @@ use crate::journal::memory::MemoryJournal;
 use crate::journal::{AbandonEvent, AbandonKind, AttemptStarted, Journal, SetAsideReason};
 use crate::mail::{InFlight, Mail};
 use crate::pacing::GuardTransition;
-use crate::pacing::PacingSnapshot;
 use crate::pacing::actor::{CampaignNumbers, PacingActor, PacingControl, PacingOrder, PacingSetup};
+use crate::pacing::{PacingSnapshot, Strategy};
 use crate::stats::{AgentTime, Tally};
 use crate::switch::{ActiveCallList, SwitchCommand, SwitchNotice};
 use crate::time::{SimDuration, SimTime};
@@ -273,11 +279,34 @@ impl LiveCalls {
     }
 }
 
-/// Orders to the campaign from outside the engine (an admin at the command line).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Orders to the campaign from outside the engine (an admin at the command line or console).
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub enum CampaignControl {
     /// Place no more calls; finish once the calls in progress have ended.
     StopDialing,
+    /// Place no new calls until [`CampaignControl::Resume`]; calls in progress go on.
+    Pause,
+    Resume,
+    /// Pace with this strategy from now on.
+    SetPacing(Strategy),
+}
+
+/// Asks for the campaign's [`CampaignStatus`] and, with `with_calls`, its live calls. Not engine
+/// mail: only the console asks, from outside the engine.
+#[derive(Debug, Clone, Copy)]
+pub struct StatusQuery {
+    pub with_calls: bool,
+}
+
+/// The answer to a [`StatusQuery`].
+#[derive(Debug, Clone)]
+pub struct StatusReply {
+    pub status: CampaignStatus,
+    pub calls: Option<Vec<LiveCallView>>,
+}
+
+impl actix::Message for StatusQuery {
+    type Result = StatusReply;
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -328,6 +357,31 @@ impl StateCounts {
 
     fn get(&self, state: AppState) -> u32 {
         StateCounts::slot(state).map_or(0, |slot| self.0[slot])
+    }
+
+    fn view(&self) -> CallsByState {
+        let [
+            dialing,
+            ringing,
+            answered,
+            queued,
+            offered,
+            talking,
+            held,
+            transferred,
+            suspect,
+        ] = self.0;
+        CallsByState {
+            dialing,
+            ringing,
+            answered,
+            queued,
+            offered,
+            talking,
+            held,
+            transferred,
+            suspect,
+        }
     }
 }
 
@@ -383,6 +437,12 @@ pub struct CampaignSupervisor {
     detached_live: u32,
     reconcile_tally: ReconcileTally,
     startup: Option<InFlight>,
+    /// Where call changes go for the console; `None` in every simulation.
+    feed: Option<FeedPort>,
+    /// An admin paused dialing.
+    admin_paused: bool,
+    /// Calls queued when the queue guard paused, while it is paused.
+    guard_queued_at_pause: Option<u32>,
 }
 
 impl CampaignSupervisor {
@@ -395,9 +455,10 @@ impl CampaignSupervisor {
         done_to: Recipient<Mail<CampaignFinished>>,
         trace: SharedTrace,
     ) -> Addr<CampaignSupervisor> {
-        CampaignSupervisor::start_with_journal(
+        CampaignSupervisor::start_with(
             setup,
             JournalSetup::in_memory(),
+            None,
             clock,
             switch,
             done_to,
@@ -405,10 +466,13 @@ impl CampaignSupervisor {
         )
     }
 
-    /// Starts the supervisor with the given journal (live campaigns: the store's).
-    pub fn start_with_journal(
+    /// Starts the supervisor with the given journal (live campaigns: the store's), sending
+    /// call changes to `feed` when one is given (the console's live runs).
+    #[allow(clippy::too_many_arguments)]
+    pub fn start_with(
         setup: CampaignSetup,
         journal: JournalSetup,
+        feed: Option<FeedPort>,
         clock: Clock,
         switch: Recipient<Mail<SwitchCommand>>,
         done_to: Recipient<Mail<CampaignFinished>>,
@@ -474,6 +538,9 @@ impl CampaignSupervisor {
                 detached_live: 0,
                 reconcile_tally: ReconcileTally::default(),
                 startup: Some(InFlight::new()),
+                feed,
+                admin_paused: false,
+                guard_queued_at_pause: None,
             }
         })
     }
@@ -582,7 +649,7 @@ impl CampaignSupervisor {
 
     fn snapshot(&mut self, now: SimTime) -> PacingSnapshot {
         self.release_wrap_ups(now);
-        let dialable_leads = if self.dialing_closed {
+        let dialable_leads = if self.dialing_closed || self.admin_paused {
             0
         } else {
             self.hopper.dialable_at(now).min(self.attempts_left())
@@ -600,7 +667,57 @@ impl CampaignSupervisor {
             // settles it.
             calls_queued: self.counts.get(AppState::Queued) + self.counts.get(AppState::Suspect),
             dialable_leads,
-            dialing_open: !self.dialing_closed,
+            dialing_open: !self.dialing_closed && !self.admin_paused,
+        }
+    }
+
+    /// The campaign's numbers now, for the console.
+    fn status(&mut self) -> CampaignStatus {
+        let now = self.clock.now();
+        let snapshot = self.snapshot(now);
+        let agents = AgentsView {
+            logged_in: snapshot.agents_logged_in,
+            on_calls: snapshot.agents_on_calls,
+            wrap_up: snapshot.agents_in_wrap_up,
+            idle: snapshot.idle_agents(),
+        };
+        let (answered, connected) = (self.tally.answered, self.tally.connected);
+        let (abandon_rate, dial_level, occupancy) =
+            super::feed::rates(answered, connected, agents, snapshot.dials_in_flight);
+        let paused_now = self
+            .paused_since
+            .map_or(SimDuration::ZERO, |since| now - since);
+        CampaignStatus {
+            now_us: now.as_micros(),
+            seq: self.feed.as_ref().map_or(0, FeedPort::seq),
+            finished: self.finished,
+            dialing_closed: self.dialing_closed,
+            admin_paused: self.admin_paused,
+            queue_guard: GuardView {
+                paused: self.paused_since.is_some(),
+                since_us: self.paused_since.map(SimTime::as_micros),
+                queued_at_pause: self.guard_queued_at_pause,
+            },
+            calls: self.counts.view(),
+            agents,
+            dials_in_flight: snapshot.dials_in_flight,
+            queued: snapshot.calls_queued,
+            attempts: self.tally.attempts,
+            answered,
+            connected,
+            abandoned: answered.saturating_sub(connected),
+            abandon_rate,
+            dial_level,
+            occupancy,
+            outcomes: crate::report::OutcomeCounts::from_array(&self.outcomes),
+            anomalies: self.anomalies.iter().sum(),
+            pauses: self.pauses,
+            paused_seconds: (self.paused + paused_now).as_secs_f64(),
+            max_queued: self.max_queued,
+            leads: self.hopper.tally(),
+            dialable_leads: snapshot.dialable_leads,
+            dials_unfilled: self.dials_unfilled,
+            reconcile: self.reconcile_tally,
         }
     }
 
@@ -691,7 +808,10 @@ impl CampaignSupervisor {
     /// Takes the next lead that may be dialed now and numbers its attempt; the attempt is
     /// placed by [`CampaignSupervisor::place_started`] once journaled.
     fn take_dial(&mut self, now: SimTime) -> bool {
-        if self.dialing_closed || self.attempts_left() <= self.starting.len() as u64 {
+        if self.dialing_closed
+            || self.admin_paused
+            || self.attempts_left() <= self.starting.len() as u64
+        {
             return false;
         }
         let Some((lead, callee)) = self.hopper.take_next(now) else {
@@ -785,6 +905,19 @@ impl CampaignSupervisor {
         );
         self.queue_watchdog(attempt, Some(settings.dial_deadline(now)));
         self.counts.add(AppState::Dialing);
+        if let Some(feed) = self.feed.as_mut()
+            && let Some(call) = self.live.get_mut(attempt)
+        {
+            feed.changed(|seq| CallChange {
+                seq,
+                attempt,
+                lead,
+                callee: call.callee.clone(),
+                from: None,
+                to: AppState::Dialing,
+                at: now,
+            });
+        }
     }
 
     fn close_dialing_if_due(&mut self, now: SimTime) {
@@ -844,6 +977,12 @@ impl CampaignSupervisor {
             outcome_of_attempt: std::mem::take(&mut self.outcome_of_attempt),
             outcomes_recorded_twice: self.outcomes_recorded_twice,
         };
+        if self.feed.is_some() {
+            let status = self.status();
+            if let Some(feed) = &self.feed {
+                feed.finished(status);
+            }
+        }
         self.done_to
             .do_send(Mail::new(CampaignFinished { at: now, report }));
     }
@@ -876,6 +1015,17 @@ impl CampaignSupervisor {
                 if update.to == AppState::Suspect && call.detached_after_request.is_none() {
                     call.detached_after_request = Some(requests);
                     detached_now = true;
+                }
+                if let Some(feed) = self.feed.as_mut() {
+                    feed.changed(|seq| CallChange {
+                        seq,
+                        attempt: update.attempt,
+                        lead: call.lead,
+                        callee: call.callee.clone(),
+                        from: Some(update.from),
+                        to: update.to,
+                        at: now,
+                    });
                 }
             }
             if detached_now {
@@ -1062,11 +1212,13 @@ impl CampaignSupervisor {
     fn on_guard(&mut self, transition: GuardTransition) {
         let now = self.clock.now();
         match transition {
-            GuardTransition::Paused { .. } => {
+            GuardTransition::Paused { queued } => {
                 self.pauses += 1;
                 self.paused_since = Some(now);
+                self.guard_queued_at_pause = Some(queued);
             }
             GuardTransition::Resumed { .. } => {
+                self.guard_queued_at_pause = None;
                 if let Some(since) = self.paused_since.take() {
                     self.paused += now - since;
                 }
@@ -1213,6 +1365,20 @@ impl Handler<Mail<CampaignControl>> for CampaignSupervisor {
                 self.send_numbers();
                 self.finish_if_done(ctx);
             }
+            CampaignControl::Pause => {
+                self.admin_paused = true;
+                self.send_numbers();
+            }
+            CampaignControl::Resume => {
+                self.admin_paused = false;
+                self.send_numbers();
+            }
+            CampaignControl::SetPacing(strategy) => {
+                if !self.dialing_closed {
+                    self.pacer
+                        .do_send(Mail::new(PacingControl::SetStrategy(strategy)));
+                }
+            }
         }
     }
 }
@@ -1242,5 +1408,16 @@ impl Handler<Mail<DncUpdate>> for CampaignSupervisor {
                 compliance.dnc.remove(&number);
             }
         }
+    }
+}
+
+impl Handler<StatusQuery> for CampaignSupervisor {
+    type Result = actix::MessageResult<StatusQuery>;
+
+    fn handle(&mut self, query: StatusQuery, _ctx: &mut Context<Self>) -> Self::Result {
+        actix::MessageResult(StatusReply {
+            status: self.status(),
+            calls: query.with_calls.then(|| self.live_calls()),
+        })
     }
 }

@@ -168,6 +168,8 @@ pub struct ClientStats {
     pub logins: AtomicU64,
     pub refreshes: AtomicU64,
     pub relogins_after_fault: AtomicU64,
+    /// Time from sending a request until its whole answer arrived (answered requests only).
+    pub latency: super::latency::LatencyHistogram,
 }
 
 struct Session {
@@ -445,6 +447,7 @@ impl SiteClient {
         if let Some(token) = bearer {
             request = request.header("Authorization", format!("Bearer {}", token.expose()));
         }
+        let started = tokio::time::Instant::now();
         let response = request.send().await.map_err(|error| {
             stats.transport_errors.fetch_add(1, Ordering::Relaxed);
             transport_error(&error)
@@ -454,6 +457,7 @@ impl SiteClient {
             stats.transport_errors.fetch_add(1, Ordering::Relaxed);
             transport_error(&error)
         })?;
+        stats.latency.record(started.elapsed());
         match status {
             200 => serde_json::from_slice(&body)
                 .map_err(|error| PortaError::BadResponse(format!("{method}: not JSON: {error}"))),

@@ -3,6 +3,7 @@
 //!
 //! - [`wire`]: request parameters, responses and callback bodies, with configurable names;
 //! - [`client`]: one site's HTTP client and session (login, refresh, re-login on faults);
+//! - [`latency`]: the client's request latency histogram;
 //! - [`webhook`]: the actix-web receiver that hands callbacks to the backend;
 //! - [`backend`]: the actor behind the switch seam, with reconciliation lists and failover.
 //!
@@ -10,5 +11,6 @@
 
 pub mod backend;
 pub mod client;
+pub mod latency;
 pub mod webhook;
 pub mod wire;

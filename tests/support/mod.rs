@@ -3,6 +3,8 @@
 #![allow(dead_code)]
 
 pub mod plain_loop;
+pub mod serve;
+pub mod webdriver;
 
 use dialer::report::RunReport;
 use dialer::scenario::Scenario;
