@@ -18,12 +18,14 @@
 //! - [`stats`], [`report`], [`trace`]: what a run counted, reports, and the event trace.
 //! - [`erlang`]: Erlang B, C and A, for checking the simulator against queueing theory.
 //! - [`runtime`]: the one place that builds the actor system and chooses the backend.
+//! - [`compare`]: every pacing strategy side by side over many seeds.
 //! - [`cli`]: the command line.
 
 pub mod call;
 pub mod campaign;
 pub mod cli;
 pub mod clock;
+pub mod compare;
 pub mod domain;
 pub mod erlang;
 pub mod mail;

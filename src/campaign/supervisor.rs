@@ -16,6 +16,11 @@
 //! calls whose deadline has passed (the call machine decides what that means) and recording a
 //! call whose actor has died as `unknown`, so no attempt is ever left without an outcome.
 //!
+//! It also keeps the campaign's pacing ledger ([`crate::pacing::ledger`]): the abandon accounting
+//! (each answered call counted once, when its fate is known), and, only while the strategy asks
+//! for it, the rich view of dials in flight, busy agents and learned estimates, each in O(1) per
+//! call event.
+//!
 //! The supervisor decides nothing about pacing or about a single call.
 
 use super::hopper::{Hopper, LeadFate, LeadSource, LeadTally, RedialPolicy};
@@ -26,7 +31,11 @@ use crate::domain::{AppState, AttemptId, LeadId, Outcome, PhoneNumber};
 use crate::mail::{InFlight, Mail};
 use crate::pacing::GuardTransition;
 use crate::pacing::PacingSnapshot;
-use crate::pacing::actor::{CampaignNumbers, PacingActor, PacingControl, PacingOrder, PacingSetup};
+use crate::pacing::abandon::{AbandonCounts, AbandonSettings, AnsweredCall};
+use crate::pacing::actor::{
+    CampaignNumbers, PacingActor, PacingControl, PacingCounters, PacingOrder, PacingSetup,
+};
+use crate::pacing::ledger::{PacingLedger, SharedLedger};
 use crate::stats::{AgentTime, Tally};
 use crate::switch::{SwitchCommand, SwitchNotice};
 use crate::time::{SimDuration, SimTime};
@@ -52,6 +61,8 @@ pub struct CampaignSetup {
     /// How often to check calls' watchdog deadlines.
     pub watchdog_sweep: SimDuration,
     pub pacing: PacingSetup,
+    /// What counts as an abandon, the cap and its window.
+    pub abandon: AbandonSettings,
 }
 
 /// The campaign has finished: nothing left to dial and no call live.
@@ -74,6 +85,17 @@ pub struct EngineReport {
     pub leads: LeadTally,
     /// Dials pacing ordered that could not be placed (no lead, or dialing closed).
     pub dials_unfilled: u64,
+    pub abandon: AbandonReport,
+    pub pacing_counters: PacingCounters,
+}
+
+/// The abandon accounting at the end of a campaign.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AbandonReport {
+    pub settings: AbandonSettings,
+    pub campaign_to_date: AbandonCounts,
+    pub rolling_24h: AbandonCounts,
+    pub rolling_30d: AbandonCounts,
 }
 
 /// A call the campaign is following, as shown to people.
@@ -93,6 +115,14 @@ struct LiveCall {
     state: AppState,
     since: SimTime,
     dialed_at: SimTime,
+    /// When it stopped being a dial in flight (answered, by a person or a machine).
+    answered_at: Option<SimTime>,
+    /// When an agent first answered it.
+    agent_at: Option<SimTime>,
+    /// It went through the call queue.
+    reached_queue: bool,
+    /// Its abandon accounting is done.
+    fate_recorded: bool,
     /// The call machine's current watchdog deadline.
     watchdog_at: Option<SimTime>,
     /// The deadline this call has in the sweep queue, if any.
@@ -215,6 +245,9 @@ pub struct CampaignSupervisor {
     clock: Clock,
     call_env: Rc<CallEnv>,
     pacer: Addr<PacingActor>,
+    ledger: SharedLedger,
+    /// An answered call not connected within this is a compliance abandon.
+    compliance_threshold: SimDuration,
     /// The numbers pacing works from: the last sent, adjusted for dials placed since.
     pacer_view: Option<CampaignNumbers>,
     done_to: Recipient<Mail<CampaignFinished>>,
@@ -261,11 +294,20 @@ impl CampaignSupervisor {
     ) -> Addr<CampaignSupervisor> {
         CampaignSupervisor::create(move |ctx| {
             let me = ctx.address();
+            let max_dial =
+                setup.call_settings.ring_timeout + setup.call_settings.dial_watchdog_grace;
+            let ledger = PacingLedger::new(
+                setup.abandon,
+                max_dial.as_secs_f64(),
+                setup.assumed_wrap_up.as_secs_f64(),
+            )
+            .shared();
             let pacer = PacingActor::new(
                 setup.pacing,
                 clock.clone(),
                 me.clone().recipient(),
                 trace.clone(),
+                ledger.clone(),
             )
             .start();
             let call_env = Rc::new(CallEnv {
@@ -278,6 +320,8 @@ impl CampaignSupervisor {
                 clock,
                 call_env,
                 pacer,
+                ledger,
+                compliance_threshold: setup.abandon.threshold,
                 pacer_view: None,
                 done_to,
                 trace,
@@ -535,6 +579,10 @@ impl CampaignSupervisor {
                 state: AppState::Dialing,
                 since: now,
                 dialed_at: now,
+                answered_at: None,
+                agent_at: None,
+                reached_queue: false,
+                fate_recorded: false,
                 watchdog_at: None,
                 watchdog_queued: None,
                 presumed_dead: false,
@@ -543,6 +591,11 @@ impl CampaignSupervisor {
         );
         self.queue_watchdog(attempt, Some(settings.dial_deadline(now)));
         self.counts.add(AppState::Dialing);
+        let mut ledger = self.ledger.borrow_mut();
+        ledger.abandon.record_dial(now);
+        if let Some(detail) = ledger.detail_mut() {
+            detail.dial_placed(attempt, now);
+        }
         true
     }
 
@@ -594,6 +647,8 @@ impl CampaignSupervisor {
             max_queued: self.max_queued,
             leads: self.hopper.tally(),
             dials_unfilled: self.dials_unfilled,
+            abandon: self.abandon_report(now),
+            pacing_counters: self.ledger.borrow().counters,
         };
         self.done_to
             .do_send(Mail::new(CampaignFinished { at: now, report }));
@@ -613,6 +668,7 @@ impl CampaignSupervisor {
         if changed {
             self.counts.remove(update.from);
             self.counts.add(update.to);
+            self.track_for_pacing(update.attempt, update.from, update.to, now);
             let agent_released = matches!(update.from, AppState::Talking | AppState::Held)
                 && matches!(update.to, AppState::Ended(_) | AppState::Transferred);
             if agent_released && !self.assumed_wrap_up.is_zero() {
@@ -628,7 +684,12 @@ impl CampaignSupervisor {
             self.queue_watchdog(update.attempt, update.watchdog_at);
         }
         if let Some(record) = update.record {
-            self.live.remove(update.attempt);
+            if let Some(call) = self.live.remove(update.attempt)
+                && !call.fate_recorded
+                && record.outcome.was_answered_by_person()
+            {
+                self.record_fate(&call, &record, now);
+            }
             let outcome = record.outcome;
             self.outcomes[outcome.index()] += 1;
             if outcome.reached_agent() {
@@ -655,6 +716,167 @@ impl CampaignSupervisor {
             self.send_numbers();
         }
         self.finish_if_done(ctx);
+    }
+
+    /// Builds the rich view from the live calls when pacing has just asked for it.
+    fn build_detail_if_wanted(&mut self, now: SimTime) {
+        let mut ledger = self.ledger.borrow_mut();
+        if !ledger.detail_missing() {
+            return;
+        }
+        let detail = ledger.start_detail();
+        for (attempt, call) in self.live.iter() {
+            if call.state.is_dial_in_flight() {
+                detail.dial_placed(attempt, call.dialed_at);
+            } else if call.state.holds_agent() {
+                detail.agent_busy(attempt, call.agent_at.unwrap_or(call.since));
+            }
+        }
+        for end in &self.wrap_up_ends {
+            if *end > now {
+                detail.add_wrap_up(*end);
+            }
+        }
+        detail.answered_unqueued = self.counts.get(AppState::Answered);
+    }
+
+    /// Abandon accounting and the rich view, for one change of a call's state (before the
+    /// call's own `state` and `since` are updated).
+    fn track_for_pacing(&mut self, attempt: AttemptId, from: AppState, to: AppState, now: SimTime) {
+        self.build_detail_if_wanted(now);
+        let threshold = self.compliance_threshold;
+        let answered_unqueued = self.counts.get(AppState::Answered);
+        let assumed_wrap_up = self.assumed_wrap_up;
+        let Some(call) = self.live.get_mut(attempt) else {
+            return;
+        };
+        let left_flight = from.is_dial_in_flight() && !to.is_dial_in_flight();
+        if left_flight {
+            call.answered_at = Some(now);
+        }
+        let person_for_sure = matches!(
+            to,
+            AppState::Queued
+                | AppState::Offered
+                | AppState::Talking
+                | AppState::Held
+                | AppState::Transferred
+        );
+        if person_for_sure {
+            call.reached_queue = true;
+        }
+        let was_with_agent = matches!(from, AppState::Talking | AppState::Held);
+        let connected = !was_with_agent
+            && matches!(
+                to,
+                AppState::Talking | AppState::Held | AppState::Transferred
+            );
+        let mut ledger = self.ledger.borrow_mut();
+        if connected && call.agent_at.is_none() {
+            call.agent_at = Some(now);
+            if !call.fate_recorded {
+                call.fate_recorded = true;
+                let answered_at = call.answered_at.unwrap_or(now);
+                ledger.abandon.record_answered(
+                    now,
+                    AnsweredCall {
+                        answered_at,
+                        reached_queue: true,
+                        connected_in_time: now - answered_at <= threshold,
+                        abandoned_in_queue: false,
+                    },
+                );
+            }
+        }
+        let Some(detail) = ledger.detail_mut() else {
+            return;
+        };
+        if left_flight {
+            detail.dial_left(attempt);
+        }
+        let estimates = &mut detail.estimates;
+        if left_flight {
+            let age = (now - call.dialed_at).as_secs_f64();
+            match to {
+                AppState::Answered => {}
+                AppState::Ended(outcome) => {
+                    let person = outcome.was_answered_by_person();
+                    estimates.dials.record(age, person);
+                    if person {
+                        estimates.person_answers += 1;
+                    }
+                }
+                _ => {
+                    estimates.dials.record(age, true);
+                    estimates.person_answers += 1;
+                    estimates.queue_entry_delay.record(0.0);
+                }
+            }
+        }
+        if from == AppState::Answered && to != AppState::Answered {
+            let answered_at = call.answered_at.unwrap_or(now);
+            let age = (answered_at - call.dialed_at).as_secs_f64();
+            let person =
+                !matches!(to, AppState::Ended(outcome) if !outcome.was_answered_by_person());
+            estimates.dials.record(age, person);
+            if person {
+                estimates.person_answers += 1;
+                if person_for_sure {
+                    estimates
+                        .queue_entry_delay
+                        .record((now - answered_at).as_secs_f64());
+                }
+            } else {
+                estimates.machine_answers += 1;
+            }
+        }
+        if from == AppState::Offered && to == AppState::Talking {
+            estimates
+                .agent_answer_delay
+                .record((now - call.since).as_secs_f64());
+        }
+        let with_agent_before = from.holds_agent();
+        let with_agent_after = to.holds_agent();
+        if !with_agent_before && with_agent_after {
+            detail.agent_busy(attempt, now);
+        } else if with_agent_before && !with_agent_after {
+            if let Some(agent_at) = call.agent_at {
+                detail.estimates.talk.record((now - agent_at).as_secs_f64());
+            }
+            let released =
+                was_with_agent && matches!(to, AppState::Ended(_) | AppState::Transferred);
+            let free_at = if released { now + assumed_wrap_up } else { now };
+            detail.agent_released(attempt, now, free_at);
+        }
+        detail.answered_unqueued = answered_unqueued;
+    }
+
+    /// An answered call ended before any connection was seen: count its fate from its record.
+    fn record_fate(&mut self, call: &LiveCall, record: &AttemptRecord, now: SimTime) {
+        let answered_at = record.answered_at.or(call.answered_at).unwrap_or(now);
+        let connected_in_time = record
+            .wait_for_agent()
+            .is_some_and(|wait| wait <= self.compliance_threshold);
+        self.ledger.borrow_mut().abandon.record_answered(
+            now,
+            AnsweredCall {
+                answered_at,
+                reached_queue: call.reached_queue || record.queued_at.is_some(),
+                connected_in_time,
+                abandoned_in_queue: record.outcome == Outcome::AbandonedInQueue,
+            },
+        );
+    }
+
+    fn abandon_report(&self, now: SimTime) -> AbandonReport {
+        let mut ledger = self.ledger.borrow_mut();
+        ledger.abandon.advance(now);
+        AbandonReport {
+            settings: *ledger.abandon.settings(),
+            campaign_to_date: ledger.abandon.campaign(),
+            rolling_24h: ledger.abandon.rolling_24h(),
+            rolling_30d: ledger.abandon.rolling_30d(),
+        }
     }
 
     fn on_guard(&mut self, transition: GuardTransition) {

@@ -13,7 +13,11 @@ pub mod file;
 use crate::call::machine::CallSettings;
 use crate::campaign::hopper::{LeadSource, RedialPolicy, RedialRule};
 use crate::campaign::supervisor::CampaignSetup;
+use crate::pacing::abandon::{AbandonSettings, AbandonWindow, Denominator};
 use crate::pacing::actor::PacingSetup;
+use crate::pacing::adaptive::{AdaptVariant, AdaptiveSettings};
+use crate::pacing::limits::DialLimits;
+use crate::pacing::predictive::{Criterion, PredictiveSettings};
 use crate::pacing::{QueueGuard, Strategy};
 use crate::sim::dist::Dist;
 use crate::sim::rng::{Purpose, stream_seed};
@@ -166,7 +170,17 @@ pub struct DialingSettings {
     pub watchdog_grace: SimDuration,
     /// The simulation stops here even if calls are still up (a safety net).
     pub deadline: SimTime,
+    /// The shortest ring timeout allowed without an explicit override.
+    pub ring_timeout_floor: SimDuration,
+    /// Lines per agent and calls per second.
+    pub limits: DialLimits,
 }
+
+/// The shortest ring timeout the FCC and Ofcom allow (15 s or 4 rings).
+pub const DEFAULT_RING_TIMEOUT_FLOOR: SimDuration = SimDuration(15_000_000);
+
+/// The budget controller aims at this share of the cap unless told otherwise.
+pub const DEFAULT_TARGET_SHARE_OF_CAP: f64 = 0.8;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct LeadSettings {
@@ -182,6 +196,8 @@ pub struct PacingSettings {
     pub assumed_wrap_up: SimDuration,
     /// `(pause_at, resume_at)` queued calls.
     pub queue_guard: Option<(u32, u32)>,
+    /// Abandon accounting, the cap, the budget and the guard.
+    pub abandon: AbandonSettings,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -340,7 +356,10 @@ impl Scenario {
                     .map(|(pause_at, resume_at)| QueueGuard::new(pause_at, resume_at)),
                 tick: self.pacing.tick,
                 seed: stream_seed(seed, Purpose::Pacing, 0, 0),
+                limits: self.dialing.limits,
+                abandon_guard: self.pacing.abandon.guard,
             },
+            abandon: self.pacing.abandon,
         }
     }
 }
@@ -686,11 +705,43 @@ fn build(raw: &ScenarioFile, check: &mut Checker) -> Scenario {
     let default_deadline = dial_until.map_or(SimTime::from_secs(30 * 86_400), |until| {
         until + SimDuration::from_secs(86_400)
     });
-    let dialing = DialingSettings {
-        ring_timeout: check.positive_duration(
+    let ring_timeout_floor =
+        duration_or(dialing_raw.ring_timeout_floor, DEFAULT_RING_TIMEOUT_FLOOR);
+    let ring_timeout = check.positive_duration(
+        "dialing.ring_timeout",
+        duration_or(dialing_raw.ring_timeout, SimDuration::from_secs(25)),
+    );
+    if ring_timeout < ring_timeout_floor && dialing_raw.allow_short_ring_timeout != Some(true) {
+        check.fail(
             "dialing.ring_timeout",
-            duration_or(dialing_raw.ring_timeout, SimDuration::from_secs(25)),
-        ),
+            format!(
+                "{ring_timeout} is under the ring-timeout floor of {ring_timeout_floor} (FCC and Ofcom: let it ring at least 15 s); set dialing.allow_short_ring_timeout = true to override"
+            ),
+        );
+    }
+    let max_lines_per_agent = dialing_raw.max_lines_per_agent.inspect(|&lines| {
+        if !(lines.is_finite() && lines >= 1.0) {
+            check.fail(
+                "dialing.max_lines_per_agent",
+                format!("{lines} is out of range; it must be at least 1 (one line for each agent)"),
+            );
+        }
+    });
+    let max_calls_per_second = dialing_raw.max_calls_per_second.inspect(|&rate| {
+        if !(rate.is_finite() && rate > 0.0) {
+            check.fail(
+                "dialing.max_calls_per_second",
+                format!("{rate} must be above 0"),
+            );
+        }
+    });
+    let dialing = DialingSettings {
+        ring_timeout,
+        ring_timeout_floor,
+        limits: DialLimits {
+            max_lines_per_agent,
+            max_calls_per_second,
+        },
         max_attempts,
         dial_until,
         watchdog_grace: duration_or(dialing_raw.watchdog_grace, SimDuration::from_secs(10)),
@@ -820,13 +871,15 @@ fn build_pacing(raw: &ScenarioFile, wrap_up: &Dist, check: &mut Checker) -> Paci
     let strategy = match section.strategy.as_str() {
         "progressive" => Strategy::Progressive,
         "power" => match section.ratio {
-            Some(ratio) if ratio.is_finite() && ratio > 0.0 && ratio <= 100.0 => {
+            Some(ratio) if ratio.is_finite() && (1.0..=100.0).contains(&ratio) => {
                 Strategy::Power { ratio }
             }
             Some(ratio) => {
                 check.fail(
                     "pacing.ratio",
-                    format!("{ratio} is out of range; it must be above 0 and at most 100"),
+                    format!(
+                        "{ratio} is out of range; it must be at least 1 (power keeps ratio × idle agents dials in flight) and at most 100"
+                    ),
                 );
                 Strategy::Power { ratio: 1.0 }
             }
@@ -852,34 +905,65 @@ fn build_pacing(raw: &ScenarioFile, wrap_up: &Dist, check: &mut Checker) -> Paci
                 Strategy::Rate { per_minute: 1.0 }
             }
         },
+        "preview" => Strategy::Preview {
+            preview_seconds: section
+                .preview_time
+                .map_or(PREVIEW_TIME_DEFAULT_SECONDS, |d| d.0.as_secs_f64()),
+        },
+        "adaptive_ratio" => Strategy::AdaptiveRatio(build_adaptive(
+            section.adaptive.as_ref().unwrap_or(&Default::default()),
+            check,
+        )),
+        "predictive" => Strategy::Predictive(build_predictive(
+            section.predictive.as_ref().unwrap_or(&Default::default()),
+            check,
+        )),
         other => {
             check.fail(
                 "pacing.strategy",
                 format!(
-                    "unknown strategy \"{other}\"; choose \"progressive\", \"power\" or \"rate\""
+                    "unknown strategy \"{other}\"; choose \"progressive\", \"power\", \"rate\", \"preview\", \"adaptive_ratio\" or \"predictive\""
                 ),
             );
             Strategy::Progressive
         }
     };
-    if section.ratio.is_some() && !matches!(strategy, Strategy::Power { .. }) {
-        check.fail(
-            "pacing.ratio",
-            format!(
-                "only applies to strategy \"power\", not \"{}\"",
-                section.strategy
-            ),
-        );
-    }
-    if section.rate_per_minute.is_some() && !matches!(strategy, Strategy::Rate { .. }) {
-        check.fail(
-            "pacing.rate_per_minute",
-            format!(
-                "only applies to strategy \"rate\", not \"{}\"",
-                section.strategy
-            ),
-        );
-    }
+    let only_for = |check: &mut Checker, present: bool, path: &str, applies_to: &str| {
+        if present && strategy.name() != applies_to {
+            check.fail(
+                path,
+                format!(
+                    "only applies to strategy \"{applies_to}\", not \"{}\"",
+                    section.strategy
+                ),
+            );
+        }
+    };
+    only_for(check, section.ratio.is_some(), "pacing.ratio", "power");
+    only_for(
+        check,
+        section.rate_per_minute.is_some(),
+        "pacing.rate_per_minute",
+        "rate",
+    );
+    only_for(
+        check,
+        section.preview_time.is_some(),
+        "pacing.preview_time",
+        "preview",
+    );
+    only_for(
+        check,
+        section.adaptive.is_some(),
+        "pacing.adaptive",
+        "adaptive_ratio",
+    );
+    only_for(
+        check,
+        section.predictive.is_some(),
+        "pacing.predictive",
+        "predictive",
+    );
     let queue_guard = section.queue_guard.as_ref().map(|guard| {
         let pause_at = check.count("pacing.queue_guard.pause_at", guard.pause_at, 1, 1_000_000);
         let resume_at = check.count(
@@ -897,6 +981,24 @@ fn build_pacing(raw: &ScenarioFile, wrap_up: &Dist, check: &mut Checker) -> Paci
         (pause_at as u32, resume_at as u32)
     });
     let tick = duration_or(section.tick, SimDuration::from_secs(1));
+    if tick.is_zero()
+        && matches!(
+            strategy,
+            Strategy::AdaptiveRatio(_) | Strategy::Predictive(_)
+        )
+    {
+        check.fail(
+            "pacing.tick",
+            format!(
+                "strategy \"{}\" decides with time as well as events; the tick must be above 0 (1s samples like VICIdial)",
+                strategy.name()
+            ),
+        );
+    }
+    let abandon = build_abandon(
+        section.abandon.as_ref().unwrap_or(&Default::default()),
+        check,
+    );
     PacingSettings {
         strategy,
         tick: (!tick.is_zero()).then_some(tick),
@@ -904,6 +1006,233 @@ fn build_pacing(raw: &ScenarioFile, wrap_up: &Dist, check: &mut Checker) -> Paci
             .assumed_wrap_up
             .map_or_else(|| SimDuration::from_secs_f64(wrap_up.mean_secs()), |d| d.0),
         queue_guard,
+        abandon,
+    }
+}
+
+/// Preview time when `pacing.preview_time` is not given.
+pub const PREVIEW_TIME_DEFAULT_SECONDS: f64 = 10.0;
+
+fn build_adaptive(section: &file::AdaptiveSection, check: &mut Checker) -> AdaptiveSettings {
+    let defaults = AdaptiveSettings::default();
+    let variant = match section.variant.as_deref() {
+        None => defaults.variant,
+        Some("hard_limit") => AdaptVariant::HardLimit,
+        Some("average") => AdaptVariant::Average,
+        Some("tapered") => AdaptVariant::Tapered,
+        Some(other) => {
+            check.fail(
+                "pacing.adaptive.variant",
+                format!(
+                    "unknown variant \"{other}\"; choose \"hard_limit\", \"average\" or \"tapered\" (VICIdial's ADAPT_HARD_LIMIT, ADAPT_AVERAGE, ADAPT_TAPERED)"
+                ),
+            );
+            defaults.variant
+        }
+    };
+    let maximum_level = section.maximum_level.unwrap_or(defaults.maximum_level);
+    if !(maximum_level.is_finite() && (1.0..=100.0).contains(&maximum_level)) {
+        check.fail(
+            "pacing.adaptive.maximum_level",
+            format!("{maximum_level} is out of range; it must be between 1 and 100"),
+        );
+    }
+    let initial_level = section.initial_level.unwrap_or(defaults.initial_level);
+    if !(initial_level.is_finite() && initial_level >= 1.0 && initial_level <= maximum_level) {
+        check.fail(
+            "pacing.adaptive.initial_level",
+            format!("{initial_level} is out of range; it must be between 1 and maximum_level ({maximum_level})"),
+        );
+    }
+    let dropped_percentage = section
+        .dropped_percent
+        .unwrap_or(defaults.dropped_percentage);
+    if !(0.0..=100.0).contains(&dropped_percentage) {
+        check.fail(
+            "pacing.adaptive.dropped_percent",
+            format!("{dropped_percentage} is not a percentage; it must be between 0 and 100"),
+        );
+    }
+    let intensity = section.intensity.unwrap_or(defaults.intensity);
+    if !(-100.0..=100.0).contains(&intensity) {
+        check.fail(
+            "pacing.adaptive.intensity",
+            format!("{intensity} is out of range; it must be between -100 and 100 (percent)"),
+        );
+    }
+    let diff_target = section.diff_target.unwrap_or(defaults.diff_target);
+    if !diff_target.is_finite() {
+        check.fail("pacing.adaptive.diff_target", "must be a number");
+    }
+    let latest_server_time = match section.latest_server_time {
+        None => defaults.latest_server_time,
+        Some(hhmm) if (0..=2400).contains(&hhmm) && hhmm % 100 < 60 => hhmm as u32,
+        Some(hhmm) => {
+            check.fail(
+                "pacing.adaptive.latest_server_time",
+                format!("{hhmm} is not a time of day written HHMM, like 2100"),
+            );
+            defaults.latest_server_time
+        }
+    };
+    let placement_interval = section
+        .placement_interval
+        .map_or(defaults.placement_interval, |d| {
+            check.positive_duration("pacing.adaptive.placement_interval", d.0);
+            d.0.as_secs_f64()
+        });
+    let level_threshold_agents = section.level_threshold_agents.map_or(0, |n| {
+        check.count("pacing.adaptive.level_threshold_agents", n, 0, 100_000) as u32
+    });
+    AdaptiveSettings {
+        variant,
+        initial_level,
+        maximum_level,
+        dropped_percentage,
+        intensity,
+        diff_target,
+        latest_server_time,
+        placement_interval,
+        available_only_tally: section.available_only_tally.unwrap_or(false),
+        level_threshold_agents,
+    }
+}
+
+fn build_predictive(section: &file::PredictiveSection, check: &mut Checker) -> PredictiveSettings {
+    let defaults = PredictiveSettings::default();
+    let criterion = match section.criterion.as_deref() {
+        None => defaults.criterion,
+        Some("marginal") => Criterion::Marginal,
+        Some("average") => Criterion::Average,
+        Some(other) => {
+            check.fail(
+                "pacing.predictive.criterion",
+                format!("unknown criterion \"{other}\"; choose \"marginal\" or \"average\""),
+            );
+            defaults.criterion
+        }
+    };
+    let aggressiveness = section.aggressiveness.unwrap_or(defaults.aggressiveness);
+    if !(aggressiveness.is_finite() && aggressiveness > 0.0 && aggressiveness <= 100.0) {
+        check.fail(
+            "pacing.predictive.aggressiveness",
+            format!("{aggressiveness} is out of range; it must be above 0 and at most 100"),
+        );
+    }
+    let count = |check: &mut Checker, key: &str, value: Option<i64>, default: u32, min: i64| {
+        value.map_or(default, |n| {
+            check.count(&format!("pacing.predictive.{key}"), n, min, 1_000_000) as u32
+        })
+    };
+    let step_seconds = section.step.map_or(defaults.step_seconds, |d| {
+        if d.0 < SimDuration::from_millis(50) || d.0 > SimDuration::from_secs(10) {
+            check.fail(
+                "pacing.predictive.step",
+                format!("{} is out of range; it must be between 50ms and 10s", d.0),
+            );
+        }
+        d.0.as_secs_f64()
+    });
+    PredictiveSettings {
+        min_dial_outcomes: count(
+            check,
+            "min_dial_outcomes",
+            section.min_dial_outcomes,
+            defaults.min_dial_outcomes,
+            1,
+        ),
+        min_live_answers: count(
+            check,
+            "min_live_answers",
+            section.min_live_answers,
+            defaults.min_live_answers,
+            1,
+        ),
+        min_talks: count(check, "min_talks", section.min_talks, defaults.min_talks, 1),
+        criterion,
+        aggressiveness,
+        step_seconds,
+        max_dials_per_decision: count(
+            check,
+            "max_dials_per_decision",
+            section.max_dials_per_decision,
+            defaults.max_dials_per_decision,
+            1,
+        ),
+    }
+}
+
+fn build_abandon(section: &file::AbandonSection, check: &mut Checker) -> AbandonSettings {
+    let defaults = AbandonSettings::default();
+    let percent = |check: &mut Checker, key: &str, value: f64| -> f64 {
+        if !(value.is_finite() && (0.0..=100.0).contains(&value)) {
+            check.fail(
+                &format!("pacing.abandon.{key}"),
+                format!("{value}% is not a possible cap; it must be between 0 and 100 (percent)"),
+            );
+            return 0.0;
+        }
+        value / 100.0
+    };
+    let cap = section
+        .cap_percent
+        .map_or(defaults.cap, |value| percent(check, "cap_percent", value));
+    let target = match section.target_percent {
+        Some(value) => {
+            let target = percent(check, "target_percent", value);
+            if target > cap {
+                check.fail(
+                    "pacing.abandon.target_percent",
+                    format!(
+                        "{value}% is above the cap ({}%); the budget must aim at or below the cap",
+                        cap * 100.0
+                    ),
+                );
+            }
+            target
+        }
+        None => cap * DEFAULT_TARGET_SHARE_OF_CAP,
+    };
+    let denominator = match section.denominator.as_deref() {
+        None => defaults.denominator,
+        Some("live_answers") => Denominator::LiveAnswers,
+        Some("reached_queue") => Denominator::ReachedQueue,
+        Some(other) => {
+            check.fail(
+                "pacing.abandon.denominator",
+                format!(
+                    "unknown denominator \"{other}\"; choose \"live_answers\" (every call a person answered) or \"reached_queue\" (answered calls that reached the queue)"
+                ),
+            );
+            defaults.denominator
+        }
+    };
+    let window = match section.window.as_deref() {
+        None => defaults.window,
+        Some("campaign_to_date") => AbandonWindow::CampaignToDate,
+        Some("rolling_24h") => AbandonWindow::Rolling24h,
+        Some("rolling_30d") => AbandonWindow::Rolling30d,
+        Some(other) => {
+            check.fail(
+                "pacing.abandon.window",
+                format!(
+                    "unknown window \"{other}\"; choose \"campaign_to_date\", \"rolling_24h\" (Ofcom) or \"rolling_30d\" (FCC)"
+                ),
+            );
+            defaults.window
+        }
+    };
+    let spend_horizon = section.spend_horizon.map_or(defaults.spend_horizon, |d| {
+        check.positive_duration("pacing.abandon.spend_horizon", d.0)
+    });
+    AbandonSettings {
+        threshold: section.threshold.map_or(defaults.threshold, |d| d.0),
+        denominator,
+        cap,
+        target,
+        window,
+        guard: section.guard.unwrap_or(defaults.guard),
+        spend_horizon,
     }
 }
 
