@@ -10,7 +10,7 @@
 
 use crate::mail::Mail;
 use crate::time::{SimDuration, SimTime};
-use actix::{Actor, AsyncContext, Context, Handler, SpawnHandle};
+use actix::{Actor, Addr, AsyncContext, Context, Handler, SpawnHandle};
 use std::rc::Rc;
 
 /// A virtual timeline that engine timers can be put on. Implemented by the simulator's calendar.
@@ -29,6 +29,28 @@ pub trait VirtualTimeline {
 pub enum Clock {
     Virtual(Rc<dyn VirtualTimeline>),
     Wall { origin: tokio::time::Instant },
+}
+
+/// An actor's own address, made on first use and shared by every virtual timer the actor sets.
+///
+/// actix allocates a new sender for every `ctx.address()`; an actor that sets a timer for every
+/// call would pay that each time. Holding its own address keeps an actor alive until its System
+/// stops, so only actors that live for the whole run (the supervisor, pacing) use timers.
+pub struct OwnAddress<A: Actor>(Option<Rc<Addr<A>>>);
+
+impl<A: Actor> Default for OwnAddress<A> {
+    fn default() -> Self {
+        OwnAddress(None)
+    }
+}
+
+impl<A> OwnAddress<A>
+where
+    A: Actor<Context = Context<A>>,
+{
+    fn get(&mut self, ctx: &mut Context<A>) -> Rc<Addr<A>> {
+        self.0.get_or_insert_with(|| Rc::new(ctx.address())).clone()
+    }
 }
 
 /// A timer set through a [`Clock`], for cancelling it.
@@ -57,15 +79,22 @@ impl Clock {
         matches!(self, Clock::Virtual(_))
     }
 
-    /// Delivers `message` to the actor owning `ctx` as `Mail` at `at`.
-    pub fn schedule<A, M>(&self, ctx: &mut Context<A>, at: SimTime, message: M) -> TimerHandle
+    /// Delivers `message` to the actor owning `ctx` as `Mail` at `at`. `own` is the actor's
+    /// cached address for virtual timers (see [`OwnAddress`]).
+    pub fn schedule<A, M>(
+        &self,
+        ctx: &mut Context<A>,
+        own: &mut OwnAddress<A>,
+        at: SimTime,
+        message: M,
+    ) -> TimerHandle
     where
         A: Actor<Context = Context<A>> + Handler<Mail<M>>,
         M: Send + 'static,
     {
         match self {
             Clock::Virtual(timeline) => {
-                let address = ctx.address();
+                let address = own.get(ctx);
                 let id =
                     timeline.schedule(at, Box::new(move || address.do_send(Mail::new(message))));
                 TimerHandle::Virtual(id)

@@ -27,18 +27,22 @@ pub struct PhoneNumber(pub CompactString);
 /// `prefix` followed by `number` in decimal, zero-padded to at least `width` digits, built
 /// without `format!` (this runs once per dial and per simulated call).
 pub fn numbered(prefix: &str, number: u64, width: usize) -> CompactString {
-    const ZEROS: &str = "0000000000000000";
     let mut digits = itoa::Buffer::new();
-    let digits = digits.format(number);
-    let mut text = CompactString::new(prefix);
-    let mut padding = width.saturating_sub(digits.len());
-    while padding > 0 {
-        let run = padding.min(ZEROS.len());
-        text.push_str(&ZEROS[..run]);
-        padding -= run;
+    let digits = digits.format(number).as_bytes();
+    let padding = width.saturating_sub(digits.len());
+    let length = prefix.len() + padding + digits.len();
+    // Short texts (every simulated id and number) are built on the stack and copied once.
+    let mut text = [b'0'; 48];
+    if length > text.len() {
+        let mut long = CompactString::new(prefix);
+        long.extend(std::iter::repeat_n('0', padding));
+        long.push_str(std::str::from_utf8(digits).unwrap_or_default());
+        return long;
     }
-    text.push_str(digits);
-    text
+    text[..prefix.len()].copy_from_slice(prefix.as_bytes());
+    text[prefix.len() + padding..length].copy_from_slice(digits);
+    // Only ASCII digits and zeros follow the (valid UTF-8) prefix.
+    CompactString::new(std::str::from_utf8(&text[..length]).unwrap_or_default())
 }
 
 impl fmt::Display for AttemptId {
@@ -141,6 +145,8 @@ mod tests {
         assert_eq!(numbered("+1555", 42, 7), "+15550000042");
         assert_eq!(numbered("sim-", 12345, 0), "sim-12345");
         assert_eq!(numbered("", 123_456_789, 3), "123456789");
+        let long_prefix = "+".repeat(45);
+        assert_eq!(numbered(&long_prefix, 7, 5), format!("{long_prefix}00007"));
     }
 }
 

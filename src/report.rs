@@ -123,7 +123,9 @@ pub struct PacingReport {
 /// Abandon counts and rates over one window.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct WindowReport {
-    pub dials: u64,
+    /// Dials placed (counted campaign to date only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dials: Option<u64>,
     pub live_answers: u64,
     pub reached_queue: u64,
     pub compliance_abandons: u64,
@@ -135,9 +137,9 @@ pub struct WindowReport {
 }
 
 impl WindowReport {
-    fn of(counts: &AbandonCounts, denominator: Denominator) -> WindowReport {
+    fn of(counts: &AbandonCounts, denominator: Denominator, with_dials: bool) -> WindowReport {
         WindowReport {
-            dials: counts.dials,
+            dials: with_dials.then_some(counts.dials),
             live_answers: counts.live_answers,
             reached_queue: counts.reached_queue,
             compliance_abandons: counts.compliance_abandons,
@@ -201,9 +203,9 @@ impl ComplianceReport {
             window_rate,
             within_cap: window_rate <= settings.cap,
             windows: AbandonWindows {
-                campaign_to_date: WindowReport::of(&abandon.campaign_to_date, denominator),
-                rolling_24h: WindowReport::of(&abandon.rolling_24h, denominator),
-                rolling_30d: WindowReport::of(&abandon.rolling_30d, denominator),
+                campaign_to_date: WindowReport::of(&abandon.campaign_to_date, denominator, true),
+                rolling_24h: WindowReport::of(&abandon.rolling_24h, denominator, false),
+                rolling_30d: WindowReport::of(&abandon.rolling_30d, denominator, false),
             },
             pacing: counters,
         }

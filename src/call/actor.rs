@@ -12,10 +12,10 @@
 use super::machine::{Anomaly, AttemptRecord, CallMachine, CallSettings, Effect, Effects, Input};
 use crate::clock::Clock;
 use crate::domain::{AppState, AttemptId};
-use crate::mail::{InFlight, Mail};
+use crate::mail::Mail;
 use crate::switch::{CallEvents, OriginateRequest, SwitchCommand};
 use crate::time::SimTime;
-use actix::{Actor, ActorContext, AsyncContext, Context, Handler, Recipient};
+use actix::{Actor, ActorContext, AsyncContext, Context, Handler, Recipient, WeakAddr};
 use smallvec::SmallVec;
 use std::rc::Rc;
 
@@ -47,19 +47,37 @@ pub struct CallUpdate {
 pub struct WatchdogPoke;
 
 pub struct CallActor {
-    machine: CallMachine,
+    /// Boxed: the actor's future is moved several times as it is spawned, so a small actor is
+    /// cheaper to start (BENCHMARKS.md).
+    machine: Box<CallMachine>,
     env: Rc<CallEnv>,
-    /// Keeps a simulation's clock still between the spawn and `started`.
-    startup: Option<InFlight>,
+    /// The address the switch will send this call's events to, until the originate request
+    /// carries it away.
+    events_to: Option<Recipient<Mail<CallEvents>>>,
 }
 
 impl CallActor {
-    pub fn new(machine: CallMachine, env: Rc<CallEnv>) -> CallActor {
-        CallActor {
-            machine,
+    /// Starts the attempt: builds the actor, feeds the machine its start (which originates the
+    /// call) and spawns the actor on the current System. Returns a weak address for the
+    /// campaign, which pokes the call through it only when its watchdog is due.
+    ///
+    /// Two choices keep each attempt cheap, because a simulated day spawns one of these per
+    /// dial. The originate request leaves before the actor's task is first scheduled, so the
+    /// switch's first reply and the actor's start are handled in one poll. And the actor has a
+    /// single strong address, the one the switch delivers events through: the switch lets go
+    /// of it after "terminated", and the actor stops itself once the attempt has ended.
+    pub fn spawn(machine: CallMachine, env: Rc<CallEnv>) -> WeakAddr<CallActor> {
+        let mut ctx = Context::new();
+        let address = ctx.address();
+        let weak = address.downgrade();
+        let mut actor = CallActor {
+            machine: Box::new(machine),
             env,
-            startup: Some(InFlight::new()),
-        }
+            events_to: Some(address.recipient()),
+        };
+        actor.run(Input::Start, &mut ctx);
+        actix::spawn(ctx.into_future(actor));
+        weak
     }
 
     fn run(&mut self, input: Input<'_>, ctx: &mut Context<Self>) {
@@ -88,15 +106,18 @@ impl CallActor {
                     callee,
                     ring_timeout,
                 } => {
-                    let request = OriginateRequest {
-                        attempt: self.machine.attempt(),
-                        callee,
-                        ring_timeout,
-                        events_to: ctx.address().recipient(),
-                    };
-                    self.env
-                        .switch
-                        .do_send(Mail::new(SwitchCommand::Originate(request)));
+                    // The machine originates once; a second request could not be told apart.
+                    if let Some(events_to) = self.events_to.take() {
+                        let request = OriginateRequest {
+                            attempt: self.machine.attempt(),
+                            callee,
+                            ring_timeout,
+                            events_to,
+                        };
+                        self.env
+                            .switch
+                            .do_send(Mail::new(SwitchCommand::Originate(request)));
+                    }
                 }
                 Effect::Hangup { call } => {
                     self.env.switch.do_send(Mail::new(SwitchCommand::Hangup {
@@ -128,11 +149,6 @@ impl CallActor {
 
 impl Actor for CallActor {
     type Context = Context<Self>;
-
-    fn started(&mut self, ctx: &mut Context<Self>) {
-        self.run(Input::Start, ctx);
-        self.startup = None;
-    }
 }
 
 impl Handler<Mail<CallEvents>> for CallActor {

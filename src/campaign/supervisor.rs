@@ -26,7 +26,7 @@
 use super::hopper::{Hopper, LeadFate, LeadSource, LeadTally, RedialPolicy};
 use crate::call::actor::{CallActor, CallEnv, CallUpdate, WatchdogPoke};
 use crate::call::machine::{Anomaly, AttemptRecord, CallMachine, CallSettings};
-use crate::clock::{Clock, TimerHandle};
+use crate::clock::{Clock, OwnAddress, TimerHandle};
 use crate::domain::{AppState, AttemptId, LeadId, Outcome, PhoneNumber};
 use crate::mail::{InFlight, Mail};
 use crate::pacing::GuardTransition;
@@ -40,7 +40,7 @@ use crate::stats::{AgentTime, Tally};
 use crate::switch::{SwitchCommand, SwitchNotice};
 use crate::time::{SimDuration, SimTime};
 use crate::trace::{self, SharedTrace, TraceRecord};
-use actix::{Actor, Addr, AsyncContext, Context, Handler, Recipient};
+use actix::{Actor, Addr, AsyncContext, Context, Handler, Recipient, WeakAddr};
 use serde::Serialize;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
@@ -129,7 +129,8 @@ struct LiveCall {
     watchdog_queued: Option<SimTime>,
     /// A sweep found the actor stopped; the next one records the call as lost.
     presumed_dead: bool,
-    actor: Addr<CallActor>,
+    /// Weak: the switch holds the call's one strong address (see [`CallActor::spawn`]).
+    actor: WeakAddr<CallActor>,
 }
 
 /// Live calls by attempt id. Attempt ids are dense and increasing, so the table is a window
@@ -243,6 +244,7 @@ impl StateCounts {
 
 pub struct CampaignSupervisor {
     clock: Clock,
+    own_address: OwnAddress<Self>,
     call_env: Rc<CallEnv>,
     pacer: Addr<PacingActor>,
     ledger: SharedLedger,
@@ -318,6 +320,7 @@ impl CampaignSupervisor {
             });
             CampaignSupervisor {
                 clock,
+                own_address: OwnAddress::default(),
                 call_env,
                 pacer,
                 ledger,
@@ -398,21 +401,23 @@ impl CampaignSupervisor {
                 continue;
             }
             call.watchdog_queued = None;
-            if !call.actor.connected() {
-                // Its last update may still be on the way; give it one more sweep.
-                if call.presumed_dead {
-                    self.lose_call(attempt, now);
-                } else {
+            if let Some(later) = call.watchdog_at.filter(|at| *at > now) {
+                self.queue_watchdog(attempt, Some(later));
+                continue;
+            }
+            match call.actor.upgrade().filter(Addr::connected) {
+                Some(actor) if call.watchdog_at.is_some() => {
+                    actor.do_send(Mail::new(WatchdogPoke));
+                }
+                Some(_) => {}
+                None if call.presumed_dead => self.lose_call(attempt, now),
+                None => {
+                    // Its last update may still be on the way; give it one more sweep.
                     call.presumed_dead = true;
                     let recheck = now + self.watchdog_sweep;
                     call.watchdog_queued = Some(recheck);
                     self.watchdogs.push(Reverse((recheck, attempt)));
                 }
-                continue;
-            }
-            match call.watchdog_at {
-                Some(at) if at <= now => call.actor.do_send(Mail::new(WatchdogPoke)),
-                later => self.queue_watchdog(attempt, later),
             }
         }
     }
@@ -523,7 +528,12 @@ impl CampaignSupervisor {
         if let Some((_, old)) = self.wrap_up_timer.take() {
             self.clock.cancel(ctx, old);
         }
-        let handle = self.clock.schedule(ctx, next, SupervisorTimer::WrapUpEnds);
+        let handle = self.clock.schedule(
+            ctx,
+            &mut self.own_address,
+            next,
+            SupervisorTimer::WrapUpEnds,
+        );
         self.wrap_up_timer = Some((next, handle));
     }
 
@@ -537,7 +547,9 @@ impl CampaignSupervisor {
         if let Some((_, old)) = self.redial_timer.take() {
             self.clock.cancel(ctx, old);
         }
-        let handle = self.clock.schedule(ctx, next, SupervisorTimer::RedialDue);
+        let handle =
+            self.clock
+                .schedule(ctx, &mut self.own_address, next, SupervisorTimer::RedialDue);
         self.redial_timer = Some((next, handle));
     }
 
@@ -546,7 +558,12 @@ impl CampaignSupervisor {
             return;
         }
         let at = self.clock.now() + self.watchdog_sweep;
-        let handle = self.clock.schedule(ctx, at, SupervisorTimer::WatchdogSweep);
+        let handle = self.clock.schedule(
+            ctx,
+            &mut self.own_address,
+            at,
+            SupervisorTimer::WatchdogSweep,
+        );
         self.sweep_timer = Some((at, handle));
     }
 
@@ -570,7 +587,7 @@ impl CampaignSupervisor {
         self.tally.attempts += 1;
         let settings = self.call_env.settings;
         let machine = CallMachine::new(attempt, lead, callee.clone(), settings);
-        let actor = CallActor::new(machine, self.call_env.clone()).start();
+        let actor = CallActor::spawn(machine, self.call_env.clone());
         self.live.insert(
             attempt,
             LiveCall {
@@ -684,12 +701,15 @@ impl CampaignSupervisor {
             self.queue_watchdog(update.attempt, update.watchdog_at);
         }
         if let Some(record) = update.record {
-            if let Some(call) = self.live.remove(update.attempt)
-                && !call.fate_recorded
-                && record.outcome.was_answered_by_person()
-            {
-                self.record_fate(&call, &record, now);
+            let unrecorded_fate = self
+                .live
+                .get_mut(update.attempt)
+                .filter(|call| !call.fate_recorded && record.outcome.was_answered_by_person())
+                .map(|call| (call.answered_at, call.reached_queue));
+            if let Some((answered_at, reached_queue)) = unrecorded_fate {
+                self.record_fate(answered_at, reached_queue, &record, now);
             }
+            self.live.remove(update.attempt);
             let outcome = record.outcome;
             self.outcomes[outcome.index()] += 1;
             if outcome.reached_agent() {
@@ -743,7 +763,9 @@ impl CampaignSupervisor {
     /// Abandon accounting and the rich view, for one change of a call's state (before the
     /// call's own `state` and `since` are updated).
     fn track_for_pacing(&mut self, attempt: AttemptId, from: AppState, to: AppState, now: SimTime) {
-        self.build_detail_if_wanted(now);
+        if self.ledger.borrow().detail_missing() {
+            self.build_detail_if_wanted(now);
+        }
         let threshold = self.compliance_threshold;
         let answered_unqueued = self.counts.get(AppState::Answered);
         let assumed_wrap_up = self.assumed_wrap_up;
@@ -771,8 +793,12 @@ impl CampaignSupervisor {
                 to,
                 AppState::Talking | AppState::Held | AppState::Transferred
             );
+        let newly_connected = connected && call.agent_at.is_none();
+        if !newly_connected && !self.ledger.borrow().has_detail() {
+            return;
+        }
         let mut ledger = self.ledger.borrow_mut();
-        if connected && call.agent_at.is_none() {
+        if newly_connected {
             call.agent_at = Some(now);
             if !call.fate_recorded {
                 call.fate_recorded = true;
@@ -852,8 +878,14 @@ impl CampaignSupervisor {
     }
 
     /// An answered call ended before any connection was seen: count its fate from its record.
-    fn record_fate(&mut self, call: &LiveCall, record: &AttemptRecord, now: SimTime) {
-        let answered_at = record.answered_at.or(call.answered_at).unwrap_or(now);
+    fn record_fate(
+        &mut self,
+        answered_at: Option<SimTime>,
+        reached_queue: bool,
+        record: &AttemptRecord,
+        now: SimTime,
+    ) {
+        let answered_at = record.answered_at.or(answered_at).unwrap_or(now);
         let connected_in_time = record
             .wait_for_agent()
             .is_some_and(|wait| wait <= self.compliance_threshold);
@@ -861,7 +893,7 @@ impl CampaignSupervisor {
             now,
             AnsweredCall {
                 answered_at,
-                reached_queue: call.reached_queue || record.queued_at.is_some(),
+                reached_queue: reached_queue || record.queued_at.is_some(),
                 connected_in_time,
                 abandoned_in_queue: record.outcome == Outcome::AbandonedInQueue,
             },
@@ -900,8 +932,12 @@ impl Actor for CampaignSupervisor {
 
     fn started(&mut self, ctx: &mut Context<Self>) {
         if let Some(until) = self.dial_until {
-            self.clock
-                .schedule(ctx, until, SupervisorTimer::DialingCloses);
+            self.clock.schedule(
+                ctx,
+                &mut self.own_address,
+                until,
+                SupervisorTimer::DialingCloses,
+            );
         }
         self.arm_sweep(ctx);
         self.startup = None;

@@ -103,7 +103,7 @@ impl Default for AbandonSettings {
 /// Counts over one stretch of time.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct AbandonCounts {
-    /// Dials placed.
+    /// Dials placed (campaign to date, last minute and today only).
     pub dials: u64,
     /// Answered by a person, fate known.
     pub live_answers: u64,
@@ -171,12 +171,17 @@ fn ratio(numerator: f64, denominator: f64) -> f64 {
 }
 
 /// Counts in a ring of equal buckets: the sum over the last `buckets × bucket_len`.
+///
+/// Adding at the newest bucket (the common case: events arrive in time order) is a comparison
+/// and a few additions; only moving to a new bucket divides.
 #[derive(Clone, Debug)]
 pub struct RollingCounts {
     bucket_len: u64,
     buckets: Vec<AbandonCounts>,
-    /// Number of the newest bucket (time / bucket_len).
+    /// Number of the newest bucket (time / bucket_len), its start in µs and its ring index.
     newest: u64,
+    newest_start: u64,
+    newest_index: usize,
     totals: AbandonCounts,
 }
 
@@ -186,6 +191,8 @@ impl RollingCounts {
             bucket_len: bucket_len.as_micros().max(1),
             buckets: vec![AbandonCounts::default(); buckets.max(1)],
             newest: 0,
+            newest_start: 0,
+            newest_index: 0,
             totals: AbandonCounts::default(),
         }
     }
@@ -195,16 +202,13 @@ impl RollingCounts {
         SimDuration(self.bucket_len * self.buckets.len() as u64)
     }
 
-    fn bucket_of(&self, at: SimTime) -> u64 {
-        at.as_micros() / self.bucket_len
-    }
-
     /// Drops buckets that have left the window by `now`. Amortised O(1).
     pub fn advance(&mut self, now: SimTime) {
-        let target = self.bucket_of(now);
-        if target <= self.newest {
+        let micros = now.as_micros();
+        if micros < self.newest_start + self.bucket_len {
             return;
         }
+        let target = micros / self.bucket_len;
         let len = self.buckets.len() as u64;
         let steps = (target - self.newest).min(len);
         for step in 1..=steps {
@@ -214,12 +218,21 @@ impl RollingCounts {
             self.buckets[index] = AbandonCounts::default();
         }
         self.newest = target;
+        self.newest_start = target * self.bucket_len;
+        self.newest_index = (target % len) as usize;
     }
 
     /// Adds counts that belong to instant `at`; counts older than the window are dropped.
+    #[inline]
     pub fn add(&mut self, at: SimTime, counts: &AbandonCounts) {
-        self.advance(at);
-        let bucket = self.bucket_of(at);
+        let micros = at.as_micros();
+        if micros >= self.newest_start {
+            self.advance(at);
+            self.buckets[self.newest_index].add(counts);
+            self.totals.add(counts);
+            return;
+        }
+        let bucket = micros / self.bucket_len;
         let len = self.buckets.len() as u64;
         if bucket + len <= self.newest {
             return;
@@ -235,9 +248,6 @@ impl RollingCounts {
 }
 
 /// The campaign's abandon counts, in every window.
-///
-/// Counts for the current second are gathered in one place and folded into the rolling windows
-/// when the second is over (or when someone reads them), so a dial costs a few additions.
 #[derive(Clone, Debug)]
 pub struct AbandonLedger {
     settings: AbandonSettings,
@@ -247,13 +257,10 @@ pub struct AbandonLedger {
     rolling_30d: RollingCounts,
     today: AbandonCounts,
     today_index: u64,
+    /// Start of the current day, in µs.
+    today_start: u64,
     latest: SimTime,
-    /// Counts of the second starting at `pending_second` (in µs), not yet in the windows.
-    pending: AbandonCounts,
-    pending_second: u64,
 }
-
-const SECOND: u64 = 1_000_000;
 
 const DAY: SimDuration = SimDuration(86_400_000_000);
 
@@ -278,9 +285,8 @@ impl AbandonLedger {
             rolling_30d: RollingCounts::new(SimDuration::from_secs(3600), 30 * 24),
             today: AbandonCounts::default(),
             today_index: 0,
+            today_start: 0,
             latest: SimTime::ZERO,
-            pending: AbandonCounts::default(),
-            pending_second: 0,
         }
     }
 
@@ -293,48 +299,23 @@ impl AbandonLedger {
         self.settings = settings;
     }
 
+    #[inline]
     fn add(&mut self, at: SimTime, counts: AbandonCounts) {
         self.campaign.add(&counts);
+        self.last_minute.add(at, &counts);
+        self.rolling_24h.add(at, &counts);
+        self.rolling_30d.add(at, &counts);
         let micros = at.as_micros();
-        if micros >= self.pending_second && micros < self.pending_second + SECOND {
-            self.pending.add(&counts);
-            return;
-        }
-        self.flush();
-        if micros >= self.pending_second {
-            self.pending_second = micros - micros % SECOND;
-            self.pending = counts;
-        } else {
-            self.add_to_windows(at, &counts);
+        if micros >= self.today_start && micros < self.today_start + DAY.as_micros() {
+            self.today.add(&counts);
+        } else if micros >= self.today_start {
+            self.advance(at);
+            self.today.add(&counts);
         }
     }
 
-    fn add_to_windows(&mut self, at: SimTime, counts: &AbandonCounts) {
-        self.advance_windows(at);
-        self.last_minute.add(at, counts);
-        self.rolling_24h.add(at, counts);
-        self.rolling_30d.add(at, counts);
-        if at.as_micros() / DAY.as_micros() == self.today_index {
-            self.today.add(counts);
-        }
-    }
-
-    /// Folds the current second's counts into the windows.
-    fn flush(&mut self) {
-        if self.pending == AbandonCounts::default() {
-            return;
-        }
-        let pending = std::mem::take(&mut self.pending);
-        self.add_to_windows(SimTime(self.pending_second), &pending);
-    }
-
-    /// Moves every window to `now`, with every count so far included.
+    /// Moves every window to `now`.
     pub fn advance(&mut self, now: SimTime) {
-        self.flush();
-        self.advance_windows(now);
-    }
-
-    fn advance_windows(&mut self, now: SimTime) {
         if now <= self.latest {
             return;
         }
@@ -342,22 +323,30 @@ impl AbandonLedger {
         self.last_minute.advance(now);
         self.rolling_24h.advance(now);
         self.rolling_30d.advance(now);
-        let day = now.as_micros() / DAY.as_micros();
-        if day != self.today_index {
-            self.today_index = day;
+        let micros = now.as_micros();
+        if micros >= self.today_start + DAY.as_micros() {
+            self.today_index = micros / DAY.as_micros();
+            self.today_start = self.today_index * DAY.as_micros();
             self.today = AbandonCounts::default();
         }
     }
 
-    /// A dial was placed at `at`.
+    /// A dial was placed at `at`. Dials are counted campaign to date, in the last minute and
+    /// today (what VICIdial's controller reads), not in the 24-hour and 30-day windows.
     pub fn record_dial(&mut self, at: SimTime) {
-        self.add(
-            at,
-            AbandonCounts {
-                dials: 1,
-                ..AbandonCounts::default()
-            },
-        );
+        self.campaign.dials += 1;
+        let counts = AbandonCounts {
+            dials: 1,
+            ..AbandonCounts::default()
+        };
+        self.last_minute.add(at, &counts);
+        let micros = at.as_micros();
+        if micros >= self.today_start + DAY.as_micros() {
+            self.advance(at);
+        }
+        if micros >= self.today_start {
+            self.today.dials += 1;
+        }
     }
 
     /// An answered call's fate became known at `now`.

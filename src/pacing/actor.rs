@@ -28,7 +28,7 @@ use super::{
     AbandonNote, Decision, GuardTransition, Limit, Paced, Pacer, PacingInput, PacingSnapshot,
     PacingStrategy, QueueGuard, Strategy, Why, Wrapping, pace, rate_gap,
 };
-use crate::clock::{Clock, TimerHandle};
+use crate::clock::{Clock, OwnAddress, TimerHandle};
 use crate::mail::{InFlight, Mail};
 use crate::time::{SimDuration, SimTime};
 use crate::trace::{SharedTrace, TraceRecord};
@@ -111,6 +111,7 @@ pub struct PacingActor {
     dials_ordered_total: u64,
     dials_handled_total: u64,
     clock: Clock,
+    own_address: OwnAddress<Self>,
     campaign: Recipient<Mail<PacingOrder>>,
     trace: SharedTrace,
     tick: Option<SimDuration>,
@@ -145,6 +146,7 @@ impl PacingActor {
             dials_ordered_total: 0,
             dials_handled_total: 0,
             clock,
+            own_address: OwnAddress::default(),
             campaign,
             trace,
             tick: setup.tick,
@@ -168,10 +170,15 @@ impl PacingActor {
         .unwrap_or(u32::MAX)
     }
 
-    /// The latest snapshot with ordered-but-unhandled dials counted as in flight.
+    /// The latest snapshot with ordered-but-unhandled dials counted as in flight, and as leads
+    /// already taken.
     fn effective_snapshot(&self) -> Option<PacingSnapshot> {
         let mut snapshot = self.latest?;
-        snapshot.dials_in_flight = snapshot.dials_in_flight.saturating_add(self.outstanding());
+        let outstanding = self.outstanding();
+        snapshot.dials_in_flight = snapshot.dials_in_flight.saturating_add(outstanding);
+        snapshot.dialable_leads = snapshot
+            .dialable_leads
+            .saturating_sub(u64::from(outstanding));
         snapshot.now = self.clock.now();
         Some(snapshot)
     }
@@ -360,7 +367,7 @@ impl PacingActor {
             && self.tick_timer.is_none()
         {
             let at = self.clock.now() + every;
-            self.tick_timer = Some(self.clock.schedule(ctx, at, PacingTimer::Tick));
+            self.tick_timer = Some(self.clock.schedule(ctx, &mut self.own_address, at, PacingTimer::Tick));
         }
     }
 
@@ -384,7 +391,7 @@ impl PacingActor {
             }
             self.clock.cancel(ctx, handle);
         }
-        let handle = self.clock.schedule(ctx, at, PacingTimer::Wake);
+        let handle = self.clock.schedule(ctx, &mut self.own_address, at, PacingTimer::Wake);
         self.wake_timer = Some((at, handle));
     }
 
@@ -394,7 +401,7 @@ impl PacingActor {
         {
             let uniform = unit_interval(self.rng.next_u64());
             let at = self.clock.now() + rate_gap(per_minute, uniform);
-            self.arrival_timer = Some(self.clock.schedule(ctx, at, PacingTimer::RateArrival));
+            self.arrival_timer = Some(self.clock.schedule(ctx, &mut self.own_address, at, PacingTimer::RateArrival));
         }
     }
 
@@ -468,6 +475,11 @@ impl Handler<Mail<PacingControl>> for PacingActor {
                 let was_open_loop = self.pacer.is_open_loop();
                 self.pacer.reconfigure(strategy);
                 self.learn_needs();
+                if !self.pacer.needs_tick()
+                    && let Some(timer) = self.tick_timer.take()
+                {
+                    self.clock.cancel(ctx, timer);
+                }
                 self.record_strategy();
                 if let Some(timer) = self.arrival_timer.take() {
                     self.clock.cancel(ctx, timer);

@@ -75,6 +75,11 @@ impl PacingLedger {
             .get_or_insert_with(|| DetailTracker::new(max_dial, wrap_up))
     }
 
+    /// True while the rich view is kept.
+    pub fn has_detail(&self) -> bool {
+        self.detail.is_some()
+    }
+
     pub fn detail(&self) -> Option<&DetailTracker> {
         self.detail.as_ref()
     }

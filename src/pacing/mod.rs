@@ -121,6 +121,25 @@ impl Strategy {
         matches!(self, Strategy::Rate { .. })
     }
 
+    /// True when the decision can change with the passage of time alone, so the pacing actor
+    /// must re-evaluate on its tick even without news from the campaign.
+    ///
+    /// Progressive and power decide from the campaign's counts only, and the campaign reports
+    /// every change of those counts (wrap-ups ending and redials falling due included), each
+    /// answered by an evaluation at once; a tick in between would see the same counts and,
+    /// because dials already ordered count as in flight, decide to dial nothing. Rate dials on
+    /// its own arrival timer; preview on the wake-ups it asks for. Adaptive-ratio samples every
+    /// second and predictive's ages and elapsed times grow with time: these two need the tick.
+    pub fn needs_tick(&self) -> bool {
+        match self {
+            Strategy::Progressive
+            | Strategy::Power { .. }
+            | Strategy::Rate { .. }
+            | Strategy::Preview { .. } => false,
+            Strategy::AdaptiveRatio(_) | Strategy::Predictive(_) => true,
+        }
+    }
+
     /// True when the strategy may dial more calls than there are idle agents, and so can
     /// abandon answered calls: the abandon guard watches these.
     pub fn dials_ahead(&self) -> bool {
@@ -318,7 +337,7 @@ impl PacingStrategy for Pacer {
         dispatch!(self, pacer => pacer.on_tick(input))
     }
 
-    #[inline]
+    #[inline(always)]
     fn decide(&mut self, input: &PacingInput<'_>) -> Decision {
         dispatch!(self, pacer => pacer.decide(input))
     }
@@ -389,6 +408,7 @@ impl Decision {
     }
 
     /// Caps `wanted` by what the campaign can dial now.
+    #[inline]
     pub fn capped(wanted: u32, target: u32, snapshot: &PacingSnapshot) -> Decision {
         if wanted == 0 {
             return Decision::none(target);
@@ -510,7 +530,7 @@ pub struct Paced {
 /// the windowed rate would pass the cap), then the lines-per-agent and calls-per-second limits.
 /// Pure: the caller records the dials with the limiter, and asks the strategy for its note
 /// ([`PacingStrategy::note`]) when it traces the decision.
-#[inline]
+#[inline(always)]
 pub fn pace(pacer: &mut Pacer, input: &PacingInput<'_>, wrapping: &Wrapping<'_>) -> Paced {
     let snapshot = input.snapshot;
     if wrapping.queue_paused {
@@ -696,6 +716,34 @@ mod tests {
         let mut closed = snapshot(10, 0, 0, 0);
         closed.dialing_open = false;
         assert_eq!(Strategy::Progressive.decide(&closed).dial, 0);
+    }
+
+    #[test]
+    fn a_repeated_evaluation_of_unchanged_counts_dials_nothing() {
+        // Why counts-only strategies need no tick: once the dials ordered count as in flight,
+        // the same counts ask for nothing more.
+        for strategy in [Strategy::Progressive, Strategy::Power { ratio: 2.3 }] {
+            assert!(!strategy.needs_tick());
+            let mut counts = snapshot(20, 6, 3, 4);
+            let first = strategy.decide(&counts);
+            assert!(first.dial > 0);
+            counts.dials_in_flight += first.dial;
+            assert_eq!(strategy.decide(&counts).dial, 0);
+        }
+    }
+
+    #[test]
+    fn every_strategy_says_the_same_about_the_tick_as_its_settings() {
+        for strategy in [
+            Strategy::Progressive,
+            Strategy::Power { ratio: 2.0 },
+            Strategy::Rate { per_minute: 6.0 },
+            Strategy::Preview { preview_seconds: 5.0 },
+            Strategy::AdaptiveRatio(AdaptiveSettings::default()),
+            Strategy::Predictive(PredictiveSettings::default()),
+        ] {
+            assert_eq!(Pacer::new(strategy).needs_tick(), strategy.needs_tick());
+        }
     }
 
     #[test]

@@ -21,7 +21,7 @@ impl PacingStrategy for Power {
         Strategy::Power { ratio: self.ratio }
     }
 
-    #[inline]
+    #[inline(always)]
     fn decide(&mut self, input: &PacingInput<'_>) -> Decision {
         let snapshot = input.snapshot;
         let target = (self.ratio * f64::from(snapshot.idle_agents())).ceil() as u32;

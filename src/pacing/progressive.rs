@@ -17,7 +17,7 @@ impl PacingStrategy for Progressive {
         Strategy::Progressive
     }
 
-    #[inline]
+    #[inline(always)]
     fn decide(&mut self, input: &PacingInput<'_>) -> Decision {
         let snapshot = input.snapshot;
         let target = snapshot.idle_agents();
