@@ -7,6 +7,8 @@
 //! - `erlang_validation`: rate-paced queues match Erlang C and Erlang A.
 //! - `call_props`, `model_props`: property tests of the call machine and the switch model.
 //! - `scenarios_behaviour`: the limitation, the queue guard and redials do what they say.
+//! - `pacing`: abandon accounting against the trace, the guard, limits, strategy changes,
+//!   preview, adaptive-ratio, predictive's warm-up, `dialer explain` and `dialer compare`.
 
 mod support;
 
@@ -15,5 +17,6 @@ mod cli;
 mod determinism;
 mod erlang_validation;
 mod model_props;
+mod pacing;
 mod reference_workload;
 mod scenarios_behaviour;

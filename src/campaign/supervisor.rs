@@ -31,6 +31,7 @@ use crate::domain::{AppState, AttemptId, LeadId, Outcome, PhoneNumber};
 use crate::mail::{InFlight, Mail};
 use crate::pacing::GuardTransition;
 use crate::pacing::PacingSnapshot;
+use crate::pacing::Strategy;
 use crate::pacing::abandon::{AbandonCounts, AbandonSettings, AnsweredCall};
 use crate::pacing::actor::{
     CampaignNumbers, PacingActor, PacingControl, PacingCounters, PacingOrder, PacingSetup,
@@ -63,6 +64,8 @@ pub struct CampaignSetup {
     pub pacing: PacingSetup,
     /// What counts as an abandon, the cap and its window.
     pub abandon: AbandonSettings,
+    /// Pacing strategy changes while the campaign runs, in time order.
+    pub pacing_changes: Vec<(SimTime, Strategy)>,
 }
 
 /// The campaign has finished: nothing left to dial and no call live.
@@ -204,6 +207,8 @@ pub enum SupervisorTimer {
     DialingCloses,
     /// Time to check watchdog deadlines.
     WatchdogSweep,
+    /// A scheduled change of pacing (the index into the setup's changes) is due.
+    PacingChange(u32),
 }
 
 /// Calls per app state (ended calls are not counted).
@@ -248,6 +253,7 @@ pub struct CampaignSupervisor {
     call_env: Rc<CallEnv>,
     pacer: Addr<PacingActor>,
     ledger: SharedLedger,
+    pacing_changes: Vec<(SimTime, Strategy)>,
     /// An answered call not connected within this is a compliance abandon.
     compliance_threshold: SimDuration,
     /// The numbers pacing works from: the last sent, adjusted for dials placed since.
@@ -324,6 +330,7 @@ impl CampaignSupervisor {
                 call_env,
                 pacer,
                 ledger,
+                pacing_changes: setup.pacing_changes,
                 compliance_threshold: setup.abandon.threshold,
                 pacer_view: None,
                 done_to,
@@ -939,6 +946,15 @@ impl Actor for CampaignSupervisor {
                 SupervisorTimer::DialingCloses,
             );
         }
+        for index in 0..self.pacing_changes.len() {
+            let at = self.pacing_changes[index].0;
+            self.clock.schedule(
+                ctx,
+                &mut self.own_address,
+                at,
+                SupervisorTimer::PacingChange(index as u32),
+            );
+        }
         self.arm_sweep(ctx);
         self.startup = None;
     }
@@ -1019,6 +1035,14 @@ impl Handler<Mail<SupervisorTimer>> for CampaignSupervisor {
                 self.arm_redial_timer(ctx);
             }
             SupervisorTimer::DialingCloses => self.close_dialing_if_due(now),
+            SupervisorTimer::PacingChange(index) => {
+                if let Some((_, strategy)) = self.pacing_changes.get(index as usize)
+                    && !self.dialing_closed
+                {
+                    self.pacer
+                        .do_send(Mail::new(PacingControl::SetStrategy(*strategy)));
+                }
+            }
             SupervisorTimer::WatchdogSweep => {
                 self.sweep_timer = None;
                 self.sweep_watchdogs(now);

@@ -367,7 +367,11 @@ impl PacingActor {
             && self.tick_timer.is_none()
         {
             let at = self.clock.now() + every;
-            self.tick_timer = Some(self.clock.schedule(ctx, &mut self.own_address, at, PacingTimer::Tick));
+            self.tick_timer =
+                Some(
+                    self.clock
+                        .schedule(ctx, &mut self.own_address, at, PacingTimer::Tick),
+                );
         }
     }
 
@@ -391,7 +395,9 @@ impl PacingActor {
             }
             self.clock.cancel(ctx, handle);
         }
-        let handle = self.clock.schedule(ctx, &mut self.own_address, at, PacingTimer::Wake);
+        let handle = self
+            .clock
+            .schedule(ctx, &mut self.own_address, at, PacingTimer::Wake);
         self.wake_timer = Some((at, handle));
     }
 
@@ -401,7 +407,11 @@ impl PacingActor {
         {
             let uniform = unit_interval(self.rng.next_u64());
             let at = self.clock.now() + rate_gap(per_minute, uniform);
-            self.arrival_timer = Some(self.clock.schedule(ctx, &mut self.own_address, at, PacingTimer::RateArrival));
+            self.arrival_timer =
+                Some(
+                    self.clock
+                        .schedule(ctx, &mut self.own_address, at, PacingTimer::RateArrival),
+                );
         }
     }
 

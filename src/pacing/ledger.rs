@@ -15,10 +15,14 @@ use super::abandon::{AbandonLedger, AbandonSettings};
 use super::actor::PacingCounters;
 use super::estimate::Estimates;
 use crate::domain::AttemptId;
-use crate::time::SimTime;
+use crate::time::{SimDuration, SimTime};
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::rc::Rc;
+
+/// How often the learned estimates' tables are rebuilt: they move slowly, and every rebuild
+/// invalidates the predictive strategy's cached supply of agents.
+pub const REFRESH_EVERY: SimDuration = SimDuration(5_000_000);
 
 /// The ledger of one campaign, shared on its thread.
 pub type SharedLedger = Rc<RefCell<PacingLedger>>;
@@ -213,18 +217,19 @@ impl DetailTracker {
 
     /// Forgets wrap-ups that are over by `now`.
     pub fn release_wrap_ups(&mut self, now: SimTime) {
+        // Ended wrap-ups only leave the list: when they end was known all along, so views
+        // built from the list stay right and need no rebuild.
         while self.wrap_ups.front().is_some_and(|end| *end <= now) {
             self.wrap_ups.pop_front();
-            self.agents_version += 1;
         }
     }
 
-    /// Rebuilds the estimates' tables, at most once per simulated second.
+    /// Rebuilds the estimates' tables, at most once every [`REFRESH_EVERY`] of engine time.
     pub fn refresh(&mut self, now: SimTime) {
         self.release_wrap_ups(now);
         let due = self
             .refreshed_at
-            .is_none_or(|at| now.saturating_since(at).as_micros() >= 1_000_000);
+            .is_none_or(|at| now.saturating_since(at) >= REFRESH_EVERY);
         if due {
             self.estimates.refresh();
             self.refreshed_at = Some(now);

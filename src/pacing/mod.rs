@@ -738,7 +738,9 @@ mod tests {
             Strategy::Progressive,
             Strategy::Power { ratio: 2.0 },
             Strategy::Rate { per_minute: 6.0 },
-            Strategy::Preview { preview_seconds: 5.0 },
+            Strategy::Preview {
+                preview_seconds: 5.0,
+            },
             Strategy::AdaptiveRatio(AdaptiveSettings::default()),
             Strategy::Predictive(PredictiveSettings::default()),
         ] {

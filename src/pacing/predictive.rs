@@ -135,8 +135,11 @@ pub struct Predictive {
     /// Cumulative demand from what is already in flight or waiting, mean and variance, at h_k.
     demand_mean: Vec<f64>,
     demand_var: Vec<f64>,
-    /// Supply by h_k + θ, mean and variance; cached under `supply_key`.
+    /// Supply of busy agents and wrap-ups by h_k + θ, mean and variance (idle agents are
+    /// added in [`Predictive::expected_abandons`]); cached under `supply_key`.
     supply_mean: Vec<f64>,
+    /// Idle agents now.
+    idle: f64,
     supply_var: Vec<f64>,
     supply_key: Option<SupplyKey>,
     /// A fresh dial's probability of a live answer by h_k.
@@ -153,7 +156,6 @@ struct SupplyKey {
     agents_version: u64,
     /// Time in whole look-ahead steps.
     step: u64,
-    idle: u32,
     steps: usize,
     threshold: f64,
 }
@@ -168,6 +170,7 @@ impl Predictive {
             supply_mean: Vec::new(),
             supply_var: Vec::new(),
             supply_key: None,
+            idle: 0.0,
             fresh: Vec::new(),
             groups: Vec::new(),
             along: Vec::new(),
@@ -240,20 +243,18 @@ impl Predictive {
         }
     }
 
-    /// Supply of agents by h_k + θ at each step, cached while nothing changes.
+    /// Supply of busy agents by h_k + θ at each step, cached while nothing changes.
     fn build_supply(
         &mut self,
         detail: &DetailTracker,
         now: SimTime,
         steps: usize,
         step: f64,
-        idle: u32,
         threshold: f64,
     ) {
         let key = SupplyKey {
             agents_version: detail.agents_version(),
             step: (now.as_secs_f64() / step) as u64,
-            idle,
             steps,
             threshold,
         };
@@ -265,7 +266,7 @@ impl Predictive {
         let wrap_up = detail.assumed_wrap_up;
         self.supply_mean.clear();
         self.supply_var.clear();
-        self.supply_mean.resize(steps + 1, f64::from(idle));
+        self.supply_mean.resize(steps + 1, 0.0);
         self.supply_var.resize(steps + 1, 0.0);
         self.along.resize(steps + 1, 0.0);
         for since in detail.busy_since() {
@@ -322,7 +323,7 @@ impl Predictive {
                 + n * self.fresh[k - 1] * (1.0 - self.fresh[k - 1])
                 + self.supply_var[k]
                 + 0.25;
-            let z = (before - self.supply_mean[k] + 0.5) / variance.sqrt();
+            let z = (before - self.idle - self.supply_mean[k] + 0.5) / variance.sqrt();
             abandons += step_answers * normal_cdf(z);
             answers += step_answers;
         }
@@ -431,11 +432,12 @@ impl PacingStrategy for Predictive {
         let waiting = f64::from(snapshot.calls_queued)
             + f64::from(detail.answered_unqueued) * estimates.person_share_of_answers();
         self.build_demand(detail, now, steps, step, waiting, input.unplaced_dials);
-        self.build_supply(detail, now, steps, step, idle, threshold);
+        self.build_supply(detail, now, steps, step, threshold);
+        self.idle = f64::from(idle);
         self.fresh.clear();
         self.fresh
             .extend((0..=steps).map(|k| estimates.dials.live_by(k as f64 * step)));
-        note.about_to_free = self.supply_mean[steps] - f64::from(idle);
+        note.about_to_free = self.supply_mean[steps];
         note.expected_answers = self.demand_mean[steps] - waiting;
 
         let allowed = abandon.allowed_rate * settings.aggressiveness;

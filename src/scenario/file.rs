@@ -210,6 +210,27 @@ pub struct PacingSection {
     pub predictive: Option<PredictiveSection>,
     #[serde(default)]
     pub abandon: Option<AbandonSection>,
+    /// Strategy changes while the campaign runs.
+    #[serde(default)]
+    pub changes: Vec<PacingChange>,
+}
+
+/// A change of strategy (or of its settings) at a time: the same keys as `[pacing]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PacingChange {
+    pub at: RawDuration,
+    pub strategy: String,
+    #[serde(default)]
+    pub ratio: Option<f64>,
+    #[serde(default)]
+    pub rate_per_minute: Option<f64>,
+    #[serde(default)]
+    pub preview_time: Option<RawDuration>,
+    #[serde(default)]
+    pub adaptive: Option<AdaptiveSection>,
+    #[serde(default)]
+    pub predictive: Option<PredictiveSection>,
 }
 
 /// VICIdial ADAPT settings, for strategy "adaptive_ratio".

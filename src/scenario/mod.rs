@@ -198,6 +198,8 @@ pub struct PacingSettings {
     pub queue_guard: Option<(u32, u32)>,
     /// Abandon accounting, the cap, the budget and the guard.
     pub abandon: AbandonSettings,
+    /// Strategy changes while running, in time order.
+    pub changes: Vec<(SimTime, Strategy)>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -360,6 +362,7 @@ impl Scenario {
                 abandon_guard: self.pacing.abandon.guard,
             },
             abandon: self.pacing.abandon,
+            pacing_changes: self.pacing.changes.clone(),
         }
     }
 }
@@ -866,17 +869,29 @@ fn round_for_message(value: f64) -> f64 {
     (value * 1e9).round() / 1e9
 }
 
-fn build_pacing(raw: &ScenarioFile, wrap_up: &Dist, check: &mut Checker) -> PacingSettings {
-    let section = &raw.pacing;
-    let strategy = match section.strategy.as_str() {
+/// The keys that name a strategy and its settings, in `[pacing]` or a `[[pacing.changes]]` entry.
+struct StrategyKeys<'a> {
+    /// Key path prefix, like `pacing` or `pacing.changes[0]`.
+    prefix: String,
+    strategy: &'a str,
+    ratio: Option<f64>,
+    rate_per_minute: Option<f64>,
+    preview_time: Option<RawDuration>,
+    adaptive: Option<&'a file::AdaptiveSection>,
+    predictive: Option<&'a file::PredictiveSection>,
+}
+
+fn build_strategy(keys: &StrategyKeys<'_>, check: &mut Checker) -> Strategy {
+    let path = |key: &str| format!("{}.{key}", keys.prefix);
+    let strategy = match keys.strategy {
         "progressive" => Strategy::Progressive,
-        "power" => match section.ratio {
+        "power" => match keys.ratio {
             Some(ratio) if ratio.is_finite() && (1.0..=100.0).contains(&ratio) => {
                 Strategy::Power { ratio }
             }
             Some(ratio) => {
                 check.fail(
-                    "pacing.ratio",
+                    &path("ratio"),
                     format!(
                         "{ratio} is out of range; it must be at least 1 (power keeps ratio × idle agents dials in flight) and at most 100"
                     ),
@@ -885,42 +900,44 @@ fn build_pacing(raw: &ScenarioFile, wrap_up: &Dist, check: &mut Checker) -> Paci
             }
             None => {
                 check.fail(
-                    "pacing.ratio",
+                    &path("ratio"),
                     "required for strategy \"power\": lines per idle agent",
                 );
                 Strategy::Power { ratio: 1.0 }
             }
         },
-        "rate" => match section.rate_per_minute {
+        "rate" => match keys.rate_per_minute {
             Some(rate) if rate.is_finite() && rate > 0.0 => Strategy::Rate { per_minute: rate },
             Some(rate) => {
-                check.fail("pacing.rate_per_minute", format!("{rate} must be above 0"));
+                check.fail(&path("rate_per_minute"), format!("{rate} must be above 0"));
                 Strategy::Rate { per_minute: 1.0 }
             }
             None => {
                 check.fail(
-                    "pacing.rate_per_minute",
+                    &path("rate_per_minute"),
                     "required for strategy \"rate\": mean dials per minute",
                 );
                 Strategy::Rate { per_minute: 1.0 }
             }
         },
         "preview" => Strategy::Preview {
-            preview_seconds: section
+            preview_seconds: keys
                 .preview_time
                 .map_or(PREVIEW_TIME_DEFAULT_SECONDS, |d| d.0.as_secs_f64()),
         },
         "adaptive_ratio" => Strategy::AdaptiveRatio(build_adaptive(
-            section.adaptive.as_ref().unwrap_or(&Default::default()),
+            &path("adaptive"),
+            keys.adaptive.unwrap_or(&Default::default()),
             check,
         )),
         "predictive" => Strategy::Predictive(build_predictive(
-            section.predictive.as_ref().unwrap_or(&Default::default()),
+            &path("predictive"),
+            keys.predictive.unwrap_or(&Default::default()),
             check,
         )),
         other => {
             check.fail(
-                "pacing.strategy",
+                &path("strategy"),
                 format!(
                     "unknown strategy \"{other}\"; choose \"progressive\", \"power\", \"rate\", \"preview\", \"adaptive_ratio\" or \"predictive\""
                 ),
@@ -928,42 +945,63 @@ fn build_pacing(raw: &ScenarioFile, wrap_up: &Dist, check: &mut Checker) -> Paci
             Strategy::Progressive
         }
     };
-    let only_for = |check: &mut Checker, present: bool, path: &str, applies_to: &str| {
-        if present && strategy.name() != applies_to {
+    let mut only_for = |present: bool, key: &str, applies_to: &str| {
+        if present && keys.strategy != applies_to {
             check.fail(
-                path,
+                &path(key),
                 format!(
                     "only applies to strategy \"{applies_to}\", not \"{}\"",
-                    section.strategy
+                    keys.strategy
                 ),
             );
         }
     };
-    only_for(check, section.ratio.is_some(), "pacing.ratio", "power");
-    only_for(
+    only_for(keys.ratio.is_some(), "ratio", "power");
+    only_for(keys.rate_per_minute.is_some(), "rate_per_minute", "rate");
+    only_for(keys.preview_time.is_some(), "preview_time", "preview");
+    only_for(keys.adaptive.is_some(), "adaptive", "adaptive_ratio");
+    only_for(keys.predictive.is_some(), "predictive", "predictive");
+    strategy
+}
+
+fn build_pacing(raw: &ScenarioFile, wrap_up: &Dist, check: &mut Checker) -> PacingSettings {
+    let section = &raw.pacing;
+    let strategy = build_strategy(
+        &StrategyKeys {
+            prefix: "pacing".to_string(),
+            strategy: &section.strategy,
+            ratio: section.ratio,
+            rate_per_minute: section.rate_per_minute,
+            preview_time: section.preview_time,
+            adaptive: section.adaptive.as_ref(),
+            predictive: section.predictive.as_ref(),
+        },
         check,
-        section.rate_per_minute.is_some(),
-        "pacing.rate_per_minute",
-        "rate",
     );
-    only_for(
-        check,
-        section.preview_time.is_some(),
-        "pacing.preview_time",
-        "preview",
-    );
-    only_for(
-        check,
-        section.adaptive.is_some(),
-        "pacing.adaptive",
-        "adaptive_ratio",
-    );
-    only_for(
-        check,
-        section.predictive.is_some(),
-        "pacing.predictive",
-        "predictive",
-    );
+    let mut changes = Vec::with_capacity(section.changes.len());
+    for (index, change) in section.changes.iter().enumerate() {
+        let prefix = format!("pacing.changes[{index}]");
+        let changed = build_strategy(
+            &StrategyKeys {
+                prefix: prefix.clone(),
+                strategy: &change.strategy,
+                ratio: change.ratio,
+                rate_per_minute: change.rate_per_minute,
+                preview_time: change.preview_time,
+                adaptive: change.adaptive.as_ref(),
+                predictive: change.predictive.as_ref(),
+            },
+            check,
+        );
+        if changed.is_open_loop() != strategy.is_open_loop() {
+            check.fail(
+                &format!("{prefix}.strategy"),
+                "cannot switch between \"rate\" (open loop, for validation) and the closed-loop strategies",
+            );
+        }
+        changes.push((SimTime::ZERO + change.at.0, changed));
+    }
+    changes.sort_by_key(|(at, _)| *at);
     let queue_guard = section.queue_guard.as_ref().map(|guard| {
         let pause_at = check.count("pacing.queue_guard.pause_at", guard.pause_at, 1, 1_000_000);
         let resume_at = check.count(
@@ -991,7 +1029,7 @@ fn build_pacing(raw: &ScenarioFile, wrap_up: &Dist, check: &mut Checker) -> Paci
             "pacing.tick",
             format!(
                 "strategy \"{}\" decides with time as well as events; the tick must be above 0 (1s samples like VICIdial)",
-                strategy.name()
+                if strategy.needs_tick() { strategy.name() } else { "adaptive_ratio or predictive (in pacing.changes)" }
             ),
         );
     }
@@ -1007,13 +1045,18 @@ fn build_pacing(raw: &ScenarioFile, wrap_up: &Dist, check: &mut Checker) -> Paci
             .map_or_else(|| SimDuration::from_secs_f64(wrap_up.mean_secs()), |d| d.0),
         queue_guard,
         abandon,
+        changes,
     }
 }
 
 /// Preview time when `pacing.preview_time` is not given.
 pub const PREVIEW_TIME_DEFAULT_SECONDS: f64 = 10.0;
 
-fn build_adaptive(section: &file::AdaptiveSection, check: &mut Checker) -> AdaptiveSettings {
+fn build_adaptive(
+    prefix: &str,
+    section: &file::AdaptiveSection,
+    check: &mut Checker,
+) -> AdaptiveSettings {
     let defaults = AdaptiveSettings::default();
     let variant = match section.variant.as_deref() {
         None => defaults.variant,
@@ -1022,7 +1065,7 @@ fn build_adaptive(section: &file::AdaptiveSection, check: &mut Checker) -> Adapt
         Some("tapered") => AdaptVariant::Tapered,
         Some(other) => {
             check.fail(
-                "pacing.adaptive.variant",
+                &format!("{prefix}.variant"),
                 format!(
                     "unknown variant \"{other}\"; choose \"hard_limit\", \"average\" or \"tapered\" (VICIdial's ADAPT_HARD_LIMIT, ADAPT_AVERAGE, ADAPT_TAPERED)"
                 ),
@@ -1033,14 +1076,14 @@ fn build_adaptive(section: &file::AdaptiveSection, check: &mut Checker) -> Adapt
     let maximum_level = section.maximum_level.unwrap_or(defaults.maximum_level);
     if !(maximum_level.is_finite() && (1.0..=100.0).contains(&maximum_level)) {
         check.fail(
-            "pacing.adaptive.maximum_level",
+            &format!("{prefix}.maximum_level"),
             format!("{maximum_level} is out of range; it must be between 1 and 100"),
         );
     }
     let initial_level = section.initial_level.unwrap_or(defaults.initial_level);
     if !(initial_level.is_finite() && initial_level >= 1.0 && initial_level <= maximum_level) {
         check.fail(
-            "pacing.adaptive.initial_level",
+            &format!("{prefix}.initial_level"),
             format!("{initial_level} is out of range; it must be between 1 and maximum_level ({maximum_level})"),
         );
     }
@@ -1049,27 +1092,27 @@ fn build_adaptive(section: &file::AdaptiveSection, check: &mut Checker) -> Adapt
         .unwrap_or(defaults.dropped_percentage);
     if !(0.0..=100.0).contains(&dropped_percentage) {
         check.fail(
-            "pacing.adaptive.dropped_percent",
+            &format!("{prefix}.dropped_percent"),
             format!("{dropped_percentage} is not a percentage; it must be between 0 and 100"),
         );
     }
     let intensity = section.intensity.unwrap_or(defaults.intensity);
     if !(-100.0..=100.0).contains(&intensity) {
         check.fail(
-            "pacing.adaptive.intensity",
+            &format!("{prefix}.intensity"),
             format!("{intensity} is out of range; it must be between -100 and 100 (percent)"),
         );
     }
     let diff_target = section.diff_target.unwrap_or(defaults.diff_target);
     if !diff_target.is_finite() {
-        check.fail("pacing.adaptive.diff_target", "must be a number");
+        check.fail(&format!("{prefix}.diff_target"), "must be a number");
     }
     let latest_server_time = match section.latest_server_time {
         None => defaults.latest_server_time,
         Some(hhmm) if (0..=2400).contains(&hhmm) && hhmm % 100 < 60 => hhmm as u32,
         Some(hhmm) => {
             check.fail(
-                "pacing.adaptive.latest_server_time",
+                &format!("{prefix}.latest_server_time"),
                 format!("{hhmm} is not a time of day written HHMM, like 2100"),
             );
             defaults.latest_server_time
@@ -1078,11 +1121,11 @@ fn build_adaptive(section: &file::AdaptiveSection, check: &mut Checker) -> Adapt
     let placement_interval = section
         .placement_interval
         .map_or(defaults.placement_interval, |d| {
-            check.positive_duration("pacing.adaptive.placement_interval", d.0);
+            check.positive_duration(&format!("{prefix}.placement_interval"), d.0);
             d.0.as_secs_f64()
         });
     let level_threshold_agents = section.level_threshold_agents.map_or(0, |n| {
-        check.count("pacing.adaptive.level_threshold_agents", n, 0, 100_000) as u32
+        check.count(&format!("{prefix}.level_threshold_agents"), n, 0, 100_000) as u32
     });
     AdaptiveSettings {
         variant,
@@ -1098,7 +1141,11 @@ fn build_adaptive(section: &file::AdaptiveSection, check: &mut Checker) -> Adapt
     }
 }
 
-fn build_predictive(section: &file::PredictiveSection, check: &mut Checker) -> PredictiveSettings {
+fn build_predictive(
+    prefix: &str,
+    section: &file::PredictiveSection,
+    check: &mut Checker,
+) -> PredictiveSettings {
     let defaults = PredictiveSettings::default();
     let criterion = match section.criterion.as_deref() {
         None => defaults.criterion,
@@ -1106,7 +1153,7 @@ fn build_predictive(section: &file::PredictiveSection, check: &mut Checker) -> P
         Some("average") => Criterion::Average,
         Some(other) => {
             check.fail(
-                "pacing.predictive.criterion",
+                &format!("{prefix}.criterion"),
                 format!("unknown criterion \"{other}\"; choose \"marginal\" or \"average\""),
             );
             defaults.criterion
@@ -1115,19 +1162,19 @@ fn build_predictive(section: &file::PredictiveSection, check: &mut Checker) -> P
     let aggressiveness = section.aggressiveness.unwrap_or(defaults.aggressiveness);
     if !(aggressiveness.is_finite() && aggressiveness > 0.0 && aggressiveness <= 100.0) {
         check.fail(
-            "pacing.predictive.aggressiveness",
+            &format!("{prefix}.aggressiveness"),
             format!("{aggressiveness} is out of range; it must be above 0 and at most 100"),
         );
     }
     let count = |check: &mut Checker, key: &str, value: Option<i64>, default: u32, min: i64| {
         value.map_or(default, |n| {
-            check.count(&format!("pacing.predictive.{key}"), n, min, 1_000_000) as u32
+            check.count(&format!("{prefix}.{key}"), n, min, 1_000_000) as u32
         })
     };
     let step_seconds = section.step.map_or(defaults.step_seconds, |d| {
         if d.0 < SimDuration::from_millis(50) || d.0 > SimDuration::from_secs(10) {
             check.fail(
-                "pacing.predictive.step",
+                &format!("{prefix}.step"),
                 format!("{} is out of range; it must be between 50ms and 10s", d.0),
             );
         }
@@ -1417,6 +1464,202 @@ strategy = "progressive"
         let shifted = mix.with_answer_probability(0.2);
         assert!((shifted.total() - 1.0).abs() < 1e-12);
         assert!((shifted.no_answer / shifted.busy - 3.0).abs() < 1e-12);
+    }
+
+    fn problems_with(overrides: &[&str]) -> Vec<Problem> {
+        let overrides: Vec<String> = overrides.iter().map(|s| s.to_string()).collect();
+        match Scenario::from_toml("t.toml", MINIMAL, &overrides) {
+            Ok(_) => panic!("expected problems with {overrides:?}"),
+            Err(error) => error.problems().to_vec(),
+        }
+    }
+
+    fn has(problems: &[Problem], path: &str, text: &str) -> bool {
+        problems
+            .iter()
+            .any(|p| p.path == path && p.message.contains(text))
+    }
+
+    #[test]
+    fn impossible_abandon_caps_are_refused_with_the_reason() {
+        for cap in ["150", "-1"] {
+            let problems = problems_with(&[&format!("pacing.abandon.cap_percent={cap}")]);
+            assert!(
+                has(&problems, "pacing.abandon.cap_percent", "between 0 and 100"),
+                "{problems:?}"
+            );
+        }
+        let problems = problems_with(&[
+            "pacing.abandon.cap_percent=3",
+            "pacing.abandon.target_percent=4",
+        ]);
+        assert!(has(
+            &problems,
+            "pacing.abandon.target_percent",
+            "above the cap"
+        ));
+        let problems = problems_with(&["pacing.abandon.denominator=\"calls\""]);
+        assert!(has(&problems, "pacing.abandon.denominator", "live_answers"));
+        let problems = problems_with(&["pacing.abandon.window=\"week\""]);
+        assert!(has(&problems, "pacing.abandon.window", "rolling_30d"));
+    }
+
+    #[test]
+    fn the_ring_timeout_floor_needs_an_explicit_override() {
+        let problems = problems_with(&["dialing.ring_timeout=10s"]);
+        assert!(
+            has(
+                &problems,
+                "dialing.ring_timeout",
+                "under the ring-timeout floor of 15"
+            ),
+            "{problems:?}"
+        );
+        assert!(problems[0].message.contains("allow_short_ring_timeout"));
+        let allowed = Scenario::from_toml(
+            "t.toml",
+            MINIMAL,
+            &[
+                "dialing.ring_timeout=10s".to_string(),
+                "dialing.allow_short_ring_timeout=true".to_string(),
+            ],
+        )
+        .unwrap();
+        assert_eq!(allowed.dialing.ring_timeout, SimDuration::from_secs(10));
+        let lower_floor = Scenario::from_toml(
+            "t.toml",
+            MINIMAL,
+            &[
+                "dialing.ring_timeout=10s".to_string(),
+                "dialing.ring_timeout_floor=8s".to_string(),
+            ],
+        );
+        assert!(lower_floor.is_ok());
+    }
+
+    #[test]
+    fn power_needs_a_ratio_of_at_least_one() {
+        let problems = problems_with(&["pacing.strategy=\"power\"", "pacing.ratio=0.8"]);
+        assert!(has(&problems, "pacing.ratio", "at least 1"), "{problems:?}");
+    }
+
+    #[test]
+    fn dialing_limits_are_checked() {
+        let problems = problems_with(&["dialing.max_lines_per_agent=0.5"]);
+        assert!(has(&problems, "dialing.max_lines_per_agent", "at least 1"));
+        let problems = problems_with(&["dialing.max_calls_per_second=0"]);
+        assert!(has(&problems, "dialing.max_calls_per_second", "above 0"));
+        let ok = Scenario::from_toml(
+            "t.toml",
+            MINIMAL,
+            &[
+                "dialing.max_lines_per_agent=2.5".to_string(),
+                "dialing.max_calls_per_second=8".to_string(),
+            ],
+        )
+        .unwrap();
+        assert_eq!(ok.dialing.limits.max_lines_per_agent, Some(2.5));
+        assert_eq!(ok.dialing.limits.max_calls_per_second, Some(8.0));
+    }
+
+    #[test]
+    fn strategy_settings_are_checked_and_belong_to_their_strategy() {
+        let problems = problems_with(&[
+            "pacing.strategy=\"adaptive_ratio\"",
+            "pacing.adaptive.initial_level=4",
+            "pacing.adaptive.maximum_level=3",
+            "pacing.adaptive.latest_server_time=2575",
+            "pacing.adaptive.variant=\"fast\"",
+        ]);
+        assert!(has(
+            &problems,
+            "pacing.adaptive.initial_level",
+            "maximum_level"
+        ));
+        assert!(has(&problems, "pacing.adaptive.latest_server_time", "HHMM"));
+        assert!(has(&problems, "pacing.adaptive.variant", "hard_limit"));
+        let problems = problems_with(&["pacing.adaptive.intensity=10"]);
+        assert!(has(
+            &problems,
+            "pacing.adaptive",
+            "only applies to strategy \"adaptive_ratio\""
+        ));
+        let problems = problems_with(&["pacing.strategy=\"predictive\"", "pacing.tick=0s"]);
+        assert!(has(&problems, "pacing.tick", "above 0"), "{problems:?}");
+        let problems = problems_with(&[
+            "pacing.strategy=\"predictive\"",
+            "pacing.predictive.aggressiveness=0",
+        ]);
+        assert!(has(
+            &problems,
+            "pacing.predictive.aggressiveness",
+            "above 0"
+        ));
+        let problems = problems_with(&["pacing.strategy=\"slow\""]);
+        assert!(has(&problems, "pacing.strategy", "predictive"));
+    }
+
+    #[test]
+    fn strategies_and_their_defaults_are_read() {
+        let load = |overrides: &[&str]| {
+            let overrides: Vec<String> = overrides.iter().map(|s| s.to_string()).collect();
+            Scenario::from_toml("t.toml", MINIMAL, &overrides).unwrap()
+        };
+        let preview = load(&["pacing.strategy=\"preview\"", "pacing.preview_time=12s"]);
+        assert_eq!(
+            preview.pacing.strategy,
+            Strategy::Preview {
+                preview_seconds: 12.0
+            }
+        );
+        let adaptive = load(&[
+            "pacing.strategy=\"adaptive_ratio\"",
+            "pacing.adaptive.variant=\"tapered\"",
+            "pacing.adaptive.dropped_percent=2.5",
+        ]);
+        let Strategy::AdaptiveRatio(settings) = adaptive.pacing.strategy else {
+            panic!("not adaptive");
+        };
+        assert_eq!(settings.variant, AdaptVariant::Tapered);
+        assert_eq!(settings.dropped_percentage, 2.5);
+        assert_eq!(settings.maximum_level, 3.0);
+        let predictive = load(&["pacing.strategy=\"predictive\""]);
+        assert!(matches!(
+            predictive.pacing.strategy,
+            Strategy::Predictive(_)
+        ));
+        let abandon = predictive.pacing.abandon;
+        assert_eq!(abandon.threshold, SimDuration::from_secs(2));
+        assert!((abandon.cap - 0.03).abs() < 1e-12);
+        assert!((abandon.target - 0.024).abs() < 1e-12);
+        assert!(abandon.guard);
+    }
+
+    #[test]
+    fn pacing_can_change_while_running() {
+        let text = format!(
+            "{MINIMAL}\n[[pacing.changes]]\nat = \"01:00\"\nstrategy = \"power\"\nratio = 2.0\n\n[[pacing.changes]]\nat = \"00:30\"\nstrategy = \"predictive\"\n"
+        );
+        let scenario = Scenario::from_toml("t.toml", &text, &[]).unwrap();
+        assert_eq!(scenario.pacing.changes.len(), 2);
+        assert_eq!(scenario.pacing.changes[0].0, SimTime::from_secs(1800));
+        assert!(matches!(scenario.pacing.changes[1].1, Strategy::Power { ratio } if ratio == 2.0));
+        let bad = format!(
+            "{MINIMAL}\n[[pacing.changes]]\nat = \"01:00\"\nstrategy = \"power\"\nratio = 0.5\n"
+        );
+        let problems = problems_of(&bad);
+        assert!(
+            has(&problems, "pacing.changes[0].ratio", "at least 1"),
+            "{problems:?}"
+        );
+        let to_rate = format!(
+            "{MINIMAL}\n[[pacing.changes]]\nat = \"01:00\"\nstrategy = \"rate\"\nrate_per_minute = 3.0\n"
+        );
+        assert!(has(
+            &problems_of(&to_rate),
+            "pacing.changes[0].strategy",
+            "open loop"
+        ));
     }
 
     #[test]
