@@ -449,10 +449,15 @@ impl AbandonView {
 /// were this many, so that a slow start does not turn a small surplus into a large rate.
 pub const MIN_HORIZON_ANSWERS: f64 = 20.0;
 
+/// The allowed rate never goes above this many times the cap, however much budget is unspent.
+/// (Predictive's default criterion is the risk of the last dial, which runs well above the
+/// average rate it produces; with 10 agents the budget is spent only up to about 4× the cap.)
+pub const MAX_ALLOWED_TIMES_CAP: f64 = 4.0;
+
 /// The budget controller: the rate to aim at over the next `spend_horizon`, so that the window
 /// ends at the target. Unspent budget (`target × answers − abandons`) is spread over the answers
 /// expected in the horizon; overspending lowers the rate the same way. Never below 0 nor above
-/// twice the cap.
+/// [`MAX_ALLOWED_TIMES_CAP`] times the cap.
 pub fn allowed_rate(
     settings: &AbandonSettings,
     denominator: u64,
@@ -462,7 +467,7 @@ pub fn allowed_rate(
     let slack = settings.target * denominator as f64 - abandons as f64;
     let horizon_answers =
         (answers_per_second * settings.spend_horizon.as_secs_f64()).max(MIN_HORIZON_ANSWERS);
-    (settings.target + slack / horizon_answers).clamp(0.0, 2.0 * settings.cap)
+    (settings.target + slack / horizon_answers).clamp(0.0, MAX_ALLOWED_TIMES_CAP * settings.cap)
 }
 
 /// The hard guard: true when one more abandon, with every call now waiting also abandoned,
@@ -566,7 +571,7 @@ mod tests {
         assert_eq!(allowed_rate(&settings, 1000, 400, 0.1), 0.0);
         assert_eq!(
             allowed_rate(&settings, 100_000, 0, 0.01),
-            2.0 * settings.cap
+            MAX_ALLOWED_TIMES_CAP * settings.cap
         );
     }
 
@@ -601,7 +606,7 @@ mod tests {
         ) {
             let settings = AbandonSettings::default();
             let allowed = allowed_rate(&settings, denominator, abandons, rate);
-            prop_assert!((0.0..=2.0 * settings.cap).contains(&allowed));
+            prop_assert!((0.0..=MAX_ALLOWED_TIMES_CAP * settings.cap).contains(&allowed));
             let more = allowed_rate(&settings, denominator, abandons + 1, rate);
             prop_assert!(more <= allowed);
         }

@@ -22,7 +22,7 @@ use std::rc::Rc;
 
 /// How often the learned estimates' tables are rebuilt: they move slowly, and every rebuild
 /// invalidates the predictive strategy's cached supply of agents.
-pub const REFRESH_EVERY: SimDuration = SimDuration(5_000_000);
+pub const REFRESH_EVERY: SimDuration = SimDuration(1_000_000);
 
 /// The ledger of one campaign, shared on its thread.
 pub type SharedLedger = Rc<RefCell<PacingLedger>>;

@@ -140,6 +140,8 @@ pub struct Predictive {
     supply_mean: Vec<f64>,
     /// Idle agents now.
     idle: f64,
+    /// Agents in wrap-up free by h_k + θ.
+    wrap_up_supply: Vec<f64>,
     supply_var: Vec<f64>,
     supply_key: Option<SupplyKey>,
     /// A fresh dial's probability of a live answer by h_k.
@@ -171,6 +173,7 @@ impl Predictive {
             supply_var: Vec::new(),
             supply_key: None,
             idle: 0.0,
+            wrap_up_supply: Vec::new(),
             fresh: Vec::new(),
             groups: Vec::new(),
             along: Vec::new(),
@@ -243,7 +246,8 @@ impl Predictive {
         }
     }
 
-    /// Supply of busy agents by h_k + θ at each step, cached while nothing changes.
+    /// Supply of busy agents by h_k + θ at each step, cached within one look-ahead step while
+    /// no agent changes state (elapsed times are then at most one step stale).
     fn build_supply(
         &mut self,
         detail: &DetailTracker,
@@ -299,12 +303,28 @@ impl Predictive {
                 }
             }
         }
+    }
+
+    /// Agents in wrap-up free at known times: counted afresh at every decision (a cached count
+    /// would count an agent twice once the wrap-up ends and the agent shows up as idle).
+    fn build_wrap_up_supply(
+        &mut self,
+        detail: &DetailTracker,
+        now: SimTime,
+        steps: usize,
+        step: f64,
+        threshold: f64,
+    ) {
+        self.wrap_up_supply.clear();
+        self.wrap_up_supply.resize(steps + 1, 0.0);
         for end in detail.wrap_up_ends() {
+            if end <= now {
+                continue;
+            }
             let frees_in = end.saturating_since(now).as_secs_f64();
-            for k in 0..=steps {
-                if frees_in <= k as f64 * step + threshold {
-                    self.supply_mean[k] += 1.0;
-                }
+            let first = ((frees_in - threshold) / step).ceil().max(0.0) as usize;
+            for count in self.wrap_up_supply.iter_mut().skip(first) {
+                *count += 1.0;
             }
         }
     }
@@ -323,7 +343,8 @@ impl Predictive {
                 + n * self.fresh[k - 1] * (1.0 - self.fresh[k - 1])
                 + self.supply_var[k]
                 + 0.25;
-            let z = (before - self.idle - self.supply_mean[k] + 0.5) / variance.sqrt();
+            let supply = self.idle + self.wrap_up_supply[k] + self.supply_mean[k];
+            let z = (before - supply + 0.5) / variance.sqrt();
             abandons += step_answers * normal_cdf(z);
             answers += step_answers;
         }
@@ -433,11 +454,12 @@ impl PacingStrategy for Predictive {
             + f64::from(detail.answered_unqueued) * estimates.person_share_of_answers();
         self.build_demand(detail, now, steps, step, waiting, input.unplaced_dials);
         self.build_supply(detail, now, steps, step, threshold);
+        self.build_wrap_up_supply(detail, now, steps, step, threshold);
         self.idle = f64::from(idle);
         self.fresh.clear();
         self.fresh
             .extend((0..=steps).map(|k| estimates.dials.live_by(k as f64 * step)));
-        note.about_to_free = self.supply_mean[steps];
+        note.about_to_free = self.supply_mean[steps] + self.wrap_up_supply[steps];
         note.expected_answers = self.demand_mean[steps] - waiting;
 
         let allowed = abandon.allowed_rate * settings.aggressiveness;
@@ -623,6 +645,30 @@ mod tests {
             "agents about to free: {late}, just started: {early}"
         );
         assert_eq!(early, 0);
+    }
+
+    #[test]
+    fn an_agent_out_of_wrap_up_is_counted_once() {
+        let mut tracker = learned_tracker();
+        tracker.add_wrap_up(SimTime::from_secs(105));
+        tracker.refresh(SimTime::from_secs(100));
+        let mut predictive = Predictive::new(PredictiveSettings::default());
+        let mut before = snapshot(5, 4, 1, 0);
+        before.now = SimTime::from_secs(100);
+        decide(&mut predictive, &tracker, &before, 0.03);
+        let Some(StrategyNote::Predictive(note)) = predictive.note() else {
+            panic!("no note");
+        };
+        assert!((note.about_to_free - 1.0).abs() < 1e-9, "{note:?}");
+        // Half a second after the wrap-up ended the agent is idle, and only idle.
+        let mut after = snapshot(5, 4, 0, 0);
+        after.now = SimTime::from_secs(105) + crate::time::SimDuration::from_millis(500);
+        decide(&mut predictive, &tracker, &after, 0.03);
+        let Some(StrategyNote::Predictive(note)) = predictive.note() else {
+            panic!("no note");
+        };
+        assert_eq!(note.about_to_free, 0.0, "{note:?}");
+        assert_eq!(note.idle_agents, 1);
     }
 
     proptest! {
