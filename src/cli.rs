@@ -1,4 +1,5 @@
-//! The command line: `dialer simulate`, `dialer check`, `dialer compare` and `dialer explain`.
+//! The command line: `dialer simulate`, `dialer check`, `dialer sweep`, `dialer merge`,
+//! `dialer compare` and `dialer explain`.
 //!
 //! Parses arguments (clap), loads the scenario, runs it, and prints the report. Exit codes:
 //! 0 success, 1 a failure while running, 2 bad input (a scenario that does not load or a bad
@@ -8,9 +9,12 @@
 
 use crate::compare;
 use crate::report::RunReport;
-use crate::runtime::{self, RuntimeError};
+use crate::runtime::{self, RuntimeError, SimulationOptions, SimulationRun};
 use crate::scenario::{Scenario, ScenarioError};
 use crate::sim::switch::{Quiescence, RunStatus};
+use crate::sweep::command::SweepArgs;
+use crate::sweep::{Constraints, View};
+use crate::time::SimDuration;
 use crate::trace::TraceSink;
 use clap::{Parser, Subcommand};
 use std::fs::File;
@@ -50,6 +54,70 @@ pub enum Command {
         /// cross-check of the simulator itself).
         #[arg(long, hide = true)]
         runtime_idle: bool,
+        /// Write a self-contained HTML report with plots of the day to FILE.
+        #[arg(long, value_name = "FILE")]
+        html: Option<PathBuf>,
+    },
+    /// Run a scenario over a grid of settings with many seeds, and recommend a setting.
+    Sweep {
+        /// The scenario file (TOML).
+        scenario: PathBuf,
+        /// An axis of the grid: a numeric setting and its values, `KEY=V1,V2,...` or
+        /// `KEY=START:STOP:STEP` (repeatable; every combination runs).
+        #[arg(long = "grid", value_name = "KEY=VALUES")]
+        grid: Vec<String>,
+        /// Seeds per setting (every setting runs the same seeds).
+        #[arg(long, default_value_t = 20)]
+        seeds: u64,
+        /// The first seed; seeds run from here upwards.
+        #[arg(long, default_value_t = 1)]
+        first_seed: u64,
+        /// Worker threads (default: every core).
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Override a setting for every run, like `--set agents.count=30` (repeatable).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        overrides: Vec<String>,
+        /// The abandon cap, as a fraction.
+        #[arg(long, default_value_t = 0.03)]
+        abandon_cap: f64,
+        /// The highest acceptable chance of breaching the cap over a 30-day window.
+        #[arg(long, default_value_t = 0.05)]
+        max_breach: f64,
+        /// Seconds within which an answered person must reach an agent not to count as a
+        /// compliance abandon.
+        #[arg(long, default_value_t = 2.0)]
+        compliance_wait: f64,
+        /// Whose numbers to summarise: the dialer's view, or the simulator's ground truth.
+        #[arg(long, value_enum, default_value_t = View::Engine)]
+        view: View,
+        /// Write the results (every run and the summary) as JSON to FILE.
+        #[arg(long, value_name = "FILE")]
+        json: Option<PathBuf>,
+        /// Write one CSV row per setting to FILE.
+        #[arg(long, value_name = "FILE")]
+        csv: Option<PathBuf>,
+        /// Write a self-contained HTML report with the frontier to FILE.
+        #[arg(long, value_name = "FILE")]
+        html: Option<PathBuf>,
+        /// Run only shard I of N (0 <= I < N) and save its runs with --json, for `dialer merge`.
+        #[arg(long, value_name = "I/N")]
+        shard: Option<String>,
+        /// Continue an interrupted sweep from its saved results.
+        #[arg(long, value_name = "FILE")]
+        resume: Option<PathBuf>,
+    },
+    /// Merge the results of sweep shards (or partial runs) into one sweep.
+    Merge {
+        /// Results files written by `dialer sweep --json`.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        #[arg(long, value_name = "FILE")]
+        json: Option<PathBuf>,
+        #[arg(long, value_name = "FILE")]
+        csv: Option<PathBuf>,
+        #[arg(long, value_name = "FILE")]
+        html: Option<PathBuf>,
     },
     /// Check a scenario file and report every problem, without running it.
     Check {
@@ -119,6 +187,14 @@ pub enum CliError {
     Output(#[source] std::io::Error),
     #[error("{0}")]
     Explain(#[from] crate::pacing::explain::ExplainError),
+    #[error(transparent)]
+    Sweep(#[from] crate::sweep::command::CommandError),
+    #[error("cannot write {path}: {source}")]
+    Write {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 impl CliError {
@@ -127,6 +203,7 @@ impl CliError {
         match self {
             CliError::Scenario(_) => 2,
             CliError::Explain(error) if error.is_bad_input() => 2,
+            CliError::Sweep(error) => error.exit_code(),
             _ => 1,
         }
     }
@@ -142,15 +219,22 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
             trace,
             overrides,
             runtime_idle,
+            html,
         } => {
             let scenario = Scenario::load(&scenario, &overrides)?;
             let seed = seed.unwrap_or(scenario.seed);
-            let quiescence = if runtime_idle {
-                Quiescence::RuntimeIdle
-            } else {
-                Quiescence::MailCount
+            let options = SimulationOptions {
+                quiescence: if runtime_idle {
+                    Quiescence::RuntimeIdle
+                } else {
+                    Quiescence::MailCount
+                },
+                sample_every: html.is_some().then(|| SimDuration::from_secs(60)),
             };
-            let report = simulate_to(&scenario, seed, trace.as_deref(), quiescence)?;
+            let (report, run) = simulate_to(&scenario, seed, trace.as_deref(), options)?;
+            if let Some(path) = &html {
+                write_html(path, &report, &run)?;
+            }
             let text = if json {
                 let mut text =
                     serde_json::to_string(&report).map_err(|e| CliError::Output(e.into()))?;
@@ -167,6 +251,56 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
             }
             Ok(())
         }
+        Command::Sweep {
+            scenario,
+            grid,
+            seeds,
+            first_seed,
+            threads,
+            overrides,
+            abandon_cap,
+            max_breach,
+            compliance_wait,
+            view,
+            json,
+            csv,
+            html,
+            shard,
+            resume,
+        } => {
+            let args = SweepArgs {
+                scenario,
+                grid,
+                seeds,
+                first_seed,
+                threads,
+                overrides,
+                constraints: Constraints {
+                    abandon_cap,
+                    max_breach_probability: max_breach,
+                    compliance_wait_s: compliance_wait,
+                    view,
+                },
+                json,
+                csv,
+                html,
+                shard,
+                resume,
+            };
+            Ok(crate::sweep::command::sweep(args, out)?)
+        }
+        Command::Merge {
+            files,
+            json,
+            csv,
+            html,
+        } => Ok(crate::sweep::command::merge(
+            &files,
+            json.as_deref(),
+            csv.as_deref(),
+            html.as_deref(),
+            out,
+        )?),
         Command::Check {
             scenario,
             overrides,
@@ -227,17 +361,32 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
     }
 }
 
+/// Writes the HTML report of a run: the report, the switch's samples and the engine's waits.
+fn write_html(path: &Path, report: &RunReport, run: &SimulationRun) -> Result<(), CliError> {
+    let samples = run.outcome.samples.as_deref().unwrap_or(&[]);
+    let tally = run.outcome.engine.as_ref().map(|engine| &engine.tally);
+    let longest = report.wait_ms.max;
+    // About forty bars, in whole tenths of a second.
+    let bucket_ms = (longest / 40).div_ceil(100).max(1) * 100;
+    let waits = tally.map_or_else(Vec::new, |tally| tally.wait_buckets(bucket_ms));
+    let page = crate::html::simulation_page(report, samples, &waits, bucket_ms);
+    std::fs::write(path, page).map_err(|source| CliError::Write {
+        path: path.display().to_string(),
+        source,
+    })
+}
+
 /// Runs a scenario, writing the trace (if asked) through a temporary file that is renamed into
 /// place only when the run succeeds.
 pub fn simulate_to(
     scenario: &Scenario,
     seed: u64,
     trace_path: Option<&Path>,
-    quiescence: Quiescence,
-) -> Result<RunReport, CliError> {
+    options: SimulationOptions,
+) -> Result<(RunReport, SimulationRun), CliError> {
     let Some(path) = trace_path else {
-        let run = runtime::simulate(scenario, seed, TraceSink::hashing_only(), quiescence)?;
-        return Ok(RunReport::build(scenario, seed, &run));
+        let run = runtime::simulate_with(scenario, seed, TraceSink::hashing_only(), options)?;
+        return Ok((RunReport::build(scenario, seed, &run), run));
     };
     let partial = partial_path(path);
     let file = File::create(&partial).map_err(|source| CliError::TraceFile {
@@ -245,14 +394,14 @@ pub fn simulate_to(
         source,
     })?;
     let sink = TraceSink::writing_to(Box::new(BufWriter::with_capacity(1 << 16, file)));
-    let result = runtime::simulate(scenario, seed, sink, quiescence);
+    let result = runtime::simulate_with(scenario, seed, sink, options);
     match result {
         Ok(run) => {
             std::fs::rename(&partial, path).map_err(|source| CliError::TraceFile {
                 path: path.display().to_string(),
                 source,
             })?;
-            Ok(RunReport::build(scenario, seed, &run))
+            Ok((RunReport::build(scenario, seed, &run), run))
         }
         Err(error) => {
             let _ = std::fs::remove_file(&partial);

@@ -26,7 +26,7 @@ use crate::report::RunReport;
 use crate::runtime::{self, RuntimeError};
 use crate::scenario::{PREVIEW_TIME_DEFAULT_SECONDS, Scenario};
 use crate::sim::switch::Quiescence;
-use crate::stats::mean_and_half_width;
+use crate::stats::mean_and_half_width_at;
 use crate::trace::TraceSink;
 use serde::Serialize;
 use std::fmt::Write as _;
@@ -69,7 +69,7 @@ pub struct Estimate {
 
 impl Estimate {
     fn of(values: &[f64]) -> Estimate {
-        let (mean, half_width) = mean_and_half_width(values, 0.95);
+        let (mean, half_width) = mean_and_half_width_at(values, 0.95);
         Estimate { mean, half_width }
     }
 }

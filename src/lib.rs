@@ -17,6 +17,8 @@
 //! - [`scenario`]: scenario files, raw and validated.
 //! - [`stats`], [`report`], [`trace`]: what a run counted, reports, and the event trace.
 //! - [`erlang`]: Erlang B, C and A, for checking the simulator against queueing theory.
+//! - [`sweep`]: parameter sweeps with confidence intervals, the frontier and a recommendation.
+//! - [`html`]: self-contained HTML reports with SVG plots.
 //! - [`runtime`]: the one place that builds the actor system and chooses the backend.
 //! - [`compare`]: every pacing strategy side by side over many seeds.
 //! - [`cli`]: the command line.
@@ -28,6 +30,7 @@ pub mod clock;
 pub mod compare;
 pub mod domain;
 pub mod erlang;
+pub mod html;
 pub mod mail;
 pub mod pacing;
 pub mod report;
@@ -35,6 +38,7 @@ pub mod runtime;
 pub mod scenario;
 pub mod sim;
 pub mod stats;
+pub mod sweep;
 pub mod switch;
 pub mod time;
 pub mod trace;

@@ -15,6 +15,7 @@ use crate::scenario::Scenario;
 use crate::sim::calendar::Calendar;
 use crate::sim::model::SimSwitchModel;
 use crate::sim::switch::{Advance, IdleWake, Quiescence, SimCore, SimOutcome, SimSwitch};
+use crate::time::SimDuration;
 use crate::trace::TraceSink;
 use actix::{Actor, Addr, AsyncContext};
 use std::cell::RefCell;
@@ -40,6 +41,14 @@ pub struct SimulationRun {
     pub trace_records: u64,
 }
 
+/// How to carry out a simulation run, beyond the scenario and seed.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SimulationOptions {
+    pub quiescence: Quiescence,
+    /// Sample the switch's state this often, for plots; `None` for no samples.
+    pub sample_every: Option<SimDuration>,
+}
+
 /// Runs `scenario` with `seed` to the end, on the current thread.
 pub fn simulate(
     scenario: &Scenario,
@@ -47,6 +56,21 @@ pub fn simulate(
     trace: TraceSink,
     quiescence: Quiescence,
 ) -> Result<SimulationRun, RuntimeError> {
+    let options = SimulationOptions {
+        quiescence,
+        sample_every: None,
+    };
+    simulate_with(scenario, seed, trace, options)
+}
+
+/// Runs `scenario` with `seed` to the end, on the current thread, as `options` say.
+pub fn simulate_with(
+    scenario: &Scenario,
+    seed: u64,
+    trace: TraceSink,
+    options: SimulationOptions,
+) -> Result<SimulationRun, RuntimeError> {
+    let quiescence = options.quiescence;
     let idle_wake = Arc::new(IdleWake::default());
     let mut builder = tokio::runtime::Builder::new_current_thread();
     builder.enable_time().start_paused(true);
@@ -95,7 +119,7 @@ pub fn simulate(
                 ctx.address().recipient(),
                 trace_for_run.clone(),
             );
-            let core = Rc::new(RefCell::new(SimCore::new(
+            let mut core = SimCore::new(
                 model,
                 calendar,
                 supervisor.recipient(),
@@ -104,7 +128,11 @@ pub fn simulate(
                 wake,
                 deadline,
                 done_tx,
-            )));
+            );
+            if let Some(every) = options.sample_every {
+                core.sample_every(every);
+            }
+            let core = Rc::new(RefCell::new(core));
             *core_out.borrow_mut() = Some(core.clone());
             SimSwitch::new(core)
         });

@@ -91,6 +91,33 @@ impl Tally {
         self.answered - self.connected
     }
 
+    /// Connected persons who waited longer than `threshold` for their agent.
+    pub fn connected_after(&self, threshold: SimDuration) -> u64 {
+        let threshold_ms = threshold.as_micros() / 1_000;
+        if threshold_ms >= self.wait_ms.max() {
+            return 0;
+        }
+        self.wait_ms
+            .count_between(threshold_ms + 1, self.wait_ms.max())
+    }
+
+    /// Connected persons' waits in buckets `bucket_ms` wide: `(lower bound ms, count)`, from
+    /// zero up to the longest wait.
+    pub fn wait_buckets(&self, bucket_ms: u64) -> Vec<(u64, u64)> {
+        let bucket_ms = bucket_ms.max(1);
+        let mut buckets = Vec::new();
+        if self.wait_ms.is_empty() {
+            return buckets;
+        }
+        let mut lower = 0;
+        while lower <= self.wait_ms.max() {
+            let upper = lower + bucket_ms - 1;
+            buckets.push((lower, self.wait_ms.count_between(lower, upper)));
+            lower += bucket_ms;
+        }
+        buckets
+    }
+
     pub fn summary(&self, agent_time: SimDuration) -> RateSummary {
         let abandoned = self.abandoned();
         RateSummary {
@@ -179,13 +206,54 @@ impl AgentTime {
     }
 }
 
-/// Mean and the half-width of a two-sided confidence interval at `level` (0.95 for 95%), from
-/// independent replications, with Student's t for `n − 1` degrees of freedom. Half-width 0 for
-/// fewer than two values.
-pub fn mean_and_half_width(values: &[f64], level: f64) -> (f64, f64) {
+/// A sample's mean and the half-width of its two-sided 95% confidence interval (Student's t).
+/// The half-width is zero for fewer than two values.
+pub fn mean_and_half_width(values: &[f64]) -> (f64, f64) {
     let n = values.len();
     if n == 0 {
-        return (0.0, 0.0);
+        return (f64::NAN, 0.0);
+    }
+    let mean = values.iter().sum::<f64>() / n as f64;
+    if n < 2 {
+        return (mean, 0.0);
+    }
+    let variance = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
+    (
+        mean,
+        student_t_975(n as u64 - 1) * (variance / n as f64).sqrt(),
+    )
+}
+
+/// The 0.975 quantile of Student's t with `df` degrees of freedom: tabulated up to 30, then the
+/// Cornish-Fisher expansion (within 1e-4 of the exact value there).
+pub fn student_t_975(df: u64) -> f64 {
+    const TABLE: [f64; 30] = [
+        12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160,
+        2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056,
+        2.052, 2.048, 2.045, 2.042,
+    ];
+    match df {
+        0 => f64::INFINITY,
+        1..=30 => TABLE[df as usize - 1],
+        _ => {
+            let z: f64 = 1.959_963_984_540_054;
+            let n = df as f64;
+            let z3 = z.powi(3);
+            let z5 = z.powi(5);
+            let z7 = z.powi(7);
+            z + (z3 + z) / (4.0 * n)
+                + (5.0 * z5 + 16.0 * z3 + 3.0 * z) / (96.0 * n * n)
+                + (3.0 * z7 + 19.0 * z5 + 17.0 * z3 - 15.0 * z) / (384.0 * n * n * n)
+        }
+    }
+}
+
+/// Like [`mean_and_half_width`] at any confidence `level` (0.95 for 95%; simultaneous intervals
+/// need higher ones), with the exact Student t quantile for `n − 1` degrees of freedom.
+pub fn mean_and_half_width_at(values: &[f64], level: f64) -> (f64, f64) {
+    let n = values.len();
+    if n == 0 {
+        return (f64::NAN, 0.0);
     }
     let mean = values.iter().sum::<f64>() / n as f64;
     if n < 2 {
@@ -319,6 +387,40 @@ mod tests {
 
     #[test]
     fn t_quantiles_match_tables() {
+        assert!((student_t_975(1) - 12.706).abs() < 1e-3);
+        assert!((student_t_975(30) - 2.042).abs() < 1e-3);
+        // Published: t(40) = 2.0211, t(60) = 2.0003, t(120) = 1.9799.
+        assert!((student_t_975(40) - 2.0211).abs() < 2e-4);
+        assert!((student_t_975(60) - 2.0003).abs() < 2e-4);
+        assert!((student_t_975(120) - 1.9799).abs() < 2e-4);
+    }
+
+    #[test]
+    fn confidence_interval_of_a_known_sample() {
+        let (mean, half) = mean_and_half_width(&[1.0, 2.0, 3.0, 4.0, 5.0]);
+        assert!((mean - 3.0).abs() < 1e-12);
+        // sd = sqrt(2.5), se = sd / sqrt(5), t(4) = 2.776.
+        assert!((half - 2.776 * (2.5f64 / 5.0).sqrt()).abs() < 1e-3);
+        assert_eq!(mean_and_half_width(&[7.0]), (7.0, 0.0));
+    }
+
+    #[test]
+    fn waits_over_a_threshold_and_buckets() {
+        let mut tally = Tally::new();
+        for ms in [0, 500, 1999, 2000, 2001, 4500] {
+            tally.record_connected(SimDuration::from_millis(ms));
+        }
+        assert_eq!(tally.connected_after(SimDuration::from_secs(2)), 2);
+        assert_eq!(tally.connected_after(SimDuration::from_secs(10)), 0);
+        let buckets = tally.wait_buckets(1000);
+        assert_eq!(buckets.len(), 5);
+        assert_eq!(buckets.iter().map(|b| b.1).sum::<u64>(), 6);
+        assert_eq!(buckets[0], (0, 2));
+        assert_eq!(buckets[2], (2000, 2));
+    }
+
+    #[test]
+    fn exact_t_quantiles_match_tables() {
         for (df, expected) in [
             (1.0, 12.706_204_7),
             (7.0, 2.364_624_3),
@@ -333,12 +435,14 @@ mod tests {
     }
 
     #[test]
-    fn confidence_intervals_use_t() {
-        let (mean, half) = mean_and_half_width(&[1.0, 2.0, 3.0, 4.0], 0.95);
+    fn confidence_intervals_at_any_level_use_t() {
+        let (mean, half) = mean_and_half_width_at(&[1.0, 2.0, 3.0, 4.0], 0.95);
         assert!((mean - 2.5).abs() < 1e-12);
         // sd = 1.290994, n = 4: t(0.975, 3) = 3.182446.
         assert!((half - 3.182_446 * 1.290_994 / 2.0).abs() < 1e-5, "{half}");
-        assert_eq!(mean_and_half_width(&[5.0], 0.95), (5.0, 0.0));
+        assert_eq!(mean_and_half_width_at(&[5.0], 0.95), (5.0, 0.0));
+        let table = mean_and_half_width(&[1.0, 2.0, 3.0, 4.0]).1;
+        assert!((table - half).abs() < 1e-3, "{table} vs {half}");
     }
 
     #[test]

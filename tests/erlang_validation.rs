@@ -30,7 +30,7 @@
 use crate::support::parallel;
 use dialer::erlang;
 use dialer::scenario::Scenario;
-use dialer::stats::mean_and_half_width;
+use dialer::stats::mean_and_half_width_at;
 use rand::rngs::ChaCha8Rng;
 use rand::{Rng, SeedableRng};
 
@@ -157,7 +157,7 @@ struct Check {
 fn assert_all(queue: Queue, checks: &[Check], family_size: usize) {
     let level = 1.0 - 0.05 / family_size as f64;
     for check in checks {
-        let (mean, half_width) = mean_and_half_width(&check.values, level);
+        let (mean, half_width) = mean_and_half_width_at(&check.values, level);
         let off = (mean - check.theory).abs();
         assert!(
             off <= half_width + 1e-12 && off <= check.relative * check.theory.abs() + 1e-4,

@@ -5,6 +5,7 @@
 //! - [`rng`]: seeded random streams per purpose and callee;
 //! - [`calendar`]: the ordered timeline of world steps and engine timers;
 //! - [`model`]: the switch, queue, agents and ground truth as a pure model;
+//! - [`sampler`]: the switch's state at fixed intervals, for plots;
 //! - [`switch`]: the actor that serves the engine's commands and drives virtual time.
 //!
 //! Nothing here may read the wall clock or the system's entropy.
@@ -13,4 +14,5 @@ pub mod calendar;
 pub mod dist;
 pub mod model;
 pub mod rng;
+pub mod sampler;
 pub mod switch;

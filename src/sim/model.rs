@@ -161,6 +161,21 @@ pub struct Truth {
     pub max_queue: u32,
 }
 
+/// The switch's state at one instant, as plots show it (see [`SimSwitchModel::gauges`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Gauges {
+    /// Agents the switch reports as logged in.
+    pub logged_in: u32,
+    /// Agents ringing or talking.
+    pub agents_on_calls: u32,
+    pub agents_in_wrap_up: u32,
+    pub agents_idle: u32,
+    /// Answered callers waiting in the queue (or on their way to it).
+    pub queued: u32,
+    /// Calls dialing or ringing: nobody has answered yet.
+    pub dialing: u32,
+}
+
 /// What one step produced.
 #[derive(Default)]
 pub struct Step {
@@ -254,6 +269,32 @@ impl SimSwitchModel {
                 .agents
                 .iter()
                 .all(|agent| matches!(agent.state, AgentState::Idle | AgentState::Gone))
+    }
+
+    /// The switch's state now. Scans every agent and call: meant for sampling a few hundred
+    /// times a run, not for every event.
+    pub fn gauges(&self) -> Gauges {
+        let mut gauges = Gauges {
+            logged_in: self.logged_in,
+            queued: self.queue.len() as u32,
+            ..Gauges::default()
+        };
+        for agent in &self.agents {
+            match agent.state {
+                AgentState::Idle => gauges.agents_idle += 1,
+                AgentState::Ringing | AgentState::Talking => gauges.agents_on_calls += 1,
+                AgentState::WrapUp => gauges.agents_in_wrap_up += 1,
+                AgentState::Gone => {}
+            }
+        }
+        for call in self.calls.iter().flatten() {
+            match call.phase {
+                Phase::Dialing | Phase::Ringing => gauges.dialing += 1,
+                Phase::Answered => gauges.queued += 1,
+                _ => {}
+            }
+        }
+        gauges
     }
 
     pub fn queue_len(&self) -> usize {

@@ -16,11 +16,12 @@
 
 use super::calendar::{Calendar, Due};
 use super::model::{CallKey, SimSwitchModel, Step, SwitchItem, Truth};
+use super::sampler::{Sample, Sampler};
 use crate::campaign::supervisor::{CampaignFinished, EngineReport};
 use crate::domain::AttemptId;
 use crate::mail::{self, InFlight, Mail};
 use crate::switch::{CallEvents, CallStatus, SwitchCommand, SwitchEvent, SwitchNotice};
-use crate::time::SimTime;
+use crate::time::{SimDuration, SimTime};
 use crate::trace::{SharedTrace, TraceRecord};
 use actix::{Actor, Context, Handler, Message, Recipient};
 use smallvec::SmallVec;
@@ -98,6 +99,8 @@ pub struct SimOutcome {
     /// Notifications delivered to calls.
     pub events_delivered: u64,
     pub calls_still_up: usize,
+    /// The switch's state over time, when sampling was asked for (see [`Sampler`]).
+    pub samples: Option<Vec<Sample>>,
 }
 
 /// The simulated switch's state and the time driver, shared by the actor and by the in-flight
@@ -118,6 +121,7 @@ pub struct SimCore {
     deadline: SimTime,
     engine: Option<(SimTime, EngineReport)>,
     done: Option<oneshot::Sender<SimOutcome>>,
+    sampler: Option<Sampler>,
 }
 
 impl SimCore {
@@ -146,7 +150,13 @@ impl SimCore {
             deadline,
             engine: None,
             done: Some(done),
+            sampler: None,
         }
+    }
+
+    /// Samples the switch's state every `every` of virtual time (for plots).
+    pub fn sample_every(&mut self, every: SimDuration) {
+        self.sampler = Some(Sampler::new(every));
     }
 
     fn now(&self) -> SimTime {
@@ -243,6 +253,9 @@ impl SimCore {
                 self.complete(RunStatus::DeadlineReached);
                 return;
             }
+            if let Some(sampler) = self.sampler.as_mut() {
+                sampler.catch_up(next_at, &self.model);
+            }
             match self.calendar.pop() {
                 Some((_, Due::Item(item))) => {
                     let now = self.now();
@@ -269,6 +282,9 @@ impl SimCore {
             RunStatus::DeadlineReached => self.deadline,
             _ => self.now(),
         };
+        if let Some(sampler) = self.sampler.as_mut() {
+            sampler.catch_up(ended_at, &self.model);
+        }
         let (campaign_finished_at, engine) = match self.engine.take() {
             Some((at, report)) => (Some(at), Some(report)),
             None => (None, None),
@@ -281,6 +297,7 @@ impl SimCore {
             truth: self.model.truth().clone(),
             events_delivered: self.events_delivered,
             calls_still_up: self.model.live_calls(),
+            samples: self.sampler.take().map(Sampler::into_samples),
         });
     }
 }
