@@ -21,7 +21,9 @@
 //!   (or overspent) budget spread over the answers expected in the next `spend_horizon`;
 //! - the **hard guard** ([`guard_engaged`]): true whenever one more abandon, with every call now
 //!   waiting also abandoned, would put the windowed rate above the cap. Pacing then falls back to
-//!   progressive (one dial per idle agent) for that decision.
+//!   progressive (one dial per idle agent) for that decision. For strategies that do not estimate
+//!   their own abandons, [`guard_room`] also bounds a decision by the worst case: every answer
+//!   expected beyond the idle agents abandoned.
 //!
 //! No clocks, no actors: times arrive as arguments.
 
@@ -403,8 +405,14 @@ impl AbandonLedger {
         let settings = self.settings;
         let window = self.window(settings.window);
         let denominator = window.denominator(settings.denominator);
+        let campaign = self.campaign;
         AbandonView {
             settings,
+            answers_per_dial: if campaign.dials >= MIN_DIALS_FOR_ANSWER_SHARE {
+                campaign.live_answers as f64 / campaign.dials as f64
+            } else {
+                1.0
+            },
             window_denominator: denominator,
             window_abandons: window.compliance_abandons,
             window_rate: window.compliance_rate(settings.denominator),
@@ -425,6 +433,9 @@ impl AbandonLedger {
 pub struct AbandonView {
     #[serde(skip)]
     pub settings: AbandonSettings,
+    /// Live answers per dial so far (1 until enough dials were seen: the worst case).
+    #[serde(skip)]
+    pub answers_per_dial: f64,
     /// The denominator in the configured window.
     pub window_denominator: u64,
     /// Compliance abandons in the configured window.
@@ -470,6 +481,9 @@ pub fn allowed_rate(
     (settings.target + slack / horizon_answers).clamp(0.0, MAX_ALLOWED_TIMES_CAP * settings.cap)
 }
 
+/// Dials seen before the campaign's own answer share is used by the guard's projection.
+pub const MIN_DIALS_FOR_ANSWER_SHARE: u64 = 20;
+
 /// The hard guard: true when one more abandon, with every call now waiting also abandoned,
 /// would put the windowed rate above the cap.
 pub fn guard_engaged(view: &AbandonView, calls_waiting: u32) -> bool {
@@ -477,6 +491,33 @@ pub fn guard_engaged(view: &AbandonView, calls_waiting: u32) -> bool {
     let abandons = view.window_abandons + waiting + 1;
     let denominator = view.window_denominator + waiting + 1;
     abandons as f64 > view.settings.cap * denominator as f64
+}
+
+/// The guard's projection for strategies that do not model abandons themselves (power,
+/// adaptive-ratio): the most new dials such that, if every answer expected from the dials in
+/// flight and the new ones beyond the idle agents were abandoned (and every caller waiting, and
+/// one more), the windowed rate would still be within the cap. `None`: no limit (cap 100%).
+pub fn guard_room(
+    view: &AbandonView,
+    calls_waiting: u32,
+    idle_agents: u32,
+    dials_in_flight: u32,
+) -> Option<u32> {
+    let cap = view.settings.cap;
+    if cap >= 1.0 {
+        return None;
+    }
+    let waiting = f64::from(calls_waiting);
+    let abandons = view.window_abandons as f64;
+    let denominator = view.window_denominator as f64;
+    // Expected answers x beyond the idle agents are abandons:
+    // A + Q + (x − idle) + 1 ≤ cap · (D + Q + x + 1).
+    let most_answers = (cap * (denominator + waiting + 1.0) - (abandons + waiting + 1.0)
+        + f64::from(idle_agents))
+        / (1.0 - cap);
+    let per_dial = view.answers_per_dial.max(1e-6);
+    let most_dials = (most_answers / per_dial).floor() - f64::from(dials_in_flight);
+    Some(most_dials.clamp(0.0, f64::from(u32::MAX)) as u32)
 }
 
 #[cfg(test)]
@@ -538,6 +579,7 @@ mod tests {
         let settings = AbandonSettings::default();
         let view = |denominator, abandons| AbandonView {
             settings,
+            answers_per_dial: 0.3,
             window_denominator: denominator,
             window_abandons: abandons,
             window_rate: 0.0,
@@ -557,6 +599,18 @@ mod tests {
         );
         assert!(guard_engaged(&view(1000, 30), 0));
         assert!(!guard_engaged(&view(1000, 28), 0));
+        // Room for the worst case: 1000 answers, 20 abandons, cap 3%: x ≤ (30.03 − 21 + 5)/0.97
+        // expected answers beyond nothing waiting, at 0.3 answers a dial, less 10 in flight.
+        let room = guard_room(&view(1000, 20), 0, 5, 10).unwrap();
+        let x: f64 = (0.03 * 1001.0 - 21.0 + 5.0) / 0.97;
+        assert_eq!(room, ((x / 0.3).floor() - 10.0) as u32);
+        // Nothing answered yet: only what the idle agents can take (the literal rule holds the
+        // decision to progressive anyway).
+        assert_eq!(guard_room(&view(0, 0), 0, 5, 0), Some(13));
+        assert_eq!(guard_room(&view(0, 0), 0, 0, 0), Some(0));
+        let mut no_cap = view(0, 0);
+        no_cap.settings.cap = 1.0;
+        assert_eq!(guard_room(&no_cap, 3, 0, 0), None);
     }
 
     #[test]

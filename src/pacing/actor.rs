@@ -87,9 +87,10 @@ pub struct PacingSetup {
 /// What pacing did that the report shows; kept in the ledger.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct PacingCounters {
-    /// Decisions the abandon guard cut down to progressive.
+    /// Decisions taken while the abandon guard was engaged (held to progressive).
     pub guard_fallbacks: u64,
-    /// Dials the strategy wanted that the guard held back.
+    /// Dials the strategy asked for that the guard held back (predictive does not ask for more
+    /// than progressive while the guard is engaged, so this counts the other strategies).
     pub dials_held_by_guard: u64,
     /// Decisions cut by the lines-per-agent limit, and by the calls-per-second cap.
     pub lines_limited: u64,
@@ -279,7 +280,7 @@ impl PacingActor {
         if let Some(abandon) = &abandon {
             self.follow_guard(snapshot.now, paced.guard_engaged, abandon);
         }
-        if paced.decision.limited_by.is_some() {
+        if paced.decision.limited_by.is_some() || paced.guard_engaged {
             self.count(&paced);
         }
         let decision = paced.decision;
@@ -312,11 +313,11 @@ impl PacingActor {
         let held = paced.wanted.saturating_sub(paced.decision.dial);
         let mut ledger = self.ledger.borrow_mut();
         let counters = &mut ledger.counters;
+        if paced.guard_engaged {
+            counters.guard_fallbacks += 1;
+        }
         match paced.decision.limited_by {
-            Some(Limit::AbandonGuard) => {
-                counters.guard_fallbacks += 1;
-                counters.dials_held_by_guard += u64::from(held);
-            }
+            Some(Limit::AbandonGuard) => counters.dials_held_by_guard += u64::from(held),
             Some(Limit::LinesPerAgent) => counters.lines_limited += 1,
             Some(Limit::CallsPerSecond) => counters.calls_per_second_limited += 1,
             _ => {}

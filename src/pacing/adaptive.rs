@@ -361,6 +361,7 @@ mod tests {
     fn view(minute: AbandonCounts, today: AbandonCounts) -> AbandonView {
         AbandonView {
             settings: AbandonSettings::default(),
+            answers_per_dial: 0.3,
             window_denominator: 0,
             window_abandons: 0,
             window_rate: 0.0,

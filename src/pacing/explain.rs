@@ -287,8 +287,8 @@ fn explain_decision(
     }
     let _ = writeln!(out, ".");
     let leads = match snapshot["dialable_leads"].as_u64() {
-        Some(u64::MAX) | None => "unlimited".to_string(),
-        Some(n) => n.to_string(),
+        Some(n) if n < u64::MAX / 2 => n.to_string(),
+        _ => "unlimited".to_string(),
     };
     let _ = writeln!(
         out,
@@ -364,6 +364,13 @@ fn explain_adaptive(out: &mut String, note: &Value, update: Option<&Value>, in_f
 }
 
 fn explain_predictive(out: &mut String, note: &Value, dial: u64) {
+    if note["guard_engaged"] == true {
+        let _ = writeln!(
+            out,
+            "  The abandon guard was engaged (one more abandon, counting the callers waiting, would put the rate above the cap), so the model was not consulted and it dialed like progressive: one dial in flight per idle agent."
+        );
+        return;
+    }
     if note["warming_up"] == true {
         let _ = writeln!(
             out,
@@ -430,10 +437,16 @@ fn explain_abandon(out: &mut String, why: &Value, dial: u64, wanted: u64, decisi
         );
     }
     match decision["limited_by"].as_str() {
-        Some("abandon_guard") => {
+        Some("abandon_guard") if why["guard_engaged"] == true => {
             let _ = writeln!(
                 out,
                 "  The abandon guard was engaged: one more abandon (counting the calls waiting) would have put the rate above the cap, so pacing fell back to progressive: {dial} dials instead of the {wanted} the strategy wanted."
+            );
+        }
+        Some("abandon_guard") => {
+            let _ = writeln!(
+                out,
+                "  The abandon guard held it to {dial} dials (the strategy wanted {wanted}): had every answer expected beyond the idle agents been abandoned, more dials would have put the rate above the cap."
             );
         }
         Some("lines_per_agent") => {

@@ -43,7 +43,7 @@ pub mod progressive;
 pub mod rate;
 
 use crate::time::{SimDuration, SimTime};
-use abandon::{AbandonView, guard_engaged};
+use abandon::{AbandonView, guard_engaged, guard_room};
 use adaptive::{AdaptiveNote, AdaptiveRatio, AdaptiveSettings};
 use ledger::DetailTracker;
 use limits::{CallRateLimiter, DialLimits};
@@ -296,6 +296,12 @@ impl Pacer {
             self,
             Pacer::Preview(_) | Pacer::AdaptiveRatio(_) | Pacer::Predictive(_)
         )
+    }
+
+    /// True for strategies that estimate their own abandons (predictive, against the budget);
+    /// the guard's worst-case projection is for the others.
+    pub fn models_abandons(&self) -> bool {
+        matches!(self, Pacer::Predictive(_))
     }
 
     /// True for strategies that may ask to be woken ([`PacingStrategy::wake_at`]).
@@ -560,6 +566,19 @@ pub fn pace(pacer: &mut Pacer, input: &PacingInput<'_>, wrapping: &Wrapping<'_>)
             decision.dial = safe.dial;
             decision.limited_by = Some(Limit::AbandonGuard);
         }
+    } else if wrapping.abandon_guard
+        && pacer.dials_ahead()
+        && !pacer.models_abandons()
+        && let Some(view) = input.abandon
+        && let Some(room) = guard_room(
+            view,
+            snapshot.calls_queued,
+            snapshot.idle_agents(),
+            snapshot.dials_in_flight,
+        )
+    {
+        let most = room.max(Progressive.decide(input).dial);
+        decision.limit_to(most, Limit::AbandonGuard);
     }
     if let Some(max_lines) = wrapping.limits.max_lines(snapshot.agents_logged_in) {
         let room = max_lines.saturating_sub(snapshot.dials_in_flight);
@@ -774,6 +793,7 @@ mod tests {
     fn view(denominator: u64, abandons: u64) -> AbandonView {
         AbandonView {
             settings: AbandonSettings::default(),
+            answers_per_dial: 0.3,
             window_denominator: denominator,
             window_abandons: abandons,
             window_rate: 0.0,

@@ -559,6 +559,7 @@ mod tests {
     fn abandon_view(allowed: f64) -> AbandonView {
         AbandonView {
             settings: AbandonSettings::default(),
+            answers_per_dial: 0.3,
             window_denominator: 1_000,
             window_abandons: 20,
             window_rate: 0.02,
