@@ -136,6 +136,16 @@ fn the_guard_keeps_aggressive_power_within_the_cap() {
     ]);
     let occupancy = |report: &Value| report["truth"]["agent_occupancy"].as_f64().unwrap();
     assert!(occupancy(&with) > occupancy(&progressive));
+    // VICIdial's controller bursts at the start of the day; the guard's worst-case projection
+    // keeps even that within the cap.
+    let adaptive = simulate_json(&[
+        "scenarios/pacing-50.toml",
+        "--set",
+        "pacing.strategy=\"adaptive_ratio\"",
+        "--set",
+        "dialing.dial_until=3h",
+    ]);
+    assert!(rate(&adaptive) <= 0.03, "guarded adaptive: {}", rate(&adaptive));
 }
 
 #[test]
