@@ -1,5 +1,6 @@
-//! The command line: `dialer simulate`, `dialer check`, `dialer sweep`, `dialer merge`,
-//! `dialer compare` and `dialer explain`.
+//! The command line: `dialer simulate`, `dialer check`, `dialer sweep`, `dialer merge`, `dialer run`
+//! (a live campaign), `dialer fake-switch`, `dialer replay`, `dialer backtest`, `dialer compare`
+//! and `dialer explain`.
 //!
 //! Parses arguments (clap), loads the scenario, runs it, and prints the report. Exit codes:
 //! 0 success, 1 a failure while running, 2 bad input (a scenario that does not load or a bad
@@ -8,6 +9,9 @@
 //! Decisions live in the library; this module only connects them to the terminal.
 
 use crate::compare;
+use crate::fake_switch::{self, FakeConfig};
+use crate::live::LiveReport;
+use crate::live::campaign::LiveCampaign;
 use crate::report::RunReport;
 use crate::runtime::{self, RuntimeError, SimulationOptions, SimulationRun};
 use crate::scenario::{Scenario, ScenarioError};
@@ -157,6 +161,84 @@ pub enum Command {
         #[arg(long)]
         at: Option<String>,
     },
+    /// Run a live campaign against PortaSwitch (or a fake switch).
+    Run {
+        /// The campaign file (TOML).
+        campaign: PathBuf,
+        /// Write the live event trace to FILE as JSON lines (the format of `simulate --trace`).
+        #[arg(long, value_name = "FILE")]
+        record: Option<PathBuf>,
+        /// Print one JSON object instead of the summary.
+        #[arg(long)]
+        json: bool,
+        /// Override a campaign setting, like `--set pacing.ratio=1.5` (repeatable).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        overrides: Vec<String>,
+        /// Only check the campaign file.
+        #[arg(long)]
+        check: bool,
+    },
+    /// Re-run the engine's decisions over a recorded trace (from `run --record` or
+    /// `simulate --trace`), with the settings of the campaign or scenario that produced it.
+    Replay {
+        /// The recorded trace (JSON lines).
+        trace: PathBuf,
+        /// The live campaign file the trace was recorded with.
+        #[arg(
+            long,
+            conflicts_with = "scenario",
+            required_unless_present = "scenario"
+        )]
+        campaign: Option<PathBuf>,
+        /// The scenario file the trace was simulated from.
+        #[arg(long)]
+        scenario: Option<PathBuf>,
+        /// Seed of the simulated run (pacing's random stream); default the scenario's.
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Write the replayed trace to FILE.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        overrides: Vec<String>,
+    },
+    /// Fit callees and agents from a recorded trace and simulate the campaign with the recorded
+    /// pacing and with another one (`--set pacing.ratio=2.0`, ...).
+    Backtest {
+        /// The recorded trace (JSON lines).
+        trace: PathBuf,
+        /// The live campaign file the trace was recorded with.
+        #[arg(
+            long,
+            conflicts_with = "scenario",
+            required_unless_present = "scenario"
+        )]
+        campaign: Option<PathBuf>,
+        /// The scenario file the trace was simulated from.
+        #[arg(long)]
+        scenario: Option<PathBuf>,
+        /// Settings of the pacing to try, applied to the fitted scenario (repeatable).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        overrides: Vec<String>,
+        /// Write the fitted scenario to FILE.
+        #[arg(long, value_name = "FILE")]
+        write_scenario: Option<PathBuf>,
+        #[arg(long)]
+        seed: Option<u64>,
+    },
+    /// Serve a fake PortaSwitch over HTTP: the API, a simulated call queue in real time, and
+    /// callbacks, with configurable faults.
+    FakeSwitch {
+        /// Address to listen on, like 127.0.0.1:8790 (port 0 picks a free port).
+        #[arg(long)]
+        listen: std::net::SocketAddr,
+        /// The fake switch's settings file (TOML).
+        #[arg(long)]
+        config: PathBuf,
+        /// Override a setting, like `--set faults.fault_rate=0.1` (repeatable).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        overrides: Vec<String>,
+    },
 }
 
 /// The reference scenarios `dialer compare` runs by default.
@@ -171,6 +253,14 @@ pub const REFERENCE_PACING_SCENARIOS: [&str; 3] = [
 pub enum CliError {
     #[error(transparent)]
     Scenario(#[from] ScenarioError),
+    #[error(transparent)]
+    Replay(#[from] crate::replay::ReplayError),
+    #[error("cannot start the fake switch on {address}: {source}")]
+    FakeSwitch {
+        address: String,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("cannot create the trace file {path}: {source}")]
     TraceFile {
         path: String,
@@ -203,6 +293,8 @@ impl CliError {
         match self {
             CliError::Scenario(_) => 2,
             CliError::Explain(error) if error.is_bad_input() => 2,
+            CliError::Replay(crate::replay::ReplayError::Read { .. })
+            | CliError::Replay(crate::replay::ReplayError::Record { .. }) => 2,
             CliError::Sweep(error) => error.exit_code(),
             _ => 1,
         }
@@ -357,6 +449,170 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
         Command::Explain { trace, at } => {
             let text = crate::pacing::explain::explain_file(&trace, at.as_deref())?;
             out.write_all(text.as_bytes()).map_err(CliError::Output)
+        }
+        Command::Run {
+            campaign,
+            record,
+            json,
+            overrides,
+            check,
+        } => {
+            let loaded = LiveCampaign::load(&campaign, &overrides)?;
+            if check {
+                return writeln!(out, "{}: ok ({})", campaign.display(), loaded.name)
+                    .map_err(CliError::Output);
+            }
+            let report = run_live_to(&loaded, record.as_deref())?;
+            let text = if json {
+                let mut text =
+                    serde_json::to_string(&report).map_err(|e| CliError::Output(e.into()))?;
+                text.push('\n');
+                text
+            } else {
+                report.to_table()
+            };
+            out.write_all(text.as_bytes()).map_err(CliError::Output)
+        }
+        Command::Replay {
+            trace,
+            campaign,
+            scenario,
+            seed,
+            out: replayed_to,
+            overrides,
+        } => {
+            let setup = match (campaign, scenario) {
+                (Some(campaign), _) => LiveCampaign::load(&campaign, &overrides)?.setup,
+                (None, Some(scenario)) => {
+                    let scenario = Scenario::load(&scenario, &overrides)?;
+                    scenario.campaign_setup(seed.unwrap_or(scenario.seed))
+                }
+                (None, None) => unreachable!("clap requires one of them"),
+            };
+            let recording = crate::replay::Recording::load(&trace)?;
+            let (report, replayed) = crate::replay::replay(&recording, setup)?;
+            if let Some(path) = replayed_to {
+                std::fs::write(&path, replayed).map_err(|source| CliError::TraceFile {
+                    path: path.display().to_string(),
+                    source,
+                })?;
+            }
+            let mut text =
+                serde_json::to_string(&report).map_err(|e| CliError::Output(e.into()))?;
+            text.push('\n');
+            out.write_all(text.as_bytes()).map_err(CliError::Output)
+        }
+        Command::Backtest {
+            trace,
+            campaign,
+            scenario,
+            overrides,
+            write_scenario,
+            seed,
+        } => {
+            let setup = match (campaign, scenario) {
+                (Some(campaign), _) => LiveCampaign::load(&campaign, &[])?.setup,
+                (None, Some(scenario)) => {
+                    let scenario = Scenario::load(&scenario, &[])?;
+                    scenario.campaign_setup(scenario.seed)
+                }
+                (None, None) => unreachable!("clap requires one of them"),
+            };
+            let recording = crate::replay::Recording::load(&trace)?;
+            let fit = crate::backtest::fit(&recording);
+            let text = crate::backtest::scenario_text(
+                &fit,
+                "backtest",
+                setup.pacing.strategy,
+                setup.call_settings.ring_timeout.as_secs_f64(),
+                setup.assumed_wrap_up.as_secs_f64(),
+            );
+            if let Some(path) = write_scenario {
+                std::fs::write(&path, &text).map_err(|source| CliError::TraceFile {
+                    path: path.display().to_string(),
+                    source,
+                })?;
+            }
+            let fitted = Scenario::from_toml("(fitted scenario)", &text, &[])?;
+            let proposed = Scenario::from_toml("(fitted scenario)", &text, &overrides)?;
+            let seed = seed.unwrap_or(1);
+            let (recorded, _) = simulate_to(&fitted, seed, None, SimulationOptions::default())?;
+            let (proposed, _) = simulate_to(&proposed, seed, None, SimulationOptions::default())?;
+            let summary = serde_json::json!({
+                "fitted_attempts": fit.attempts,
+                "agents": fit.agents,
+                "recorded_pacing": recorded,
+                "proposed_pacing": proposed,
+            });
+            let mut text =
+                serde_json::to_string(&summary).map_err(|e| CliError::Output(e.into()))?;
+            text.push('\n');
+            out.write_all(text.as_bytes()).map_err(CliError::Output)
+        }
+        Command::FakeSwitch {
+            listen,
+            config,
+            overrides,
+        } => {
+            let config = FakeConfig::load(&config, &overrides)?;
+            serve_fake_switch(config, listen, out)
+        }
+    }
+}
+
+/// Serves the fake switch until the process is stopped. Prints the address it listens on.
+fn serve_fake_switch(
+    config: FakeConfig,
+    listen: std::net::SocketAddr,
+    out: &mut dyn Write,
+) -> Result<(), CliError> {
+    let system = actix::System::new();
+    let started = system.block_on(async move { fake_switch::start(config, listen) });
+    let fake = started.map_err(|source| CliError::FakeSwitch {
+        address: listen.to_string(),
+        source,
+    })?;
+    writeln!(out, "fake switch listening on http://{}", fake.address).map_err(CliError::Output)?;
+    out.flush().map_err(CliError::Output)?;
+    system.run().map_err(|source| CliError::FakeSwitch {
+        address: listen.to_string(),
+        source,
+    })
+}
+
+/// Runs a live campaign, recording the trace (if asked) through a temporary file renamed into
+/// place when the run ends.
+pub fn run_live_to(campaign: &LiveCampaign, record: Option<&Path>) -> Result<LiveReport, CliError> {
+    let (sink, partial) = match record {
+        None => (TraceSink::hashing_only(), None),
+        Some(path) => {
+            let partial = partial_path(path);
+            let file = File::create(&partial).map_err(|source| CliError::TraceFile {
+                path: partial.display().to_string(),
+                source,
+            })?;
+            (
+                TraceSink::writing_to(Box::new(BufWriter::with_capacity(1 << 16, file))),
+                Some(partial),
+            )
+        }
+    };
+    let result = runtime::run_live(campaign, sink, None);
+    match (result, record, partial) {
+        (Ok(run), record, partial) => {
+            if let (Some(path), Some(partial)) = (record, partial) {
+                std::fs::rename(&partial, path).map_err(|source| CliError::TraceFile {
+                    path: path.display().to_string(),
+                    source,
+                })?;
+            }
+            Ok(LiveReport::build(&campaign.name, &run))
+        }
+        (Err(error), _, partial) => {
+            if let Some(partial) = partial {
+                let _ = std::fs::remove_file(&partial);
+            }
+            Err(error.into())
         }
     }
 }

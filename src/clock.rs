@@ -60,6 +60,16 @@ pub enum TimerHandle {
     Wall(SpawnHandle),
 }
 
+/// The wall clock as Unix microseconds. Live mode only (the PortaSwitch client's token lifetimes,
+/// and the switch's timestamps); a simulation never calls it.
+pub fn unix_now_micros() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| {
+            u64::try_from(since.as_micros()).unwrap_or(u64::MAX)
+        })
+}
+
 impl Clock {
     /// A wall clock whose time zero is the moment of this call.
     pub fn wall_starting_now() -> Clock {

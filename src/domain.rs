@@ -174,6 +174,10 @@ pub enum AppState {
     Held,
     /// The agent transferred the callee elsewhere; the agent is free again.
     Transferred,
+    /// The switch said "terminated" while the callee was queued or offered to an agent, without
+    /// an agent answering: the release note's limitation. The callee may still be waiting in
+    /// the queue, so the call keeps its place until the switch's active-call list shows it gone.
+    Suspect,
     Ended(Outcome),
 }
 
@@ -188,6 +192,7 @@ impl AppState {
             AppState::Talking => "talking",
             AppState::Held => "held",
             AppState::Transferred => "transferred",
+            AppState::Suspect => "suspect",
             AppState::Ended(_) => "ended",
         }
     }
@@ -203,7 +208,10 @@ impl AppState {
     }
 
     pub fn is_waiting_for_agent(self) -> bool {
-        matches!(self, AppState::Answered | AppState::Queued)
+        matches!(
+            self,
+            AppState::Answered | AppState::Queued | AppState::Suspect
+        )
     }
 
     pub fn is_ended(self) -> bool {

@@ -3,8 +3,8 @@
 //!
 //! The engine places calls through a switch, follows each call through the switch's real-time
 //! events, connects answered calls to agents through the switch's call queue, paces dialing, and
-//! redials prospects who did not answer. The same engine runs against the simulated switch here
-//! and, later, against real PortaSwitch.
+//! redials prospects who did not answer. The same engine runs against the simulated switch and
+//! against real PortaSwitch.
 //!
 //! Module tour, from the inside out:
 //! - [`time`], [`domain`]: engine time and the dialer's vocabulary (attempts, outcomes, states).
@@ -16,6 +16,11 @@
 //! - [`sim`]: the simulated PortaSwitch: callees, queue, agents, truth, and virtual time.
 //! - [`scenario`]: scenario files, raw and validated.
 //! - [`stats`], [`report`], [`trace`]: what a run counted, reports, and the event trace.
+//! - [`portaswitch`]: the live backend: API client, webhook receiver, backend actor, failover.
+//! - [`fake_switch`]: a fake PortaSwitch server over HTTP, on the simulator's model.
+//! - [`live`]: live campaign files and reports.
+//! - [`replay`], [`backtest`]: a recorded trace through the engine again; fitting a trace and
+//!   simulating another pacing.
 //! - [`erlang`]: Erlang B, C and A, for checking the simulator against queueing theory.
 //! - [`sweep`]: parameter sweeps with confidence intervals, the frontier and a recommendation.
 //! - [`html`]: self-contained HTML reports with SVG plots.
@@ -23,6 +28,7 @@
 //! - [`compare`]: every pacing strategy side by side over many seeds.
 //! - [`cli`]: the command line.
 
+pub mod backtest;
 pub mod call;
 pub mod campaign;
 pub mod cli;
@@ -30,9 +36,13 @@ pub mod clock;
 pub mod compare;
 pub mod domain;
 pub mod erlang;
+pub mod fake_switch;
 pub mod html;
+pub mod live;
 pub mod mail;
 pub mod pacing;
+pub mod portaswitch;
+pub mod replay;
 pub mod report;
 pub mod runtime;
 pub mod scenario;

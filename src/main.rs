@@ -9,6 +9,14 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     let cli = dialer::cli::Cli::parse();
+    // Logs go to stderr; `DIALER_LOG` sets the filter (e.g. `info`, `dialer=debug`).
+    let filter = tracing_subscriber::EnvFilter::try_from_env("DIALER_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .init();
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     match dialer::cli::run(cli, &mut out) {

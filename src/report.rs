@@ -38,7 +38,7 @@ pub struct OutcomeCounts {
 }
 
 impl OutcomeCounts {
-    fn from_array(counts: &[u64; Outcome::ALL.len()]) -> OutcomeCounts {
+    pub fn from_array(counts: &[u64; Outcome::ALL.len()]) -> OutcomeCounts {
         let get = |outcome: Outcome| counts[outcome.index()];
         OutcomeCounts {
             completed: get(Outcome::Completed),
@@ -79,10 +79,11 @@ pub struct AnomalyCounts {
     pub unexpected_reply: u64,
     pub watchdog_expired: u64,
     pub unknown_call: u64,
+    pub vanished: u64,
 }
 
 impl AnomalyCounts {
-    fn from_array(counts: &[u64; Anomaly::ALL.len()]) -> AnomalyCounts {
+    pub fn from_array(counts: &[u64; Anomaly::ALL.len()]) -> AnomalyCounts {
         let get = |anomaly: Anomaly| counts[anomaly.index()];
         AnomalyCounts {
             total: counts.iter().sum(),
@@ -93,6 +94,7 @@ impl AnomalyCounts {
             unexpected_reply: get(Anomaly::UnexpectedReply),
             watchdog_expired: get(Anomaly::WatchdogExpired),
             unknown_call: get(Anomaly::UnknownCall),
+            vanished: get(Anomaly::Vanished),
         }
     }
 }

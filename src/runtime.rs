@@ -3,8 +3,11 @@
 //! A simulation runs the whole engine on one thread, in an actix System over a tokio
 //! current-thread runtime whose clock is paused, with the simulated switch as the backend and
 //! the calendar as the clock. Nothing in a simulation reads the wall clock or performs I/O other
-//! than writing the trace, so a scenario and seed always give the same run. (Live PortaSwitch
-//! runs will be built here too, on an unpaused runtime with the HTTP backend.)
+//! than writing the trace, so a scenario and seed always give the same run.
+//!
+//! A live campaign ([`run_live`]) runs the same engine in an actix System over an unpaused
+//! current-thread runtime, with the wall clock and the PortaSwitch backend; the webhook receiver
+//! runs on its own actix-web worker threads and mails callbacks to the backend.
 //!
 //! This module wires actors together; it holds no engine logic.
 
@@ -32,6 +35,14 @@ pub enum RuntimeError {
     NoResult,
     #[error("cannot write the trace: {0}")]
     Trace(#[source] std::io::Error),
+    #[error("cannot start the webhook receiver on {address}: {source}")]
+    Webhook {
+        address: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot set up the PortaSwitch client: {0}")]
+    Client(#[source] crate::portaswitch::client::PortaError),
 }
 
 /// A finished simulation: what happened, and the trace's hash.
@@ -156,6 +167,178 @@ pub fn simulate_with(
     sink.finish().map_err(RuntimeError::Trace)?;
     Ok(SimulationRun {
         outcome,
+        trace_hash: sink.hash(),
+        trace_records: sink.records(),
+    })
+}
+
+/// A finished live run.
+pub struct LiveRun {
+    pub status: crate::live::LiveStatus,
+    pub engine: Option<crate::campaign::supervisor::EngineReport>,
+    pub webhook: crate::portaswitch::webhook::WebhookCounts,
+    pub switch: crate::portaswitch::backend::BackendCounts,
+    pub wall_seconds: f64,
+    pub trace_hash: u64,
+    pub trace_records: u64,
+}
+
+/// Receives the campaign's end in a live run.
+struct LiveDone {
+    to: Option<oneshot::Sender<crate::campaign::supervisor::CampaignFinished>>,
+}
+
+impl Actor for LiveDone {
+    type Context = actix::Context<Self>;
+}
+
+impl actix::Handler<crate::mail::Mail<crate::campaign::supervisor::CampaignFinished>> for LiveDone {
+    type Result = ();
+
+    fn handle(
+        &mut self,
+        mail: crate::mail::Mail<crate::campaign::supervisor::CampaignFinished>,
+        _ctx: &mut actix::Context<Self>,
+    ) {
+        if let Some(to) = self.to.take() {
+            let _ = to.send(mail.body);
+        }
+    }
+}
+
+/// Runs a live campaign against PortaSwitch (or the fake switch) until every lead is worked
+/// and every call has an outcome, or until the campaign's deadline. `on_ready` hears the
+/// webhook receiver's bound address once it listens.
+pub fn run_live(
+    campaign: &crate::live::campaign::LiveCampaign,
+    trace: TraceSink,
+    on_ready: Option<Box<dyn FnOnce(std::net::SocketAddr)>>,
+) -> Result<LiveRun, RuntimeError> {
+    use crate::portaswitch::backend::{self, BackendStats, PortaSwitchBackend};
+    use crate::portaswitch::client::Secret;
+    use crate::portaswitch::webhook::{self, WebhookStats};
+    use crate::portaswitch::wire::TimeBase;
+
+    let listener = webhook::bind(&campaign.webhook).map_err(|source| RuntimeError::Webhook {
+        address: campaign.webhook.listen.to_string(),
+        source,
+    })?;
+    let bound = listener
+        .local_addr()
+        .map_err(|source| RuntimeError::Webhook {
+            address: campaign.webhook.listen.to_string(),
+            source,
+        })?;
+    let base = campaign
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{bound}"));
+    let callback_url = format!(
+        "{}{}/{}",
+        base.trim_end_matches('/'),
+        campaign.webhook.path.trim_end_matches('/'),
+        campaign.webhook.secret.expose()
+    );
+    let mut backend_settings = campaign.backend.clone();
+    backend_settings.callback_url = Secret::new(callback_url);
+    let sites = backend::build_sites(&backend_settings).map_err(RuntimeError::Client)?;
+    let sites_for_counts = sites.clone();
+
+    let system = actix::System::new();
+    let trace = trace.shared();
+    let trace_for_run = trace.clone();
+    let setup = campaign.setup.clone();
+    let deadline = campaign.deadline;
+    let webhook_template = campaign.webhook.clone();
+    let webhook_stats = Arc::new(WebhookStats::default());
+    let backend_stats = Arc::new(BackendStats::default());
+    let (webhook_stats_run, backend_stats_run) = (webhook_stats.clone(), backend_stats.clone());
+    let started = tokio::time::Instant::now();
+    let result = system.block_on(async move {
+        let clock = Clock::wall_starting_now();
+        let mut webhook_settings = webhook_template;
+        webhook_settings.time_base = TimeBase {
+            origin_unix_micros: crate::clock::unix_now_micros(),
+        };
+        let (done_tx, done_rx) = oneshot::channel();
+        let done = LiveDone { to: Some(done_tx) }.start();
+        let supervisor_slot: Rc<RefCell<Option<Addr<CampaignSupervisor>>>> =
+            Rc::new(RefCell::new(None));
+        let supervisor_out = supervisor_slot.clone();
+        let backend = PortaSwitchBackend::create(move |ctx| {
+            let supervisor = CampaignSupervisor::start(
+                setup,
+                clock.clone(),
+                ctx.address().recipient(),
+                done.recipient(),
+                trace_for_run.clone(),
+            );
+            *supervisor_out.borrow_mut() = Some(supervisor.clone());
+            PortaSwitchBackend::new(
+                backend_settings,
+                sites,
+                supervisor.recipient(),
+                backend_stats_run,
+                clock,
+                trace_for_run,
+            )
+        });
+        let receiver = webhook::start(
+            listener,
+            &webhook_settings,
+            backend.recipient(),
+            webhook_stats_run,
+        )
+        .map_err(|source| RuntimeError::Webhook {
+            address: bound.to_string(),
+            source,
+        })?;
+        if let Some(on_ready) = on_ready {
+            on_ready(receiver.address);
+        }
+        // Ctrl-C once: no new dials, finish the calls in progress. Twice: stop now.
+        let supervisor = supervisor_slot.borrow_mut().take();
+        let mut done_rx = done_rx;
+        let deadline = tokio::time::sleep(deadline);
+        tokio::pin!(deadline);
+        let mut stopping = false;
+        let finished = loop {
+            tokio::select! {
+                biased;
+                finished = &mut done_rx => break finished.ok(),
+                () = &mut deadline => break None,
+                signal = actix_rt::signal::ctrl_c() => {
+                    if stopping || signal.is_err() {
+                        break None;
+                    }
+                    stopping = true;
+                    tracing::warn!("stopping: no new dials; waiting for the calls in progress (Ctrl-C again to stop at once)");
+                    if let Some(supervisor) = &supervisor {
+                        supervisor.do_send(crate::mail::Mail::new(
+                            crate::campaign::supervisor::CampaignControl::StopDialing,
+                        ));
+                    }
+                }
+            }
+        };
+        receiver.handle.stop(true).await;
+        Ok::<_, RuntimeError>((finished, stopping))
+    });
+    drop(system);
+    let (finished, stopped_by_admin) = result?;
+    let mut sink = trace.borrow_mut();
+    sink.finish().map_err(RuntimeError::Trace)?;
+    Ok(LiveRun {
+        status: match (finished.is_some(), stopped_by_admin) {
+            (true, false) => crate::live::LiveStatus::Completed,
+            (true, true) => crate::live::LiveStatus::Stopped,
+            (false, true) => crate::live::LiveStatus::Aborted,
+            (false, false) => crate::live::LiveStatus::DeadlineReached,
+        },
+        engine: finished.map(|f| f.report),
+        webhook: webhook_stats.counts(),
+        switch: PortaSwitchBackend::counts(&backend_stats, &sites_for_counts),
+        wall_seconds: started.elapsed().as_secs_f64(),
         trace_hash: sink.hash(),
         trace_records: sink.records(),
     })

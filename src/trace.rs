@@ -15,7 +15,7 @@ use crate::domain::{AttemptId, LeadId, Outcome, PhoneNumber};
 use crate::pacing::{
     AbandonNote, Decision, GuardTransition, PacingSnapshot, Strategy, StrategyNote, Why,
 };
-use crate::switch::{SwitchEvent, SwitchNotice};
+use crate::switch::{ListedCall, SwitchEvent, SwitchNotice};
 use crate::time::SimTime;
 use serde::Serialize;
 use std::cell::RefCell;
@@ -72,6 +72,19 @@ pub enum TraceRecord<'a> {
     Timeline { action: &'a str },
     /// An event arrived for a call nobody tracks.
     UnknownCall { call: &'a str, state: &'a str },
+    /// An event arrived for a call whose attempt had ended.
+    EventAfterEnd { call: &'a str, state: &'a str },
+    /// The switch's active-call list, as matched to attempts.
+    ActiveCalls {
+        complete: bool,
+        rebuild: bool,
+        unmatched: u32,
+        calls: &'a [ListedCall],
+    },
+    /// The active-call list could not be fetched.
+    ActiveCallsUnavailable { reason: &'a str },
+    /// The backend moved to another PortaSwitch site.
+    SiteChanged { site: &'a str },
 }
 
 #[derive(Serialize)]
@@ -271,6 +284,34 @@ fn canonical_words(seq: u64, at: SimTime, record: &TraceRecord<'_>, out: &mut Wo
             put_str(out, call);
             put_str(out, state);
         }
+        TraceRecord::EventAfterEnd { call, state } => {
+            put_tag(out, 9);
+            put_str(out, call);
+            put_str(out, state);
+        }
+        TraceRecord::ActiveCalls {
+            complete,
+            rebuild,
+            unmatched,
+            calls,
+        } => {
+            put_tag(out, 10);
+            put_tag(out, u8::from(*complete) | (u8::from(*rebuild) << 1));
+            put_u64(out, u64::from(*unmatched));
+            put_u64(out, calls.len() as u64);
+            for call in calls.iter() {
+                put_u64(out, call.attempt.0);
+                put_tag(out, call.state.map_or(u8::MAX, |state| state as u8));
+            }
+        }
+        TraceRecord::ActiveCallsUnavailable { reason } => {
+            put_tag(out, 11);
+            put_str(out, reason);
+        }
+        TraceRecord::SiteChanged { site } => {
+            put_tag(out, 12);
+            put_str(out, site);
+        }
     }
 }
 
@@ -424,6 +465,26 @@ pub fn record_notice(trace: &SharedTrace, at: SimTime, notice: &SwitchNotice) {
                 state: state.as_str(),
             },
         ),
+        SwitchNotice::EventAfterEnd { call, state } => sink.record(
+            at,
+            &TraceRecord::EventAfterEnd {
+                call: &call.to_string(),
+                state: state.as_str(),
+            },
+        ),
+        SwitchNotice::ActiveCalls(list) => sink.record(
+            at,
+            &TraceRecord::ActiveCalls {
+                complete: list.complete,
+                rebuild: list.rebuild,
+                unmatched: list.unmatched,
+                calls: &list.listed,
+            },
+        ),
+        SwitchNotice::ActiveCallsUnavailable { reason } => {
+            sink.record(at, &TraceRecord::ActiveCallsUnavailable { reason })
+        }
+        SwitchNotice::SiteChanged { site } => sink.record(at, &TraceRecord::SiteChanged { site }),
     }
 }
 

@@ -145,7 +145,11 @@ fn the_guard_keeps_aggressive_power_within_the_cap() {
         "--set",
         "dialing.dial_until=3h",
     ]);
-    assert!(rate(&adaptive) <= 0.03, "guarded adaptive: {}", rate(&adaptive));
+    assert!(
+        rate(&adaptive) <= 0.03,
+        "guarded adaptive: {}",
+        rate(&adaptive)
+    );
 }
 
 #[test]

@@ -8,6 +8,10 @@
 //! - `erlang_validation`: rate-paced queues match Erlang C and Erlang A.
 //! - `fuzz_inputs`: mutated scenario files and hostile overrides never panic; errors name the file.
 //! - `call_props`, `model_props`: property tests of the call machine and the switch model.
+//! - `live`: live campaigns against the fake PortaSwitch server over loopback.
+//! - `live_processes`: the fake switch and the engine as separate processes, hand-written
+//!   callbacks, faults mid-campaign, and no secret in logs or traces.
+//! - `portaswitch_contract`: request shapes of the PortaSwitch client, captured on loopback.
 //! - `scenarios_behaviour`: the limitation, the queue guard and redials do what they say.
 //! - `pacing`: abandon accounting against the trace, the guard, limits, strategy changes,
 //!   preview, adaptive-ratio, predictive's warm-up, `dialer explain` and `dialer compare`.
@@ -21,8 +25,11 @@ mod cli;
 mod determinism;
 mod erlang_validation;
 mod fuzz_inputs;
+mod live;
+mod live_processes;
 mod model_props;
 mod pacing;
+mod portaswitch_contract;
 mod reference_workload;
 mod scenarios_behaviour;
 mod sweep;

@@ -9,7 +9,9 @@
 //! The shell decides nothing about the call. It must not draw randomness or read a clock other
 //! than through `Clock`.
 
-use super::machine::{Anomaly, AttemptRecord, CallMachine, CallSettings, Effect, Effects, Input};
+use super::machine::{
+    Anomaly, AttemptRecord, CallMachine, CallSettings, Effect, Effects, Input, Presence,
+};
 use crate::clock::Clock;
 use crate::domain::{AppState, AttemptId};
 use crate::mail::Mail;
@@ -46,6 +48,10 @@ pub struct CallUpdate {
 #[derive(Debug, Clone, Copy)]
 pub struct WatchdogPoke;
 
+/// What the switch's active-call list said about this call (sent by the campaign).
+#[derive(Debug, Clone, Copy)]
+pub struct Reconciled(pub Presence);
+
 pub struct CallActor {
     /// Boxed: the actor's future is moved several times as it is spawned, so a small actor is
     /// cheaper to start (BENCHMARKS.md).
@@ -54,6 +60,9 @@ pub struct CallActor {
     /// The address the switch will send this call's events to, until the originate request
     /// carries it away.
     events_to: Option<Recipient<Mail<CallEvents>>>,
+    /// While the call is suspect the switch has let go of it, but the campaign's active-call
+    /// list has yet to settle it: the actor keeps itself alive until it ends.
+    keep_alive: Option<actix::Addr<CallActor>>,
 }
 
 impl CallActor {
@@ -74,6 +83,7 @@ impl CallActor {
             machine: Box::new(machine),
             env,
             events_to: Some(address.recipient()),
+            keep_alive: None,
         };
         actor.run(Input::Start, &mut ctx);
         actix::spawn(ctx.into_future(actor));
@@ -85,7 +95,8 @@ impl CallActor {
         let before = self.machine.state();
         let mut effects = Effects::new();
         self.machine.handle(input, now, &mut effects);
-        self.apply(before, now, effects, matches!(input, Input::Watchdog), ctx);
+        let must_report = matches!(input, Input::Watchdog | Input::Listed(_));
+        self.apply(before, now, effects, must_report, ctx);
     }
 
     /// Carries out effects. `must_report` forces an update even without news (a watchdog poke
@@ -142,7 +153,10 @@ impl CallActor {
             }));
         }
         if self.machine.is_ended() {
+            self.keep_alive = None;
             ctx.stop();
+        } else if after == AppState::Suspect && self.keep_alive.is_none() {
+            self.keep_alive = Some(ctx.address());
         }
     }
 }
@@ -170,5 +184,13 @@ impl Handler<Mail<WatchdogPoke>> for CallActor {
 
     fn handle(&mut self, _mail: Mail<WatchdogPoke>, ctx: &mut Context<Self>) {
         self.run(Input::Watchdog, ctx);
+    }
+}
+
+impl Handler<Mail<Reconciled>> for CallActor {
+    type Result = ();
+
+    fn handle(&mut self, mail: Mail<Reconciled>, ctx: &mut Context<Self>) {
+        self.run(Input::Listed(mail.body.0), ctx);
     }
 }

@@ -27,6 +27,15 @@
 //! panic. A "terminated" right after "dequeued" is
 //! the release note's limitation: the agent missed the call and the switch says nothing more, so
 //! the outcome is `unknown_after_agent_miss`.
+//!
+//! Because of that limitation a "terminated" that arrives while the callee is queued or offered
+//! to an agent (and no agent answered) does not end the call: the call becomes *suspect* and
+//! keeps its place. The campaign asks the switch's active-call list about suspect calls
+//! ([`Input::Listed`]); a suspect the list shows talking moves to talking, and only when the list
+//! shows it gone is its outcome settled: `abandoned_in_queue` after queued,
+//! `unknown_after_agent_miss` after an agent's miss, `completed` if it was seen talking. A call
+//! the list no longer carries although the switch never said "terminated" has *vanished* and ends
+//! as `unknown`.
 
 use crate::domain::{AppState, AttemptId, LeadId, Outcome, PhoneNumber};
 use crate::switch::reasons::{self, EarlyDisconnect};
@@ -49,6 +58,9 @@ pub struct CallSettings {
     pub connected_watchdog: SimDuration,
     /// How long after its own hangup request the dialer waits for "terminated".
     pub hangup_grace: SimDuration,
+    /// How long a suspect call waits for the active-call list to settle it before the dialer
+    /// gives up and settles it as if the "terminated" had been final.
+    pub suspect_timeout: SimDuration,
 }
 
 impl CallSettings {
@@ -65,6 +77,7 @@ impl Default for CallSettings {
             dial_watchdog_grace: SimDuration::from_secs(10),
             connected_watchdog: SimDuration::from_secs(4 * 3600),
             hangup_grace: SimDuration::from_secs(10),
+            suspect_timeout: SimDuration::from_secs(30 * 60),
         }
     }
 }
@@ -77,6 +90,17 @@ pub enum Input<'a> {
     Event(&'a SwitchEvent),
     /// The call's watchdog deadline may have passed (see [`CallMachine::watchdog_deadline`]).
     Watchdog,
+    /// What the switch's active-call list says about this call.
+    Listed(Presence),
+}
+
+/// A call's presence in the switch's active-call list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Presence {
+    /// Listed, in this state (`None`: a state outside the vocabulary).
+    Listed(Option<CallStatus>),
+    /// Not listed: the switch no longer carries the call.
+    Gone,
 }
 
 /// Something the machine saw that should not happen, reported and otherwise ignored.
@@ -97,10 +121,12 @@ pub enum Anomaly {
     WatchdogExpired,
     /// An event arrived for a call nobody is tracking (counted by the backend).
     UnknownCall,
+    /// The switch's active-call list stopped carrying a call it never said was terminated.
+    Vanished,
 }
 
 impl Anomaly {
-    pub const ALL: [Anomaly; 7] = [
+    pub const ALL: [Anomaly; 8] = [
         Anomaly::Duplicate,
         Anomaly::OutOfOrder,
         Anomaly::LateEvent,
@@ -108,6 +134,7 @@ impl Anomaly {
         Anomaly::UnexpectedReply,
         Anomaly::WatchdogExpired,
         Anomaly::UnknownCall,
+        Anomaly::Vanished,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -119,6 +146,7 @@ impl Anomaly {
             Anomaly::UnexpectedReply => "unexpected_reply",
             Anomaly::WatchdogExpired => "watchdog_expired",
             Anomaly::UnknownCall => "unknown_call",
+            Anomaly::Vanished => "vanished",
         }
     }
 
@@ -204,6 +232,19 @@ pub struct CallMachine {
     last_heard_at: SimTime,
     /// When the dialer asked the switch to hang up a silent dial.
     hangup_requested_at: Option<SimTime>,
+    /// Set once the switch said "terminated" for a call still waiting for an agent: the switch
+    /// will say nothing more about it (the limitation), only the active-call list will.
+    detached: Option<Box<Detached>>,
+}
+
+/// What the dialer knew when a waiting call's "terminated" made it suspect.
+#[derive(Clone, Debug)]
+struct Detached {
+    /// Queued or offered: where the call was when the switch stopped talking about it.
+    from: AppState,
+    since: SimTime,
+    reason: Option<CompactString>,
+    reason_code: Option<u16>,
 }
 
 impl CallMachine {
@@ -231,6 +272,7 @@ impl CallMachine {
             talk_ended_at: None,
             last_heard_at: SimTime::ZERO,
             hangup_requested_at: None,
+            detached: None,
         }
     }
 
@@ -252,6 +294,7 @@ impl CallMachine {
             Input::Start => self.start(now, out),
             Input::Event(event) => self.on_event(event, now, out),
             Input::Watchdog => self.on_watchdog(now, out),
+            Input::Listed(presence) => self.on_presence(presence, now, out),
         }
     }
 
@@ -281,6 +324,8 @@ impl CallMachine {
                 Some(at) => at + self.settings.hangup_grace,
                 None => self.settings.dial_deadline(self.dialed_at),
             })
+        } else if let (AppState::Suspect, Some(detached)) = (self.state, &self.detached) {
+            Some(detached.since + self.settings.suspect_timeout)
         } else {
             Some(self.last_heard_at + self.settings.connected_watchdog)
         }
@@ -351,6 +396,10 @@ impl CallMachine {
         }
         let step = transition(self.state, note.state);
         match step {
+            Transition::End if seen_before && self.state == AppState::Suspect => {
+                out.push(Effect::Anomaly(Anomaly::Duplicate));
+                return;
+            }
             Transition::Stay | Transition::Backwards if seen_before => {
                 out.push(Effect::Anomaly(Anomaly::Duplicate));
                 return;
@@ -374,6 +423,18 @@ impl CallMachine {
         }
         self.last_heard_at = now;
         match step {
+            Transition::End
+                if matches!(self.state, AppState::Queued | AppState::Offered)
+                    && self.detached.is_none() =>
+            {
+                self.detached = Some(Box::new(Detached {
+                    from: self.state,
+                    since: now,
+                    reason: note.reason.clone(),
+                    reason_code: note.reason_code,
+                }));
+                self.state = AppState::Suspect;
+            }
             Transition::End => {
                 let outcome = self.outcome_of_termination(note);
                 self.end(outcome, now, note.reason.clone(), note.reason_code, out);
@@ -419,8 +480,60 @@ impl CallMachine {
             AppState::Answered if reasons::is_machine(reason) => Outcome::Machine,
             AppState::Answered | AppState::Queued => Outcome::AbandonedInQueue,
             AppState::Offered => Outcome::UnknownAfterAgentMiss,
+            AppState::Suspect => self.suspect_outcome(),
             AppState::Talking | AppState::Held | AppState::Transferred => Outcome::Completed,
             AppState::Ended(outcome) => outcome,
+        }
+    }
+
+    /// How a suspect call that never reached an agent is settled.
+    fn suspect_outcome(&self) -> Outcome {
+        match self.detached.as_deref().map(|d| d.from) {
+            Some(AppState::Offered) => Outcome::UnknownAfterAgentMiss,
+            _ => Outcome::AbandonedInQueue,
+        }
+    }
+
+    fn on_presence(&mut self, presence: Presence, now: SimTime, out: &mut Effects) {
+        if self.is_ended() || !self.started {
+            return;
+        }
+        match presence {
+            Presence::Listed(state) => {
+                if self.detached.is_none() {
+                    return;
+                }
+                self.last_heard_at = now;
+                let with_agent = matches!(
+                    state,
+                    Some(CallStatus::Connected | CallStatus::Held | CallStatus::Transferred)
+                );
+                if self.state == AppState::Suspect && with_agent {
+                    self.enter(AppState::Talking, now);
+                }
+            }
+            Presence::Gone => match (self.state, self.detached.as_deref()) {
+                (AppState::Suspect, Some(detached)) => {
+                    let (since, reason, code) = (
+                        detached.since,
+                        detached.reason.clone(),
+                        detached.reason_code,
+                    );
+                    let outcome = self.suspect_outcome();
+                    self.end(outcome, since.min(now), reason, code, out);
+                }
+                (_, Some(_)) => self.end(Outcome::Completed, now, None, None, out),
+                (_, None) => {
+                    out.push(Effect::Anomaly(Anomaly::Vanished));
+                    self.end(
+                        Outcome::Unknown,
+                        now,
+                        Some("vanished from the active-call list".into()),
+                        None,
+                        out,
+                    );
+                }
+            },
         }
     }
 
@@ -429,6 +542,17 @@ impl CallMachine {
             return;
         };
         if now < deadline {
+            return;
+        }
+        if self.state == AppState::Suspect {
+            // The list never settled it: take the "terminated" as final after all.
+            out.push(Effect::Anomaly(Anomaly::WatchdogExpired));
+            let (reason, code) = self
+                .detached
+                .as_deref()
+                .map_or((None, None), |d| (d.reason.clone(), d.reason_code));
+            let outcome = self.suspect_outcome();
+            self.end(outcome, now, reason, code, out);
             return;
         }
         if !self.state.is_dial_in_flight() {
@@ -513,7 +637,8 @@ fn transition(state: AppState, status: CallStatus) -> Transition {
         | (S::Offered, N::Dequeued)
         | (S::Talking, N::Connected)
         | (S::Held, N::Held)
-        | (S::Transferred, N::Connected | N::Held | N::Transferred) => Transition::Stay,
+        | (S::Transferred, N::Connected | N::Held | N::Transferred)
+        | (S::Suspect, N::Queued | N::Dequeued) => Transition::Stay,
         (S::Dialing, N::Ringing) => Transition::To(S::Ringing),
         (S::Dialing | S::Ringing, N::Connected) => Transition::To(S::Answered),
         (S::Dialing | S::Ringing | S::Answered | S::Offered, N::Queued) => {
@@ -522,7 +647,7 @@ fn transition(state: AppState, status: CallStatus) -> Transition {
         (S::Dialing | S::Ringing | S::Answered | S::Queued, N::Dequeued) => {
             Transition::To(S::Offered)
         }
-        (S::Queued | S::Offered | S::Held, N::Connected) => Transition::To(S::Talking),
+        (S::Queued | S::Offered | S::Held | S::Suspect, N::Connected) => Transition::To(S::Talking),
         (S::Talking, N::Held) => Transition::To(S::Held),
         (S::Talking | S::Held, N::Transferred) => Transition::To(S::Transferred),
         _ => Transition::Backwards,
@@ -650,10 +775,95 @@ mod tests {
             &terminated_with(sim_reasons::AGENT_NO_ANSWER, 21),
             21,
         );
+        // The callee may still wait in the queue: the call is suspect and keeps its place.
+        assert!(ended_record(&out).is_none());
+        assert_eq!(machine.state(), AppState::Suspect);
+        assert_eq!(
+            machine.watchdog_deadline(),
+            Some(SimTime::from_secs(21 + 30 * 60))
+        );
+        // Still queued in the list: nothing settles.
+        let mut out = Effects::new();
+        machine.handle(
+            Input::Listed(Presence::Listed(Some(CallStatus::Queued))),
+            SimTime::from_secs(25),
+            &mut out,
+        );
+        assert!(out.is_empty());
+        machine.handle(
+            Input::Listed(Presence::Gone),
+            SimTime::from_secs(30),
+            &mut out,
+        );
+        let record = ended_record(&out).expect("the list settles it");
+        assert_eq!(record.outcome, Outcome::UnknownAfterAgentMiss);
+        assert_eq!(record.ended_at, SimTime::from_secs(21));
+    }
+
+    #[test]
+    fn a_suspect_seen_talking_in_the_list_completes_when_it_is_gone() {
+        let (mut machine, _) = started();
+        feed(&mut machine, &note(CallStatus::Connected, 5), 5);
+        feed(&mut machine, &note(CallStatus::Queued, 5), 5);
+        feed(&mut machine, &note(CallStatus::Dequeued, 6), 6);
+        feed(
+            &mut machine,
+            &terminated_with(sim_reasons::AGENT_DECLINED, 8),
+            8,
+        );
+        let mut out = Effects::new();
+        machine.handle(
+            Input::Listed(Presence::Listed(Some(CallStatus::Connected))),
+            SimTime::from_secs(10),
+            &mut out,
+        );
+        assert_eq!(machine.state(), AppState::Talking);
+        machine.handle(
+            Input::Listed(Presence::Gone),
+            SimTime::from_secs(70),
+            &mut out,
+        );
+        let record = ended_record(&out).unwrap();
+        assert_eq!(record.outcome, Outcome::Completed);
+        assert_eq!(record.talk, SimDuration::from_secs(60));
+    }
+
+    #[test]
+    fn a_suspect_the_list_never_settles_ends_at_its_timeout() {
+        let (mut machine, _) = started();
+        feed(&mut machine, &note(CallStatus::Queued, 5), 5);
+        feed(&mut machine, &note(CallStatus::Terminated, 9), 9);
+        let mut out = Effects::new();
+        machine.handle(Input::Watchdog, SimTime::from_secs(9 + 30 * 60), &mut out);
+        assert!(out.contains(&Effect::Anomaly(Anomaly::WatchdogExpired)));
         assert_eq!(
             ended_record(&out).unwrap().outcome,
-            Outcome::UnknownAfterAgentMiss
+            Outcome::AbandonedInQueue
         );
+    }
+
+    #[test]
+    fn a_call_gone_from_the_list_without_terminated_has_vanished() {
+        let (mut machine, _) = started();
+        feed(&mut machine, &note(CallStatus::Queued, 5), 5);
+        feed(&mut machine, &note(CallStatus::Connected, 6), 6);
+        let mut out = Effects::new();
+        machine.handle(
+            Input::Listed(Presence::Listed(Some(CallStatus::Connected))),
+            SimTime::from_secs(8),
+            &mut out,
+        );
+        assert!(
+            out.is_empty(),
+            "a listed call that is followed needs nothing"
+        );
+        machine.handle(
+            Input::Listed(Presence::Gone),
+            SimTime::from_secs(20),
+            &mut out,
+        );
+        assert!(out.contains(&Effect::Anomaly(Anomaly::Vanished)));
+        assert_eq!(ended_record(&out).unwrap().outcome, Outcome::Unknown);
     }
 
     #[test]
@@ -681,6 +891,16 @@ mod tests {
         let (mut machine, _) = started();
         feed(&mut machine, &note(CallStatus::Queued, 5), 5);
         let out = feed(&mut machine, &note(CallStatus::Terminated, 25), 25);
+        assert!(
+            ended_record(&out).is_none(),
+            "suspect until the list settles it"
+        );
+        let mut out = Effects::new();
+        machine.handle(
+            Input::Listed(Presence::Gone),
+            SimTime::from_secs(27),
+            &mut out,
+        );
         let record = ended_record(&out).unwrap();
         assert_eq!(record.outcome, Outcome::AbandonedInQueue);
         assert_eq!(
@@ -700,6 +920,13 @@ mod tests {
         assert_eq!(out.as_slice(), [Effect::Anomaly(Anomaly::OutOfOrder)]);
         assert_eq!(machine.state(), AppState::Queued);
         feed(&mut machine, &note(CallStatus::Terminated, 9), 9);
+        let mut out = Effects::new();
+        machine.handle(
+            Input::Listed(Presence::Gone),
+            SimTime::from_secs(9),
+            &mut out,
+        );
+        assert!(machine.is_ended());
         let out = feed(&mut machine, &note(CallStatus::Connected, 10), 10);
         assert_eq!(out.as_slice(), [Effect::Anomaly(Anomaly::LateEvent)]);
         let out = feed(&mut machine, &note(CallStatus::Terminated, 9), 10);

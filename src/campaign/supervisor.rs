@@ -21,11 +21,19 @@
 //! for it, the rich view of dials in flight, busy agents and learned estimates, each in O(1) per
 //! call event.
 //!
+//! Reconciliation with the switch's active-call list is also the supervisor's: while any call is
+//! suspect (the release note's limitation, see [`crate::call::machine`]), and at the configured
+//! interval if one is set, it asks the switch for the list (one request in flight), tells each
+//! suspect call what the list says, and ends calls the list no longer carries although the
+//! switch never said they ended (after `vanish_after` complete lists in a row). Suspect calls keep
+//! their place in the counts pacing uses until the list settles them. In a simulation with no
+//! suspects and no interval, nothing is polled.
+//!
 //! The supervisor decides nothing about pacing or about a single call.
 
 use super::hopper::{Hopper, LeadFate, LeadSource, LeadTally, RedialPolicy};
-use crate::call::actor::{CallActor, CallEnv, CallUpdate, WatchdogPoke};
-use crate::call::machine::{Anomaly, AttemptRecord, CallMachine, CallSettings};
+use crate::call::actor::{CallActor, CallEnv, CallUpdate, Reconciled, WatchdogPoke};
+use crate::call::machine::{Anomaly, AttemptRecord, CallMachine, CallSettings, Presence};
 use crate::clock::{Clock, OwnAddress, TimerHandle};
 use crate::domain::{AppState, AttemptId, LeadId, Outcome, PhoneNumber};
 use crate::mail::{InFlight, Mail};
@@ -38,7 +46,7 @@ use crate::pacing::actor::{
 };
 use crate::pacing::ledger::{PacingLedger, SharedLedger};
 use crate::stats::{AgentTime, Tally};
-use crate::switch::{SwitchCommand, SwitchNotice};
+use crate::switch::{ActiveCallList, SwitchCommand, SwitchNotice};
 use crate::time::{SimDuration, SimTime};
 use crate::trace::{self, SharedTrace, TraceRecord};
 use actix::{Actor, Addr, AsyncContext, Context, Handler, Recipient, WeakAddr};
@@ -66,6 +74,47 @@ pub struct CampaignSetup {
     pub abandon: AbandonSettings,
     /// Pacing strategy changes while the campaign runs, in time order.
     pub pacing_changes: Vec<(SimTime, Strategy)>,
+    pub reconcile: ReconcileSettings,
+}
+
+/// How the campaign reconciles its calls with the switch's active-call list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReconcileSettings {
+    /// Fetch the whole list this often; `None`: only while calls are suspect.
+    pub interval: Option<SimDuration>,
+    /// How often to ask about suspect calls while there are any.
+    pub suspect_interval: SimDuration,
+    /// Complete lists in a row a call must be missing from before it counts as vanished.
+    pub vanish_after: u32,
+}
+
+impl Default for ReconcileSettings {
+    fn default() -> Self {
+        ReconcileSettings {
+            interval: None,
+            suspect_interval: SimDuration::from_secs(5),
+            vanish_after: 2,
+        }
+    }
+}
+
+/// What reconciliation did over a campaign.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct ReconcileTally {
+    /// Active-call lists asked for.
+    pub requests: u64,
+    /// Lists received (asked for, or sent by the backend after a failover).
+    pub lists: u64,
+    /// Requests that failed.
+    pub failures: u64,
+    /// Calls that became suspect.
+    pub suspects: u64,
+    /// Suspect calls the list showed talking to an agent.
+    pub suspects_seen_talking: u64,
+    /// Calls ended because the list no longer carried them.
+    pub settled_by_list: u64,
+    /// Times the backend changed sites.
+    pub site_changes: u64,
 }
 
 /// The campaign has finished: nothing left to dial and no call live.
@@ -88,6 +137,7 @@ pub struct EngineReport {
     pub leads: LeadTally,
     /// Dials pacing ordered that could not be placed (no lead, or dialing closed).
     pub dials_unfilled: u64,
+    pub reconcile: ReconcileTally,
     pub abandon: AbandonReport,
     pub pacing_counters: PacingCounters,
 }
@@ -132,6 +182,11 @@ struct LiveCall {
     watchdog_queued: Option<SimTime>,
     /// A sweep found the actor stopped; the next one records the call as lost.
     presumed_dead: bool,
+    /// The switch stopped notifying this call (it became suspect): only the list can end it.
+    /// Holds the number of list requests sent before it became suspect.
+    detached_after_request: Option<u64>,
+    /// Complete active-call lists in a row that did not carry this call.
+    missing_from_lists: u32,
     /// Weak: the switch holds the call's one strong address (see [`CallActor::spawn`]).
     actor: WeakAddr<CallActor>,
 }
@@ -190,11 +245,28 @@ impl LiveCalls {
         self.len == 0
     }
 
+    fn iter_mut(&mut self) -> impl Iterator<Item = (AttemptId, &mut LiveCall)> {
+        let first = self.first;
+        self.slots
+            .iter_mut()
+            .enumerate()
+            .filter_map(move |(index, call)| {
+                Some((AttemptId(first + index as u64), call.as_mut()?))
+            })
+    }
+
     fn iter(&self) -> impl Iterator<Item = (AttemptId, &LiveCall)> {
         self.slots.iter().enumerate().filter_map(|(index, call)| {
             Some((AttemptId(self.first + index as u64), call.as_ref()?))
         })
     }
+}
+
+/// Orders to the campaign from outside the engine (an admin at the command line).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CampaignControl {
+    /// Place no more calls; finish once the calls in progress have ended.
+    StopDialing,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -209,11 +281,13 @@ pub enum SupervisorTimer {
     WatchdogSweep,
     /// A scheduled change of pacing (the index into the setup's changes) is due.
     PacingChange(u32),
+    /// Time to ask for the active-call list.
+    Reconcile,
 }
 
 /// Calls per app state (ended calls are not counted).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-struct StateCounts([u32; 8]);
+struct StateCounts([u32; 9]);
 
 impl StateCounts {
     fn slot(state: AppState) -> Option<usize> {
@@ -226,6 +300,7 @@ impl StateCounts {
             AppState::Talking => 5,
             AppState::Held => 6,
             AppState::Transferred => 7,
+            AppState::Suspect => 8,
             AppState::Ended(_) => return None,
         })
     }
@@ -287,6 +362,14 @@ pub struct CampaignSupervisor {
     paused_since: Option<SimTime>,
     paused: SimDuration,
     max_queued: u32,
+    reconcile: ReconcileSettings,
+    reconcile_timer: Option<(SimTime, TimerHandle)>,
+    /// A list request is on its way: the number of requests sent so far and the attempts
+    /// placed when it left.
+    list_in_flight: Option<(u64, u64)>,
+    /// Live calls the switch no longer notifies (suspect, or seen talking after that).
+    detached_live: u32,
+    reconcile_tally: ReconcileTally,
     startup: Option<InFlight>,
 }
 
@@ -361,6 +444,11 @@ impl CampaignSupervisor {
                 paused_since: None,
                 paused: SimDuration::ZERO,
                 max_queued: 0,
+                reconcile: setup.reconcile,
+                reconcile_timer: None,
+                list_in_flight: None,
+                detached_live: 0,
+                reconcile_tally: ReconcileTally::default(),
                 startup: Some(InFlight::new()),
             }
         })
@@ -484,7 +572,9 @@ impl CampaignSupervisor {
             agents_in_wrap_up: self.wrap_up_ends.len() as u32,
             dials_in_flight: self.counts.get(AppState::Dialing)
                 + self.counts.get(AppState::Ringing),
-            calls_queued: self.counts.get(AppState::Queued),
+            // A suspect caller may still wait in the queue: it keeps its place until the list
+            // settles it.
+            calls_queued: self.counts.get(AppState::Queued) + self.counts.get(AppState::Suspect),
             dialable_leads,
             dialing_open: !self.dialing_closed,
         }
@@ -610,6 +700,8 @@ impl CampaignSupervisor {
                 watchdog_at: None,
                 watchdog_queued: None,
                 presumed_dead: false,
+                detached_after_request: None,
+                missing_from_lists: 0,
                 actor,
             },
         );
@@ -655,6 +747,7 @@ impl CampaignSupervisor {
             self.wrap_up_timer.take(),
             self.redial_timer.take(),
             self.sweep_timer.take(),
+            self.reconcile_timer.take(),
         ]
         .into_iter()
         .flatten()
@@ -673,6 +766,7 @@ impl CampaignSupervisor {
             dials_unfilled: self.dials_unfilled,
             abandon: self.abandon_report(now),
             pacing_counters: self.ledger.borrow().counters,
+            reconcile: self.reconcile_tally,
         };
         self.done_to
             .do_send(Mail::new(CampaignFinished { at: now, report }));
@@ -699,9 +793,20 @@ impl CampaignSupervisor {
                 self.wrap_up_ends.push_back(now + self.assumed_wrap_up);
                 self.arm_wrap_up_timer(ctx);
             }
+            let requests = self.reconcile_tally.requests;
+            let mut detached_now = false;
             if let Some(call) = self.live.get_mut(update.attempt) {
                 call.state = update.to;
                 call.since = now;
+                if update.to == AppState::Suspect && call.detached_after_request.is_none() {
+                    call.detached_after_request = Some(requests);
+                    detached_now = true;
+                }
+            }
+            if detached_now {
+                self.detached_live += 1;
+                self.reconcile_tally.suspects += 1;
+                self.arm_reconcile(ctx);
             }
         }
         if update.record.is_none() {
@@ -716,7 +821,11 @@ impl CampaignSupervisor {
             if let Some((answered_at, reached_queue)) = unrecorded_fate {
                 self.record_fate(answered_at, reached_queue, &record, now);
             }
-            self.live.remove(update.attempt);
+            if let Some(call) = self.live.remove(update.attempt)
+                && call.detached_after_request.is_some()
+            {
+                self.detached_live -= 1;
+            }
             let outcome = record.outcome;
             self.outcomes[outcome.index()] += 1;
             if outcome.reached_agent() {
@@ -918,6 +1027,126 @@ impl CampaignSupervisor {
         }
     }
 
+    /// Sets the reconcile timer if a list is wanted: while calls are detached, or at the
+    /// configured interval.
+    fn arm_reconcile(&mut self, ctx: &mut Context<Self>) {
+        if self.finished || self.list_in_flight.is_some() {
+            return;
+        }
+        let wait = match (self.detached_live > 0, self.reconcile.interval) {
+            (true, Some(every)) => every.min(self.reconcile.suspect_interval),
+            (true, None) => self.reconcile.suspect_interval,
+            (false, Some(every)) => every,
+            (false, None) => return,
+        };
+        let at = self.clock.now() + wait;
+        if self.reconcile_timer.is_some_and(|(armed, _)| armed <= at) {
+            return;
+        }
+        if let Some((_, old)) = self.reconcile_timer.take() {
+            self.clock.cancel(ctx, old);
+        }
+        let handle =
+            self.clock
+                .schedule(ctx, &mut self.own_address, at, SupervisorTimer::Reconcile);
+        self.reconcile_timer = Some((at, handle));
+    }
+
+    fn request_list(&mut self, ctx: &mut Context<Self>) {
+        self.reconcile_timer = None;
+        if self.finished || self.list_in_flight.is_some() {
+            return;
+        }
+        let only = if self.reconcile.interval.is_some() {
+            None
+        } else {
+            let detached: Vec<AttemptId> = self
+                .live
+                .iter()
+                .filter(|(_, call)| call.detached_after_request.is_some())
+                .map(|(attempt, _)| attempt)
+                .collect();
+            if detached.is_empty() {
+                return;
+            }
+            Some(detached)
+        };
+        self.reconcile_tally.requests += 1;
+        self.list_in_flight = Some((self.reconcile_tally.requests, self.next_attempt));
+        self.call_env
+            .switch
+            .do_send(Mail::new(SwitchCommand::ListActiveCalls { only }));
+        let _ = ctx;
+    }
+
+    /// Applies an active-call list: tells detached calls what it says, and ends calls that a
+    /// run of complete lists no longer carries.
+    fn on_active_calls(&mut self, list: ActiveCallList, ctx: &mut Context<Self>) {
+        self.reconcile_tally.lists += 1;
+        // Which calls this list can judge: those placed (and detached) before it was asked for.
+        let (requests_before, attempts_before) = if list.rebuild {
+            (u64::MAX, self.next_attempt)
+        } else {
+            self.list_in_flight
+                .take()
+                .unwrap_or((self.reconcile_tally.requests, self.next_attempt))
+        };
+        let mut listed = list.listed;
+        listed.sort_by_key(|entry| entry.attempt);
+        let vanish_after = self.reconcile.vanish_after.max(1);
+        let mut settled = 0;
+        let mut seen_talking = 0;
+        for (attempt, call) in self.live.iter_mut() {
+            let entry = listed
+                .binary_search_by_key(&attempt, |entry| entry.attempt)
+                .ok()
+                .map(|index| listed[index].state);
+            let judged_detached = call
+                .detached_after_request
+                .is_some_and(|before| before < requests_before);
+            let presence = match entry {
+                Some(state) => {
+                    call.missing_from_lists = 0;
+                    if !judged_detached {
+                        continue;
+                    }
+                    if call.state == AppState::Suspect
+                        && matches!(
+                            state,
+                            Some(
+                                crate::switch::CallStatus::Connected
+                                    | crate::switch::CallStatus::Held
+                                    | crate::switch::CallStatus::Transferred
+                            )
+                        )
+                    {
+                        seen_talking += 1;
+                    }
+                    Presence::Listed(state)
+                }
+                None if judged_detached => {
+                    settled += 1;
+                    Presence::Gone
+                }
+                None if list.complete && attempt.0 <= attempts_before => {
+                    call.missing_from_lists += 1;
+                    if call.missing_from_lists < vanish_after {
+                        continue;
+                    }
+                    settled += 1;
+                    Presence::Gone
+                }
+                None => continue,
+            };
+            if let Some(actor) = call.actor.upgrade() {
+                actor.do_send(Mail::new(Reconciled(presence)));
+            }
+        }
+        self.reconcile_tally.settled_by_list += settled;
+        self.reconcile_tally.suspects_seen_talking += seen_talking;
+        self.arm_reconcile(ctx);
+    }
+
     fn on_guard(&mut self, transition: GuardTransition) {
         let now = self.clock.now();
         match transition {
@@ -956,6 +1185,7 @@ impl Actor for CampaignSupervisor {
             );
         }
         self.arm_sweep(ctx);
+        self.arm_reconcile(ctx);
         self.startup = None;
     }
 }
@@ -1003,7 +1233,7 @@ impl Handler<Mail<PacingOrder>> for CampaignSupervisor {
 impl Handler<Mail<SwitchNotice>> for CampaignSupervisor {
     type Result = ();
 
-    fn handle(&mut self, mail: Mail<SwitchNotice>, _ctx: &mut Context<Self>) {
+    fn handle(&mut self, mail: Mail<SwitchNotice>, ctx: &mut Context<Self>) {
         let now = self.clock.now();
         trace::record_notice(&self.trace, now, &mail.body);
         match mail.body {
@@ -1013,6 +1243,18 @@ impl Handler<Mail<SwitchNotice>> for CampaignSupervisor {
             }
             SwitchNotice::UnknownCall { .. } => {
                 self.anomalies[Anomaly::UnknownCall.index()] += 1;
+            }
+            SwitchNotice::EventAfterEnd { .. } => {
+                self.anomalies[Anomaly::LateEvent.index()] += 1;
+            }
+            SwitchNotice::ActiveCalls(list) => self.on_active_calls(list, ctx),
+            SwitchNotice::ActiveCallsUnavailable { .. } => {
+                self.list_in_flight = None;
+                self.reconcile_tally.failures += 1;
+                self.arm_reconcile(ctx);
+            }
+            SwitchNotice::SiteChanged { .. } => {
+                self.reconcile_tally.site_changes += 1;
             }
         }
     }
@@ -1043,6 +1285,7 @@ impl Handler<Mail<SupervisorTimer>> for CampaignSupervisor {
                         .do_send(Mail::new(PacingControl::SetStrategy(*strategy)));
                 }
             }
+            SupervisorTimer::Reconcile => self.request_list(ctx),
             SupervisorTimer::WatchdogSweep => {
                 self.sweep_timer = None;
                 self.sweep_watchdogs(now);
@@ -1054,5 +1297,22 @@ impl Handler<Mail<SupervisorTimer>> for CampaignSupervisor {
         }
         self.send_numbers();
         self.finish_if_done(ctx);
+    }
+}
+
+impl Handler<Mail<CampaignControl>> for CampaignSupervisor {
+    type Result = ();
+
+    fn handle(&mut self, mail: Mail<CampaignControl>, ctx: &mut Context<Self>) {
+        match mail.body {
+            CampaignControl::StopDialing => {
+                if !self.dialing_closed {
+                    self.dialing_closed = true;
+                    self.pacer.do_send(Mail::new(PacingControl::Stop));
+                }
+                self.send_numbers();
+                self.finish_if_done(ctx);
+            }
+        }
     }
 }

@@ -25,7 +25,28 @@ pub struct ScenarioFile {
     pub redial: RedialSection,
     pub pacing: PacingSection,
     #[serde(default)]
+    pub reconcile: ReconcileSection,
+    #[serde(default)]
     pub timeline: Vec<TimelineEntry>,
+}
+
+/// How the campaign reconciles with the switch's active-call list.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReconcileSection {
+    /// Fetch the whole list this often (default: only while calls are suspect).
+    #[serde(default)]
+    pub interval: Option<RawDuration>,
+    /// How often to ask about suspect calls (default 5 s).
+    #[serde(default)]
+    pub suspect_interval: Option<RawDuration>,
+    /// Complete lists in a row a call must be missing from to count as vanished (default 2).
+    #[serde(default)]
+    pub vanish_after: Option<i64>,
+    /// How long a suspect call may wait for the list before the dialer settles it anyway
+    /// (default 30 min).
+    #[serde(default)]
+    pub suspect_timeout: Option<RawDuration>,
 }
 
 #[derive(Debug, Deserialize)]

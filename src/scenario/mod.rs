@@ -12,7 +12,7 @@ pub mod file;
 
 use crate::call::machine::CallSettings;
 use crate::campaign::hopper::{LeadSource, RedialPolicy, RedialRule};
-use crate::campaign::supervisor::CampaignSetup;
+use crate::campaign::supervisor::{CampaignSetup, ReconcileSettings};
 use crate::pacing::abandon::{AbandonSettings, AbandonWindow, Denominator};
 use crate::pacing::actor::PacingSetup;
 use crate::pacing::adaptive::{AdaptVariant, AdaptiveSettings};
@@ -40,6 +40,9 @@ pub struct Scenario {
     pub leads: LeadSettings,
     pub redial: RedialPolicy,
     pub pacing: PacingSettings,
+    pub reconcile: ReconcileSettings,
+    /// How long a suspect call waits for the active-call list before it is settled anyway.
+    pub suspect_timeout: SimDuration,
     /// Scripted events, in time order (ties keep file order).
     pub timeline: Vec<TimelineEvent>,
 }
@@ -303,11 +306,7 @@ impl Scenario {
         text: &str,
         overrides: &[String],
     ) -> Result<Scenario, ScenarioError> {
-        let raw = if overrides.is_empty() {
-            parse_direct(file_name, text)?
-        } else {
-            parse_with_overrides(file_name, text, overrides)?
-        };
+        let raw: ScenarioFile = parse_toml(file_name, text, overrides)?;
         Scenario::from_file(raw).map_err(|problems| ScenarioError::Invalid {
             file: file_name.to_string(),
             problems: problems
@@ -344,6 +343,7 @@ impl Scenario {
             call_settings: CallSettings {
                 ring_timeout: self.dialing.ring_timeout,
                 dial_watchdog_grace: self.dialing.watchdog_grace,
+                suspect_timeout: self.suspect_timeout,
                 ..CallSettings::default()
             },
             assumed_wrap_up: self.pacing.assumed_wrap_up,
@@ -363,11 +363,30 @@ impl Scenario {
             },
             abandon: self.pacing.abandon,
             pacing_changes: self.pacing.changes.clone(),
+            reconcile: self.reconcile,
         }
     }
 }
 
-fn parse_direct(file_name: &str, text: &str) -> Result<ScenarioFile, ScenarioError> {
+/// Parses TOML text into any raw settings type, applying `key.path=value` overrides first; errors
+/// name the file, the key path and the line, as for scenarios. Shared with the live campaign and
+/// fake-switch files.
+pub(crate) fn parse_toml<T: serde::de::DeserializeOwned>(
+    file_name: &str,
+    text: &str,
+    overrides: &[String],
+) -> Result<T, ScenarioError> {
+    if overrides.is_empty() {
+        parse_direct(file_name, text)
+    } else {
+        parse_with_overrides(file_name, text, overrides)
+    }
+}
+
+fn parse_direct<T: serde::de::DeserializeOwned>(
+    file_name: &str,
+    text: &str,
+) -> Result<T, ScenarioError> {
     let deserializer =
         toml::Deserializer::parse(text).map_err(|error| syntax(file_name, text, &error))?;
     serde_path_to_error::deserialize(deserializer).map_err(|error| {
@@ -381,11 +400,11 @@ fn parse_direct(file_name: &str, text: &str) -> Result<ScenarioFile, ScenarioErr
     })
 }
 
-fn parse_with_overrides(
+fn parse_with_overrides<T: serde::de::DeserializeOwned>(
     file_name: &str,
     text: &str,
     overrides: &[String],
-) -> Result<ScenarioFile, ScenarioError> {
+) -> Result<T, ScenarioError> {
     let mut table: toml::Table = text
         .parse()
         .map_err(|error: toml::de::Error| syntax(file_name, text, &error))?;
@@ -436,7 +455,7 @@ fn line_and_column(text: &str, offset: usize) -> (usize, usize) {
 
 /// Best-effort line of a dotted key in the TOML text: the key's line inside its table, or the
 /// table's header.
-fn locate_key(text: &str, path: &str) -> Option<usize> {
+pub(crate) fn locate_key(text: &str, path: &str) -> Option<usize> {
     let parts: Vec<&str> = path
         .split('.')
         .filter(|part| !part.is_empty() && !part.starts_with('['))
@@ -528,8 +547,8 @@ fn parse_override_value(text: &str) -> toml::Value {
 
 /// Collects problems while building a scenario.
 #[derive(Default)]
-struct Checker {
-    problems: Vec<Problem>,
+pub(crate) struct Checker {
+    pub(crate) problems: Vec<Problem>,
 }
 
 impl Checker {
@@ -778,6 +797,7 @@ fn build(raw: &ScenarioFile, check: &mut Checker) -> Scenario {
 
     let pacing = build_pacing(raw, &wrap_up, check);
     let timeline = build_timeline(raw, &callees, check);
+    let (reconcile, suspect_timeout) = build_reconcile(&raw.reconcile, check);
 
     Scenario {
         name: raw.scenario.name.clone(),
@@ -790,8 +810,35 @@ fn build(raw: &ScenarioFile, check: &mut Checker) -> Scenario {
         leads,
         redial,
         pacing,
+        reconcile,
+        suspect_timeout,
         timeline,
     }
+}
+
+/// Reads `[reconcile]`; shared with live campaign files.
+pub(crate) fn build_reconcile(
+    raw: &file::ReconcileSection,
+    check: &mut Checker,
+) -> (ReconcileSettings, SimDuration) {
+    let defaults = ReconcileSettings::default();
+    let settings = ReconcileSettings {
+        interval: raw
+            .interval
+            .map(|every| check.positive_duration("reconcile.interval", every.0)),
+        suspect_interval: check.positive_duration(
+            "reconcile.suspect_interval",
+            duration_or(raw.suspect_interval, defaults.suspect_interval),
+        ),
+        vanish_after: raw.vanish_after.map_or(defaults.vanish_after, |count| {
+            check.count("reconcile.vanish_after", count, 1, 100) as u32
+        }),
+    };
+    let suspect_timeout = check.positive_duration(
+        "reconcile.suspect_timeout",
+        duration_or(raw.suspect_timeout, CallSettings::default().suspect_timeout),
+    );
+    (settings, suspect_timeout)
 }
 
 fn build_callees(raw: &ScenarioFile, check: &mut Checker) -> CalleeSettings {

@@ -1027,6 +1027,28 @@ impl SimSwitchModel {
             .filter(|call| call.generation == key.generation)
     }
 
+    /// The state the switch lists for a call, as `get_sip_calls_list` would show it; `None`
+    /// once the call is over. Calls the engine no longer hears about are listed too: that is
+    /// how a dialer learns what became of them.
+    pub fn listed_state(&self, key: CallKey) -> Option<CallStatus> {
+        self.call_ref(key).map(|call| listed_status(call.phase))
+    }
+
+    /// Every call the switch carries, in slot order: attempt, identity, tracking id and listed
+    /// state.
+    pub fn active_calls(
+        &self,
+    ) -> impl Iterator<Item = (AttemptId, &CallRef, &CompactString, CallStatus)> {
+        self.calls.iter().flatten().map(|call| {
+            (
+                call.attempt,
+                &call.call,
+                &call.tracking_id,
+                listed_status(call.phase),
+            )
+        })
+    }
+
     /// Checks internal consistency; used by tests. Returns a description of the first problem.
     pub fn check_invariants(&self) -> Result<(), String> {
         let mut holders = vec![0u32; self.agents.len()];
@@ -1087,6 +1109,19 @@ impl Hasher for KeyIsHash {
 
     fn write_u64(&mut self, value: u64) {
         self.0 = value;
+    }
+}
+
+/// The state a call in `phase` has in the switch's active-call list.
+fn listed_status(phase: Phase) -> CallStatus {
+    match phase {
+        Phase::Dialing => CallStatus::Trying,
+        Phase::Ringing => CallStatus::Ringing,
+        Phase::Answered | Phase::Talking { .. } => CallStatus::Connected,
+        Phase::Queued => CallStatus::Queued,
+        Phase::Offered { .. } => CallStatus::Dequeued,
+        Phase::Held { .. } => CallStatus::Held,
+        Phase::Transferred => CallStatus::Transferred,
     }
 }
 

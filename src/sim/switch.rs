@@ -20,7 +20,9 @@ use super::sampler::{Sample, Sampler};
 use crate::campaign::supervisor::{CampaignFinished, EngineReport};
 use crate::domain::AttemptId;
 use crate::mail::{self, InFlight, Mail};
-use crate::switch::{CallEvents, CallStatus, SwitchCommand, SwitchEvent, SwitchNotice};
+use crate::switch::{
+    ActiveCallList, CallEvents, CallStatus, ListedCall, SwitchCommand, SwitchEvent, SwitchNotice,
+};
 use crate::time::{SimDuration, SimTime};
 use crate::trace::{SharedTrace, TraceRecord};
 use actix::{Actor, Context, Handler, Message, Recipient};
@@ -352,6 +354,56 @@ impl SimCore {
                 if let Some(Some(key)) = self.keys_by_attempt.get(attempt.0 as usize).copied() {
                     self.model.hangup(now, key, &mut self.step);
                     self.flush();
+                }
+            }
+            SwitchCommand::ListActiveCalls { only } => {
+                let list = self.active_calls(only);
+                self.notices_to
+                    .do_send(Mail::new(SwitchNotice::ActiveCalls(list)));
+            }
+        }
+    }
+
+    /// The model's ground truth as PortaSwitch's active-call list: every call it carries, or
+    /// only the attempts asked about.
+    fn active_calls(&self, only: Option<Vec<AttemptId>>) -> ActiveCallList {
+        let key_of = |attempt: AttemptId| {
+            self.keys_by_attempt
+                .get(attempt.0 as usize)
+                .copied()
+                .flatten()
+        };
+        match only {
+            Some(attempts) => ActiveCallList {
+                listed: attempts
+                    .into_iter()
+                    .filter_map(|attempt| {
+                        let state = self.model.listed_state(key_of(attempt)?)?;
+                        Some(ListedCall {
+                            attempt,
+                            state: Some(state),
+                        })
+                    })
+                    .collect(),
+                complete: false,
+                unmatched: 0,
+                rebuild: false,
+            },
+            None => {
+                let mut listed: Vec<ListedCall> = self
+                    .model
+                    .active_calls()
+                    .map(|(attempt, _, _, state)| ListedCall {
+                        attempt,
+                        state: Some(state),
+                    })
+                    .collect();
+                listed.sort_by_key(|entry| entry.attempt);
+                ActiveCallList {
+                    listed,
+                    complete: true,
+                    unmatched: 0,
+                    rebuild: false,
                 }
             }
         }

@@ -8,7 +8,8 @@
 //! carries the disconnect `reason` text and a `reason_code`.
 //!
 //! A backend is any actor that accepts `Mail<SwitchCommand>`: the simulated switch
-//! ([`crate::sim`]) or, later, real PortaSwitch. [`crate::runtime`] picks one; the engine never
+//! ([`crate::sim`]), real PortaSwitch ([`crate::portaswitch`]) or a recorded trace
+//! ([`crate::replay`]). [`crate::runtime`] picks one; the engine never
 //! names the backend's type, and backends never name the engine's actor types.
 //!
 //! This module defines data only. It must not perform I/O or decide anything.
@@ -131,6 +132,11 @@ pub enum SwitchCommand {
     Originate(OriginateRequest),
     /// Disconnect a call the engine no longer wants.
     Hangup { attempt: AttemptId, call: CallRef },
+    /// Ask which calls the switch carries now (PortaSwitch's `get_sip_calls_list`). The backend
+    /// answers with one [`SwitchNotice::ActiveCalls`] or [`SwitchNotice::ActiveCallsUnavailable`].
+    /// With `only`, the answer may be limited to those attempts (the engine asks about its
+    /// suspect calls only); without it, the answer covers every call the switch listed.
+    ListActiveCalls { only: Option<Vec<AttemptId>> },
 }
 
 /// The parameters of one outbound call.
@@ -151,4 +157,35 @@ pub enum SwitchNotice {
     AgentsLoggedIn { count: u32 },
     /// An event arrived for a call the backend does not know.
     UnknownCall { call: CallRef, state: CallStatus },
+    /// An event arrived for a call whose attempt has already ended.
+    EventAfterEnd { call: CallRef, state: CallStatus },
+    /// The answer to [`SwitchCommand::ListActiveCalls`], or a list the backend fetched on its own
+    /// (after a failover: the rebuild of the active calls).
+    ActiveCalls(ActiveCallList),
+    /// The active-call list could not be fetched.
+    ActiveCallsUnavailable { reason: CompactString },
+    /// The backend now talks to another PortaSwitch site (failover or switch-back).
+    SiteChanged { site: CompactString },
+}
+
+/// Which of the engine's calls a switch listed as active, and in which state.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ActiveCallList {
+    /// Listed calls the backend could match to an attempt, in attempt order.
+    pub listed: Vec<ListedCall>,
+    /// True when the list covers every call (no `only` filter was applied): a call of the engine
+    /// missing from it is not carried by the switch.
+    pub complete: bool,
+    /// Listed calls the backend could not match to any attempt.
+    pub unmatched: u32,
+    /// Sent by the backend on its own after a failover, not in answer to a request.
+    pub rebuild: bool,
+}
+
+/// One entry of an [`ActiveCallList`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListedCall {
+    pub attempt: AttemptId,
+    /// The call's state as listed; `None` when the switch named a state outside the vocabulary.
+    pub state: Option<CallStatus>,
 }

@@ -1,0 +1,435 @@
+//! `dialer replay`: re-runs the engine's decisions over a recorded trace (the tester's replay).
+//!
+//! A trace (from `dialer run --record` or `dialer simulate --trace`) holds what the switch told
+//! the engine and when. [`replay`] runs the same engine code (supervisor, pacing, call actors)
+//! against a [`ReplaySwitch`] that plays the recording back: each attempt gets the events recorded
+//! for the attempt with the same number, at the same offsets from its dial; agent counts, unknown
+//! calls and site changes come at their recorded times; an active-call list asked for is answered
+//! with the first list recorded at or after that moment. Time is virtual (a paused tokio clock), so a
+//! replay takes milliseconds. The result compares the replayed dials and outcomes with the
+//! recorded ones and names the first difference.
+//!
+//! Replay never performs I/O beyond reading the trace and writing the replayed one.
+
+use crate::campaign::supervisor::{CampaignFinished, CampaignSetup, CampaignSupervisor};
+use crate::clock::Clock;
+use crate::mail::Mail;
+use crate::switch::{
+    ActiveCallList, CallEvents, ListedCall, SwitchCommand, SwitchEvent, SwitchNotice,
+};
+use crate::trace::TraceSink;
+use actix::{Actor, AsyncContext, Context, Handler, Recipient};
+use serde::Serialize;
+use serde_json::Value;
+use smallvec::{SmallVec, smallvec};
+use std::collections::BTreeMap;
+use std::time::Duration;
+use tokio::sync::oneshot;
+
+/// What a recorded trace holds that a replay needs.
+#[derive(Debug, Default, Clone)]
+pub struct Recording {
+    /// Per attempt: when it was dialed (µs) and its switch events with their times.
+    pub attempts: BTreeMap<u64, RecordedAttempt>,
+    /// Notices at their recorded times (µs), in order.
+    pub notices: Vec<(u64, SwitchNotice)>,
+    /// Answers to list requests with their times (µs), in order (`None`: the list could not be
+    /// fetched).
+    pub lists: Vec<(u64, Option<ActiveCallList>)>,
+    /// Outcomes by attempt.
+    pub outcomes: BTreeMap<u64, String>,
+    /// The last record's time (µs).
+    pub last_t_us: u64,
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct RecordedAttempt {
+    pub dialed_at_us: u64,
+    pub callee: String,
+    pub events: Vec<(u64, SwitchEvent)>,
+}
+
+/// Why a trace could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ReplayError {
+    #[error("{file}: cannot read the trace: {source}")]
+    Read {
+        file: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{file}:{line}: not a trace record: {message}")]
+    Record {
+        file: String,
+        line: usize,
+        message: String,
+    },
+    #[error("cannot start the replay runtime: {0}")]
+    Start(#[source] std::io::Error),
+    #[error("the replay ended without a result")]
+    NoResult,
+}
+
+impl Recording {
+    /// Reads a JSON-lines trace.
+    pub fn parse(file: &str, text: &str) -> Result<Recording, ReplayError> {
+        let mut recording = Recording::default();
+        for (index, line) in text.lines().enumerate() {
+            if line.trim().is_empty() {
+                continue;
+            }
+            let fail = |message: String| ReplayError::Record {
+                file: file.to_string(),
+                line: index + 1,
+                message,
+            };
+            let record: Value = serde_json::from_str(line).map_err(|e| fail(e.to_string()))?;
+            let t_us = record["t_us"]
+                .as_u64()
+                .ok_or_else(|| fail("no t_us".into()))?;
+            recording.last_t_us = recording.last_t_us.max(t_us);
+            let attempt = record["attempt"].as_u64();
+            match record["kind"].as_str().unwrap_or("") {
+                "dial" => {
+                    let entry = recording
+                        .attempts
+                        .entry(attempt.ok_or_else(|| fail("dial without attempt".into()))?)
+                        .or_default();
+                    entry.dialed_at_us = t_us;
+                    entry.callee = record["callee"].as_str().unwrap_or("").to_string();
+                }
+                "switch" => {
+                    let event: SwitchEvent = serde_json::from_value(record["event"].clone())
+                        .map_err(|e| fail(format!("bad switch event: {e}")))?;
+                    recording
+                        .attempts
+                        .entry(attempt.ok_or_else(|| fail("switch without attempt".into()))?)
+                        .or_default()
+                        .events
+                        .push((t_us, event));
+                }
+                "outcome" => {
+                    recording.outcomes.insert(
+                        attempt.ok_or_else(|| fail("outcome without attempt".into()))?,
+                        record["outcome"].as_str().unwrap_or("").to_string(),
+                    );
+                }
+                "agents" => {
+                    let count = record["logged_in"].as_u64().unwrap_or(0) as u32;
+                    recording
+                        .notices
+                        .push((t_us, SwitchNotice::AgentsLoggedIn { count }));
+                }
+                "active_calls" => {
+                    let calls: Vec<ListedCall> = serde_json::from_value(record["calls"].clone())
+                        .map_err(|e| fail(format!("bad list: {e}")))?;
+                    let list = ActiveCallList {
+                        listed: calls,
+                        complete: record["complete"].as_bool().unwrap_or(false),
+                        unmatched: record["unmatched"].as_u64().unwrap_or(0) as u32,
+                        rebuild: record["rebuild"].as_bool().unwrap_or(false),
+                    };
+                    if list.rebuild {
+                        recording
+                            .notices
+                            .push((t_us, SwitchNotice::ActiveCalls(list)));
+                    } else {
+                        recording.lists.push((t_us, Some(list)));
+                    }
+                }
+                "active_calls_unavailable" => recording.lists.push((t_us, None)),
+                "site_changed" => recording.notices.push((
+                    t_us,
+                    SwitchNotice::SiteChanged {
+                        site: record["site"].as_str().unwrap_or("").into(),
+                    },
+                )),
+                "unknown_call" | "event_after_end" => {
+                    let call = record["call"].as_str().unwrap_or("");
+                    let (id, tag) = call.split_once('/').unwrap_or((call, ""));
+                    let state = record["state"]
+                        .as_str()
+                        .and_then(crate::switch::CallStatus::parse);
+                    if let Some(state) = state {
+                        let call = crate::switch::CallRef {
+                            id: id.into(),
+                            tag: tag.into(),
+                        };
+                        recording.notices.push((
+                            t_us,
+                            if record["kind"] == "unknown_call" {
+                                SwitchNotice::UnknownCall { call, state }
+                            } else {
+                                SwitchNotice::EventAfterEnd { call, state }
+                            },
+                        ));
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(recording)
+    }
+
+    pub fn load(path: &std::path::Path) -> Result<Recording, ReplayError> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| ReplayError::Read {
+            file: file.clone(),
+            source,
+        })?;
+        Recording::parse(&file, &text)
+    }
+}
+
+/// The recording played back behind the switch seam.
+pub struct ReplaySwitch {
+    recording: std::rc::Rc<Recording>,
+    notices_to: Recipient<Mail<SwitchNotice>>,
+    clock: Clock,
+    /// Attempts dialed that the recording does not hold.
+    pub unrecorded: std::rc::Rc<std::cell::Cell<u64>>,
+}
+
+impl Actor for ReplaySwitch {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        for (t_us, notice) in self.recording.notices.clone() {
+            let to = self.notices_to.clone();
+            ctx.run_later(Duration::from_micros(t_us), move |_, _| {
+                to.do_send(Mail::new(notice));
+            });
+        }
+    }
+}
+
+impl ReplaySwitch {
+    /// Sends an attempt's recorded events that are due, in their recorded order, and sets a
+    /// timer for the next. One chain per attempt keeps the order even where timers due within
+    /// the same millisecond would fire in another.
+    fn pump(
+        &mut self,
+        attempt: u64,
+        from: usize,
+        origin_us: u64,
+        to: Recipient<Mail<CallEvents>>,
+        ctx: &mut Context<Self>,
+    ) {
+        let Some(recorded) = self.recording.attempts.get(&attempt) else {
+            return;
+        };
+        let events = &recorded.events;
+        let due_at =
+            |index: usize| origin_us + events[index].0.saturating_sub(recorded.dialed_at_us);
+        let now = self.clock.now().as_micros();
+        let mut index = from;
+        let mut batch: SmallVec<[SwitchEvent; 2]> = SmallVec::new();
+        while index < events.len() && due_at(index) <= now {
+            batch.push(events[index].1.clone());
+            index += 1;
+        }
+        if !batch.is_empty() {
+            to.do_send(Mail::new(CallEvents(batch)));
+        }
+        if index < events.len() {
+            let delay = Duration::from_micros(due_at(index).saturating_sub(now));
+            ctx.run_later(delay, move |switch, ctx| {
+                switch.pump(attempt, index, origin_us, to, ctx);
+            });
+        }
+    }
+}
+
+impl Handler<Mail<SwitchCommand>> for ReplaySwitch {
+    type Result = ();
+
+    fn handle(&mut self, mail: Mail<SwitchCommand>, ctx: &mut Context<Self>) {
+        let Mail { body, .. } = mail;
+        match body {
+            SwitchCommand::Originate(request) => {
+                if !self.recording.attempts.contains_key(&request.attempt.0) {
+                    self.unrecorded.set(self.unrecorded.get() + 1);
+                    request.events_to.do_send(Mail::new(CallEvents(smallvec![
+                        SwitchEvent::Rejected {
+                            reason: "not in the recording".into(),
+                        }
+                    ])));
+                    return;
+                }
+                let origin = self.clock.now().as_micros();
+                self.pump(request.attempt.0, 0, origin, request.events_to, ctx);
+            }
+            SwitchCommand::Hangup { .. } => {}
+            SwitchCommand::ListActiveCalls { only } => {
+                // The first list recorded at or after this moment: the answer the recorded run
+                // got to the request it made at about this time.
+                let now = self.clock.now().as_micros();
+                let lists = &self.recording.lists;
+                let index = lists.partition_point(|(t_us, _)| *t_us < now);
+                let answer = lists
+                    .get(index)
+                    .or_else(|| lists.last())
+                    .map(|(_, list)| list.clone());
+                let notice = match answer {
+                    Some(Some(mut list)) => {
+                        if let Some(only) = only {
+                            list.listed.retain(|entry| only.contains(&entry.attempt));
+                            list.complete = false;
+                        }
+                        SwitchNotice::ActiveCalls(list)
+                    }
+                    Some(None) => SwitchNotice::ActiveCallsUnavailable {
+                        reason: "recorded failure".into(),
+                    },
+                    None => SwitchNotice::ActiveCallsUnavailable {
+                        reason: "not in the recording".into(),
+                    },
+                };
+                self.notices_to.do_send(Mail::new(notice));
+            }
+        }
+    }
+}
+
+/// How a replay compares with its recording.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct ReplayReport {
+    pub recorded_attempts: u64,
+    pub replayed_attempts: u64,
+    /// Attempts whose replayed outcome equals the recorded one.
+    pub same_outcome: u64,
+    /// Attempts dialed in the replay that the recording does not hold.
+    pub unrecorded_attempts: u64,
+    pub finished: bool,
+    /// The first attempt whose outcome differs, with both outcomes.
+    pub first_difference: Option<(u64, String, String)>,
+    pub trace_hash: String,
+}
+
+/// Collects the replayed trace in memory.
+#[derive(Clone, Default)]
+struct Buffer(std::rc::Rc<std::cell::RefCell<Vec<u8>>>);
+
+impl std::io::Write for Buffer {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.borrow_mut().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Replays `recording` through the engine configured by `setup`; returns the comparison and
+/// the replayed trace (JSON lines).
+pub fn replay(
+    recording: &Recording,
+    setup: CampaignSetup,
+) -> Result<(ReplayReport, Vec<u8>), ReplayError> {
+    let buffer = Buffer::default();
+    let trace = TraceSink::writing_to(Box::new(buffer.clone()));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .map_err(ReplayError::Start)?;
+    let system = actix::System::with_tokio_rt(move || runtime);
+    let trace = trace.shared();
+    let trace_for_run = trace.clone();
+    let recording_rc = std::rc::Rc::new(recording.clone());
+    let unrecorded = std::rc::Rc::new(std::cell::Cell::new(0));
+    let unrecorded_run = unrecorded.clone();
+    let limit = Duration::from_micros(recording.last_t_us) + Duration::from_secs(24 * 3600);
+    let finished = system.block_on(async move {
+        let clock = Clock::wall_starting_now();
+        let (done_tx, done_rx) = oneshot::channel();
+        let done = Done { to: Some(done_tx) }.start();
+        let _switch = ReplaySwitch::create(move |ctx| {
+            let supervisor = CampaignSupervisor::start(
+                setup,
+                clock.clone(),
+                ctx.address().recipient(),
+                done.recipient(),
+                trace_for_run,
+            );
+            ReplaySwitch {
+                recording: recording_rc,
+                notices_to: supervisor.recipient(),
+                clock,
+                unrecorded: unrecorded_run,
+            }
+        });
+        tokio::select! {
+            biased;
+            finished = done_rx => finished.ok(),
+            () = tokio::time::sleep(limit) => None,
+        }
+    });
+    drop(system);
+    let mut sink = trace.borrow_mut();
+    let _ = sink.finish();
+    let replayed = finished
+        .as_ref()
+        .map(|f| f.report.tally.attempts)
+        .unwrap_or(0);
+    let bytes = buffer.0.borrow().clone();
+    let outcomes = outcomes_in(&bytes);
+    let mut same = 0;
+    let mut first_difference = None;
+    for (attempt, recorded) in &recording.outcomes {
+        match outcomes.get(attempt) {
+            Some(replayed) if replayed == recorded => same += 1,
+            other => {
+                if first_difference.is_none() {
+                    first_difference = Some((
+                        *attempt,
+                        recorded.clone(),
+                        other.cloned().unwrap_or_else(|| "none".into()),
+                    ));
+                }
+            }
+        }
+    }
+    let report = ReplayReport {
+        recorded_attempts: recording.attempts.len() as u64,
+        replayed_attempts: replayed,
+        same_outcome: same,
+        unrecorded_attempts: unrecorded.get(),
+        finished: finished.is_some(),
+        first_difference,
+        trace_hash: format!("{:016x}", sink.hash()),
+    };
+    Ok((report, bytes))
+}
+
+fn outcomes_in(trace: &[u8]) -> BTreeMap<u64, String> {
+    String::from_utf8_lossy(trace)
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|record| record["kind"] == "outcome")
+        .filter_map(|record| {
+            Some((
+                record["attempt"].as_u64()?,
+                record["outcome"].as_str()?.to_string(),
+            ))
+        })
+        .collect()
+}
+
+struct Done {
+    to: Option<oneshot::Sender<CampaignFinished>>,
+}
+
+impl Actor for Done {
+    type Context = Context<Self>;
+}
+
+impl Handler<Mail<CampaignFinished>> for Done {
+    type Result = ();
+
+    fn handle(&mut self, mail: Mail<CampaignFinished>, _ctx: &mut Context<Self>) {
+        if let Some(to) = self.to.take() {
+            let _ = to.send(mail.body);
+        }
+    }
+}

@@ -1,0 +1,427 @@
+//! Live campaigns over loopback: the engine with the PortaSwitch backend against the fake
+//! PortaSwitch server, with and without faults, in one process and as separate processes. Every
+//! attempt must end with exactly one outcome, no call may be lost, and nothing may panic.
+//!
+//! The fake switch runs its world 50 times faster than real time, and the campaigns' own times
+//! are set to match, so each campaign takes a few seconds.
+
+use dialer::fake_switch::{FakeConfig, FakeSwitchThread, Faults};
+use dialer::live::campaign::LiveCampaign;
+use dialer::runtime::{self, LiveRun};
+use dialer::scenario::Scenario;
+use dialer::trace::TraceSink;
+use serde_json::Value;
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::rc::Rc;
+use std::time::Duration;
+
+pub const PASSWORD: &str = "secret-password";
+pub const WEBHOOK_SECRET: &str = "test-webhook-secret-4f1d2c9a";
+
+/// A small call centre: 3 agents who often miss calls, so the limitation shows.
+pub fn world(overrides: &[&str]) -> Scenario {
+    let text = r#"
+[scenario]
+name = "live-test-world"
+seed = 5
+
+[agents]
+count = 3
+answer_after = { uniform = ["1s", "2s"] }
+wrap_up = "5s"
+no_answer = 0.15
+no_answer_timeout = "8s"
+decline = 0.1
+decline_after = "2s"
+
+[queue]
+entry_delay = "200ms"
+max_wait = "90s"
+
+[callees]
+ringing_after = "1s"
+patience = { exponential = "40s" }
+talk = { exponential = "30s" }
+answer = { probability = 0.5, after = { uniform = ["2s", "8s"] } }
+no_answer = { probability = 0.2 }
+busy = { probability = 0.15, after = "2s" }
+invalid_number = { probability = 0.05, after = "1s" }
+machine = { probability = 0.1, after = "4s", detect = "2s" }
+
+[dialing]
+ring_timeout = "20s"
+
+[leads]
+count = 100
+
+[pacing]
+strategy = "progressive"
+"#;
+    let overrides: Vec<String> = overrides.iter().map(|s| s.to_string()).collect();
+    Scenario::from_toml("live-test-world.toml", text, &overrides).expect("a valid world")
+}
+
+pub fn fake(faults: Faults) -> FakeSwitchThread {
+    let mut config = FakeConfig::for_scenario(world(&[]), 50.0);
+    config.faults = faults;
+    FakeSwitchThread::spawn(config, "127.0.0.1:0".parse().unwrap()).expect("the fake switch starts")
+}
+
+/// A campaign against `url` (times are real: the world runs 50 times faster).
+pub fn campaign_text(url: &str, leads: u32) -> String {
+    format!(
+        r#"
+[campaign]
+name = "live-test"
+
+[switch]
+url = "{url}"
+login = "dialer"
+password = "{PASSWORD}"
+customer = 1
+auto_attendant = "aa-100"
+timeout = "2s"
+connect_timeout = "500ms"
+connect_retries = 1
+probe_interval = "300ms"
+unknown_grace = "1s"
+
+[webhook]
+listen = "127.0.0.1:0"
+secret = "{WEBHOOK_SECRET}"
+
+[reconcile]
+interval = "500ms"
+suspect_interval = "200ms"
+suspect_timeout = "30s"
+
+[agents]
+count = 3
+wrap_up = "100ms"
+
+[dialing]
+# Short calls keep the real-time tests quick; the regulatory floor does not apply here.
+ring_timeout = "1s"
+allow_short_ring_timeout = true
+watchdog_grace = "3s"
+deadline = "60s"
+
+[leads]
+count = {leads}
+
+[pacing]
+strategy = "power"
+ratio = 1.5
+tick = "200ms"
+
+# These tests exercise the switch seam; pacing stays plain power (no abandon guard).
+[pacing.abandon]
+guard = false
+"#
+    )
+}
+
+pub fn load(text: &str, overrides: &[&str]) -> LiveCampaign {
+    let overrides: Vec<String> = overrides.iter().map(|s| s.to_string()).collect();
+    LiveCampaign::from_toml("live-test.toml", text, &overrides, &|_| None)
+        .unwrap_or_else(|error| panic!("{error}"))
+}
+
+#[derive(Clone, Default)]
+pub struct SharedBuffer(pub Rc<RefCell<Vec<u8>>>);
+
+impl Write for SharedBuffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.borrow_mut().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Runs a campaign in this thread; returns the run and its trace records.
+pub fn run(campaign: &LiveCampaign) -> (LiveRun, Vec<Value>) {
+    let buffer = SharedBuffer::default();
+    let sink = TraceSink::writing_to(Box::new(buffer.clone()));
+    let run = runtime::run_live(campaign, sink, None).expect("the live run works");
+    let text = String::from_utf8(buffer.0.borrow().clone()).unwrap();
+    let records = text
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("trace lines are JSON"))
+        .collect();
+    (run, records)
+}
+
+/// Every dialed attempt has exactly one outcome in the trace.
+pub fn assert_one_outcome_each(records: &[Value]) -> usize {
+    let mut dials: BTreeMap<u64, u32> = BTreeMap::new();
+    let mut outcomes: BTreeMap<u64, u32> = BTreeMap::new();
+    for record in records {
+        let attempt = record["attempt"].as_u64();
+        match record["kind"].as_str() {
+            Some("dial") => *dials.entry(attempt.unwrap()).or_default() += 1,
+            Some("outcome") => *outcomes.entry(attempt.unwrap()).or_default() += 1,
+            _ => {}
+        }
+    }
+    assert!(!dials.is_empty(), "nothing was dialed");
+    for (attempt, count) in &dials {
+        assert_eq!(*count, 1, "attempt {attempt} dialed {count} times");
+        assert_eq!(
+            outcomes.get(attempt),
+            Some(&1),
+            "attempt {attempt} must have exactly one outcome"
+        );
+    }
+    assert_eq!(
+        dials.len(),
+        outcomes.len(),
+        "outcomes for undialed attempts"
+    );
+    dials.len()
+}
+
+fn engine_totals(run: &LiveRun) -> (u64, u64) {
+    let engine = run.engine.as_ref().expect("the campaign finished");
+    (engine.tally.attempts, engine.outcomes.iter().sum())
+}
+
+#[test]
+fn a_campaign_against_the_fake_switch_reconciles_every_call() {
+    let fake = fake(Faults::default());
+    let campaign = load(&campaign_text(&fake.url(), 25), &[]);
+    let (run, records) = run(&campaign);
+    assert_eq!(run.status, dialer::live::LiveStatus::Completed);
+    let (attempts, outcomes) = engine_totals(&run);
+    assert_eq!(attempts, outcomes);
+    assert_eq!(assert_one_outcome_each(&records) as u64, attempts);
+    let engine = run.engine.as_ref().unwrap();
+    assert!(engine.tally.answered > 0, "somebody answered");
+    assert!(engine.tally.connected > 0, "somebody reached an agent");
+    // Without faults nothing is unknown, duplicated or out of order.
+    let anomalies: u64 = engine.anomalies.iter().sum();
+    assert_eq!(anomalies, 0, "{:?}", engine.anomalies);
+    assert!(run.webhook.accepted > 0);
+    assert_eq!(run.webhook.malformed + run.webhook.unauthorized, 0);
+    assert_eq!(run.switch.originates, attempts);
+    assert_eq!(
+        fake.state.live_calls(),
+        0,
+        "every call is over on the switch"
+    );
+    // Every event the backend delivered is in the trace.
+    let switch_records = records.iter().filter(|r| r["kind"] == "switch").count() as u64;
+    assert_eq!(switch_records, run.switch.events_routed + attempts);
+}
+
+#[test]
+fn faults_in_callbacks_and_the_api_still_give_every_call_one_outcome() {
+    let faults = Faults {
+        token_ttl: Duration::from_millis(1500),
+        fault_rate: 0.05,
+        drop_callbacks: 0.05,
+        duplicate_callbacks: 0.15,
+        reorder_callbacks: 0.15,
+        late_callbacks: 0.05,
+        late_by: Duration::from_millis(700),
+        latency: Duration::from_millis(5),
+        ..Faults::default()
+    };
+    let fake = fake(faults);
+    let campaign = load(&campaign_text(&fake.url(), 25), &[]);
+    // Mid-campaign, the switch forgets every session.
+    let state = fake.state.clone();
+    let revoker = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(1200));
+        state.revoke_tokens();
+    });
+    let (run, records) = run(&campaign);
+    revoker.join().unwrap();
+    assert_eq!(run.status, dialer::live::LiveStatus::Completed);
+    let (attempts, outcomes) = engine_totals(&run);
+    assert_eq!(attempts, outcomes);
+    assert_eq!(assert_one_outcome_each(&records) as u64, attempts);
+    let engine = run.engine.as_ref().unwrap();
+    let duplicates = engine.anomalies[dialer::call::machine::Anomaly::Duplicate.index()];
+    assert!(duplicates > 0, "duplicated callbacks are recognised");
+    assert!(
+        run.switch.faults > 0,
+        "faults were injected: {:?}",
+        run.switch
+    );
+    assert!(
+        run.switch.refreshes > 0,
+        "short-lived tokens were refreshed: {:?}",
+        run.switch
+    );
+    assert!(
+        run.switch.relogins_after_fault > 0 && run.switch.logins > 1,
+        "revoked tokens led to a new login and a replay: {:?}",
+        run.switch
+    );
+}
+
+fn campaign_with_secondary(main: &str, secondary: &str, leads: u32) -> LiveCampaign {
+    let text = campaign_text(main, leads).replace(
+        "login = \"dialer\"",
+        &format!("secondary_url = \"{secondary}\"\nlogin = \"dialer\""),
+    );
+    load(&text, &[])
+}
+
+#[test]
+fn a_main_site_that_stops_answering_fails_over_and_switches_back() {
+    let main = fake(Faults::default());
+    let secondary = fake(Faults::default());
+    let campaign = campaign_with_secondary(&main.url(), &secondary.url(), 60);
+    let state = main.state.clone();
+    let chaos = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(800));
+        state.set_operating_mode("secondary");
+        state.set_blackhole(true);
+        std::thread::sleep(Duration::from_millis(1500));
+        state.set_blackhole(false);
+        std::thread::sleep(Duration::from_millis(300));
+        state.set_operating_mode("normal");
+    });
+    let (run, records) = run(&campaign);
+    chaos.join().unwrap();
+    assert_eq!(run.status, dialer::live::LiveStatus::Completed);
+    let (attempts, outcomes) = engine_totals(&run);
+    assert_eq!(attempts, outcomes);
+    assert_eq!(assert_one_outcome_each(&records) as u64, attempts);
+    assert!(run.switch.failovers >= 1, "{:?}", run.switch);
+    assert!(run.switch.switch_backs >= 1, "{:?}", run.switch);
+    let sites: Vec<&str> = records
+        .iter()
+        .filter(|r| r["kind"] == "site_changed")
+        .filter_map(|r| r["site"].as_str())
+        .collect();
+    assert!(
+        sites.starts_with(&["secondary"]) && sites.contains(&"main"),
+        "{sites:?}"
+    );
+    assert!(
+        records
+            .iter()
+            .any(|r| r["kind"] == "active_calls" && r["rebuild"] == true),
+        "the active calls were rebuilt from the list"
+    );
+    assert!(
+        secondary.state.issued_tokens().len() >= 2,
+        "logged in on the secondary"
+    );
+}
+
+#[test]
+fn a_main_site_that_dies_leaves_its_calls_unknown_and_the_campaign_goes_on() {
+    let main = fake(Faults::default());
+    let secondary = fake(Faults::default());
+    let campaign = campaign_with_secondary(&main.url(), &secondary.url(), 30);
+    let killer = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(900));
+        main.stop();
+    });
+    let (run, records) = run(&campaign);
+    killer.join().unwrap();
+    assert_eq!(run.status, dialer::live::LiveStatus::Completed);
+    let (attempts, outcomes) = engine_totals(&run);
+    assert_eq!(attempts, outcomes);
+    assert_eq!(assert_one_outcome_each(&records) as u64, attempts);
+    assert!(run.switch.failovers >= 1, "{:?}", run.switch);
+    assert!(run.switch.originates > 0);
+    assert_eq!(secondary.state.live_calls(), 0);
+}
+
+#[test]
+fn a_recorded_live_campaign_replays_through_the_engine() {
+    let fake = fake(Faults::default());
+    let campaign = load(&campaign_text(&fake.url(), 20), &[]);
+    let (run, records) = run(&campaign);
+    let text: Vec<String> = records.iter().map(Value::to_string).collect();
+    let recording = dialer::replay::Recording::parse("live", &text.join("\n")).unwrap();
+    let (report, replayed) = dialer::replay::replay(&recording, campaign.setup.clone()).unwrap();
+    let attempts = run.engine.as_ref().unwrap().tally.attempts;
+    assert!(report.finished, "{report:?}");
+    assert_eq!(report.recorded_attempts, attempts);
+    // Live timing is not replayed to the microsecond, so a few decisions may differ.
+    assert!(
+        report.same_outcome * 10 >= attempts * 8,
+        "most outcomes replay identically: {report:?}"
+    );
+    assert!(!replayed.is_empty());
+}
+
+#[test]
+fn a_simulated_trace_replays_and_backtests_from_the_command_line() {
+    let dir = crate::cli::tempdir("replay");
+    let trace = dir.join("small.jsonl");
+    let output = crate::support::dialer(&[
+        "simulate",
+        "scenarios/small.toml",
+        "--trace",
+        trace.to_str().unwrap(),
+    ]);
+    assert!(output.status.success());
+    let output = crate::support::dialer(&[
+        "replay",
+        trace.to_str().unwrap(),
+        "--scenario",
+        "scenarios/small.toml",
+    ]);
+    assert!(
+        output.status.success(),
+        "{}",
+        crate::support::stderr(&output)
+    );
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let recorded = report["recorded_attempts"].as_u64().unwrap();
+    assert!(report["finished"].as_bool().unwrap());
+    assert!(
+        report["same_outcome"].as_u64().unwrap() * 100 >= recorded * 95,
+        "{report}"
+    );
+    let fitted = dir.join("fitted.toml");
+    let output = crate::support::dialer(&[
+        "backtest",
+        trace.to_str().unwrap(),
+        "--scenario",
+        "scenarios/small.toml",
+        "--set",
+        "pacing.ratio=2.5",
+        "--write-scenario",
+        fitted.to_str().unwrap(),
+    ]);
+    assert!(
+        output.status.success(),
+        "{}",
+        crate::support::stderr(&output)
+    );
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["fitted_attempts"].as_u64().unwrap(), recorded);
+    for run in ["recorded_pacing", "proposed_pacing"] {
+        assert_eq!(report[run]["status"], "completed", "{run}");
+        assert!(report[run]["answered"].as_u64().unwrap() > 0, "{run}");
+    }
+    assert_ne!(
+        report["recorded_pacing"]["trace_hash"],
+        report["proposed_pacing"]["trace_hash"]
+    );
+    // The fitted scenario is a scenario file like any other.
+    let output = crate::support::dialer(&["check", fitted.to_str().unwrap()]);
+    assert!(
+        output.status.success(),
+        "{}",
+        crate::support::stderr(&output)
+    );
+    let output =
+        crate::support::dialer(&["replay", "Cargo.toml", "--scenario", "scenarios/small.toml"]);
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "a file that is not a trace is bad input"
+    );
+}
