@@ -279,6 +279,8 @@ pub enum CliError {
     Explain(#[from] crate::pacing::explain::ExplainError),
     #[error(transparent)]
     Sweep(#[from] crate::sweep::command::CommandError),
+    #[error("the run broke its invariants: {violated} (details in the report)")]
+    Invariants { violated: String },
     #[error("cannot write {path}: {source}")]
     Write {
         path: String,
@@ -296,6 +298,7 @@ impl CliError {
             CliError::Replay(crate::replay::ReplayError::Read { .. })
             | CliError::Replay(crate::replay::ReplayError::Record { .. }) => 2,
             CliError::Sweep(error) => error.exit_code(),
+            CliError::Invariants { .. } => 3,
             _ => 1,
         }
     }
@@ -339,6 +342,11 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
             if report.status == RunStatus::Stalled {
                 return Err(CliError::Stalled {
                     at: format!("{:.3} s", report.simulated_seconds),
+                });
+            }
+            if !report.invariants.ok {
+                return Err(CliError::Invariants {
+                    violated: report.invariants.violations().join(", "),
                 });
             }
             Ok(())

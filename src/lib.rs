@@ -24,6 +24,7 @@
 //! - [`erlang`]: Erlang B, C and A, for checking the simulator against queueing theory.
 //! - [`sweep`]: parameter sweeps with confidence intervals, the frontier and a recommendation.
 //! - [`html`]: self-contained HTML reports with SVG plots.
+//! - [`invariants`]: what must hold at the end of every simulation.
 //! - [`runtime`]: the one place that builds the actor system and chooses the backend.
 //! - [`compare`]: every pacing strategy side by side over many seeds.
 //! - [`cli`]: the command line.
@@ -38,6 +39,7 @@ pub mod domain;
 pub mod erlang;
 pub mod fake_switch;
 pub mod html;
+pub mod invariants;
 pub mod live;
 pub mod mail;
 pub mod pacing;

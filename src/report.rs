@@ -12,6 +12,7 @@ use crate::call::machine::Anomaly;
 use crate::campaign::hopper::LeadTally;
 use crate::campaign::supervisor::AbandonReport;
 use crate::domain::Outcome;
+use crate::invariants::InvariantReport;
 use crate::pacing::abandon::{AbandonCounts, Denominator};
 use crate::pacing::actor::PacingCounters;
 use crate::runtime::SimulationRun;
@@ -261,6 +262,8 @@ pub struct RunReport {
     /// Compliance and true abandons, windows, the cap and the guard (the dialer's view).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub compliance: Option<ComplianceReport>,
+    /// The end-of-run checks, and the attempts whose recorded outcome differs from the truth.
+    pub invariants: InvariantReport,
 }
 
 impl RunReport {
@@ -352,6 +355,7 @@ impl RunReport {
             divergence,
             calls_still_up: outcome.calls_still_up,
             compliance,
+            invariants: crate::invariants::check_run(run),
         }
     }
 
@@ -501,6 +505,24 @@ impl RunReport {
             "  events {}, anomalies {}, trace {} ({} records)",
             self.events, self.anomalies.total, self.trace_hash, self.trace_records
         );
+        let checks = &self.invariants;
+        let differ = checks.engine_vs_truth.differ;
+        if checks.ok {
+            let _ = writeln!(
+                out,
+                "  invariants: all {} hold; {differ} attempts recorded with another outcome than the truth's",
+                checks.checks.len()
+            );
+        } else {
+            let _ = writeln!(
+                out,
+                "  INVARIANTS VIOLATED: {}",
+                checks.violations().join(", ")
+            );
+            for check in checks.checks.iter().filter(|check| !check.ok) {
+                let _ = writeln!(out, "    {}: {}", check.name, check.detail);
+            }
+        }
         out
     }
 }

@@ -143,6 +143,7 @@ pub fn simulate_with(
             if let Some(every) = options.sample_every {
                 core.sample_every(every);
             }
+            core.inject_faults(&scenario.faults, seed);
             let core = Rc::new(RefCell::new(core));
             *core_out.borrow_mut() = Some(core.clone());
             SimSwitch::new(core)

@@ -85,6 +85,13 @@ pub enum TraceRecord<'a> {
     ActiveCallsUnavailable { reason: &'a str },
     /// The backend moved to another PortaSwitch site.
     SiteChanged { site: &'a str },
+    /// The simulated switch injected a fault (`[faults]`): what, to which attempt, and the
+    /// state of the callback concerned, if any.
+    Fault {
+        attempt: AttemptId,
+        fault: &'static str,
+        state: Option<crate::switch::CallStatus>,
+    },
 }
 
 #[derive(Serialize)]
@@ -311,6 +318,16 @@ fn canonical_words(seq: u64, at: SimTime, record: &TraceRecord<'_>, out: &mut Wo
         TraceRecord::SiteChanged { site } => {
             put_tag(out, 12);
             put_str(out, site);
+        }
+        TraceRecord::Fault {
+            attempt,
+            fault,
+            state,
+        } => {
+            put_tag(out, 20);
+            put_u64(out, attempt.0);
+            put_str(out, fault);
+            put_tag(out, state.map_or(u8::MAX, |state| state as u8));
         }
     }
 }

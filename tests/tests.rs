@@ -1,6 +1,7 @@
 //! Integration tests, in one binary so they link once.
 //!
 //! - `bad_input`: the corpus of malformed files in tests/bad_input/, each refused with its place.
+//! - `chaos`: injected faults and drift lose no call and keep every invariant (proptest too).
 //! - `cli`: the command line as a user runs it: outputs, exit codes, errors, the trace file.
 //! - `determinism`: every scenario, run twice in separate processes, gives the same trace.
 //! - `reference_workload`: the benchmark workload reproduces its published table, and agrees
@@ -21,6 +22,7 @@ mod support;
 
 mod bad_input;
 mod call_props;
+mod chaos;
 mod cli;
 mod determinism;
 mod erlang_validation;

@@ -163,6 +163,14 @@ impl CallActor {
 
 impl Actor for CallActor {
     type Context = Context<Self>;
+
+    /// An actor stops by itself once its attempt has ended. If it stops before (the switch let
+    /// go of it and nobody else holds it), the attempt is recorded as unknown rather than lost.
+    fn stopped(&mut self, ctx: &mut Context<Self>) {
+        if !self.machine.is_ended() {
+            self.run(Input::SwitchLetGo, ctx);
+        }
+    }
 }
 
 impl Handler<Mail<CallEvents>> for CallActor {

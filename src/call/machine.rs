@@ -92,6 +92,8 @@ pub enum Input<'a> {
     Watchdog,
     /// What the switch's active-call list says about this call.
     Listed(Presence),
+    /// The switch let go of the call without ending it (its events can no longer arrive).
+    SwitchLetGo,
 }
 
 /// A call's presence in the switch's active-call list.
@@ -295,7 +297,28 @@ impl CallMachine {
             Input::Event(event) => self.on_event(event, now, out),
             Input::Watchdog => self.on_watchdog(now, out),
             Input::Listed(presence) => self.on_presence(presence, now, out),
+            Input::SwitchLetGo => self.on_switch_let_go(now, out),
         }
+    }
+
+    /// Nothing more can be heard of this call: settle a suspect as the list would, and record
+    /// anything else as unknown.
+    fn on_switch_let_go(&mut self, now: SimTime, out: &mut Effects) {
+        if self.is_ended() || !self.started {
+            return;
+        }
+        if self.state == AppState::Suspect {
+            self.on_presence(Presence::Gone, now, out);
+            return;
+        }
+        out.push(Effect::Anomaly(Anomaly::Vanished));
+        self.end(
+            Outcome::Unknown,
+            now,
+            Some("the switch stopped reporting the call before it ended".into()),
+            None,
+            out,
+        );
     }
 
     fn start(&mut self, now: SimTime, out: &mut Effects) {
@@ -675,6 +698,29 @@ fn fingerprint(note: &StateNotification) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_call_the_switch_let_go_of_ends_unknown_once() {
+        let mut machine = CallMachine::new(
+            AttemptId(1),
+            LeadId(1),
+            PhoneNumber("+15550000001".into()),
+            CallSettings::default(),
+        );
+        let mut out = Effects::new();
+        machine.handle(Input::Start, SimTime::ZERO, &mut out);
+        out.clear();
+        machine.handle(Input::SwitchLetGo, SimTime::from_secs(3), &mut out);
+        assert_eq!(machine.state(), AppState::Ended(Outcome::Unknown));
+        assert!(out.contains(&Effect::Anomaly(Anomaly::Vanished)));
+        assert_eq!(
+            out.iter().filter(|e| matches!(e, Effect::Ended(_))).count(),
+            1
+        );
+        out.clear();
+        machine.handle(Input::SwitchLetGo, SimTime::from_secs(4), &mut out);
+        assert!(out.is_empty(), "an ended call absorbs it");
+    }
     use crate::switch::reasons::sim_reasons;
 
     fn call_ref() -> CallRef {

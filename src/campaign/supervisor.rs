@@ -138,6 +138,10 @@ pub struct EngineReport {
     /// Dials pacing ordered that could not be placed (no lead, or dialing closed).
     pub dials_unfilled: u64,
     pub reconcile: ReconcileTally,
+    /// The outcome recorded for each attempt, by attempt number (index 0 unused).
+    pub outcome_of_attempt: Vec<Option<Outcome>>,
+    /// Attempts whose outcome was recorded a second time (an invariant: always zero).
+    pub outcomes_recorded_twice: u64,
     pub abandon: AbandonReport,
     pub pacing_counters: PacingCounters,
 }
@@ -347,6 +351,9 @@ pub struct CampaignSupervisor {
     sweep_timer: Option<(SimTime, TimerHandle)>,
     /// Calls found dead by the sweep, to be recorded as unknown.
     pending_lost: Vec<CallUpdate>,
+    /// Each attempt's recorded outcome, for the end-of-run checks.
+    outcome_of_attempt: Vec<Option<Outcome>>,
+    outcomes_recorded_twice: u64,
     agents: AgentTime,
     max_attempts: Option<u64>,
     dial_until: Option<SimTime>,
@@ -429,6 +436,8 @@ impl CampaignSupervisor {
                 redial_timer: None,
                 sweep_timer: None,
                 pending_lost: Vec::new(),
+                outcome_of_attempt: Vec::new(),
+                outcomes_recorded_twice: 0,
                 agents: AgentTime::default(),
                 max_attempts: setup.max_attempts,
                 dial_until: setup.dial_until,
@@ -767,6 +776,8 @@ impl CampaignSupervisor {
             abandon: self.abandon_report(now),
             pacing_counters: self.ledger.borrow().counters,
             reconcile: self.reconcile_tally,
+            outcome_of_attempt: std::mem::take(&mut self.outcome_of_attempt),
+            outcomes_recorded_twice: self.outcomes_recorded_twice,
         };
         self.done_to
             .do_send(Mail::new(CampaignFinished { at: now, report }));
@@ -828,6 +839,13 @@ impl CampaignSupervisor {
             }
             let outcome = record.outcome;
             self.outcomes[outcome.index()] += 1;
+            let index = record.attempt.0 as usize;
+            if self.outcome_of_attempt.len() <= index {
+                self.outcome_of_attempt.resize(index + 1, None);
+            }
+            if self.outcome_of_attempt[index].replace(outcome).is_some() {
+                self.outcomes_recorded_twice += 1;
+            }
             if outcome.reached_agent() {
                 self.tally
                     .record_connected(record.wait_for_agent().unwrap_or_default());

@@ -61,6 +61,29 @@ impl Default for Faults {
     }
 }
 
+impl Faults {
+    /// The delivery faults a world scenario's `[faults]` asks for, so the same scenario gives a
+    /// bad day in simulation and on the fake switch: callback faults carry over, and originate
+    /// faults become API faults on `CallControl/originate_advanced_call`. (A lost originate
+    /// reply, `originate_timeouts`, has no fake-switch counterpart; the `/fake/control` black
+    /// hole makes every request hang instead.)
+    pub fn from_scenario(world: &crate::scenario::FaultSettings) -> Faults {
+        let mut faults = Faults {
+            drop_callbacks: world.drop_callbacks,
+            duplicate_callbacks: world.duplicate_callbacks,
+            reorder_callbacks: world.reorder_callbacks,
+            late_callbacks: world.late_callbacks,
+            late_by: Duration::from_secs_f64(world.late_by.mean_secs().max(0.0)),
+            ..Faults::default()
+        };
+        if world.originate_errors > 0.0 {
+            faults.fault_rate = world.originate_errors;
+            faults.fault_methods = vec!["CallControl/originate_advanced_call".into()];
+        }
+        faults
+    }
+}
+
 /// The fake switch's settings.
 #[derive(Clone, Debug)]
 pub struct FakeConfig {
@@ -89,8 +112,8 @@ impl FakeConfig {
             operating_mode: "normal".into(),
             seed: scenario.seed,
             time_scale,
+            faults: Faults::from_scenario(&scenario.faults),
             scenario,
-            faults: Faults::default(),
         }
     }
 
@@ -124,13 +147,11 @@ impl FakeConfig {
                 format!("{time_scale} must be a positive number"),
             );
         }
-        let faults = match apply_faults(&Faults::default(), &raw.faults.unwrap_or_default()) {
-            Ok(faults) => faults,
-            Err((key, message)) => {
-                fail(&format!("faults.{key}"), message);
-                Faults::default()
-            }
-        };
+        let raw_faults = raw.faults.unwrap_or_default();
+        // Checked against the defaults first, so every problem of the file is reported at once.
+        if let Err((key, message)) = apply_faults(&Faults::default(), &raw_faults) {
+            fail(&format!("faults.{key}"), message);
+        }
         if !problems.is_empty() {
             return Err(ScenarioError::Invalid {
                 file: file_name,
@@ -142,6 +163,9 @@ impl FakeConfig {
             .unwrap_or(Path::new("."))
             .join(&section.scenario);
         let scenario = Scenario::load(&scenario_path, &[])?;
+        // The world's own faults first; this file's `[faults]` table overrides them.
+        let base = Faults::from_scenario(&scenario.faults);
+        let faults = apply_faults(&base, &raw_faults).unwrap_or(base);
         Ok(FakeConfig {
             login: section.login,
             password: section.password,

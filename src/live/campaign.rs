@@ -368,6 +368,7 @@ fn build(
             decline_after: None,
         },
         queue: Default::default(),
+        faults: Default::default(),
         callees: CalleesSection {
             ringing_after: None,
             patience: constant(1),

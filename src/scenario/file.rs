@@ -27,7 +27,61 @@ pub struct ScenarioFile {
     #[serde(default)]
     pub reconcile: ReconcileSection,
     #[serde(default)]
+    pub faults: FaultsSection,
+    #[serde(default)]
     pub timeline: Vec<TimelineEntry>,
+}
+
+/// Faults and drift the simulated switch (and the fake switch) inject: a bad day on purpose.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaultsSection {
+    /// Probability that an originate request fails with an API fault.
+    #[serde(default)]
+    pub originate_errors: Option<f64>,
+    /// Probability that an originate request times out: the call is placed, the reply lost.
+    #[serde(default)]
+    pub originate_timeouts: Option<f64>,
+    /// Per state callback: probability it is lost.
+    #[serde(default)]
+    pub drop_callbacks: Option<f64>,
+    /// Per state callback: probability it arrives twice.
+    #[serde(default)]
+    pub duplicate_callbacks: Option<f64>,
+    /// Per state callback: probability it is held back (0.2-2 s) so a later one can overtake it.
+    #[serde(default)]
+    pub reorder_callbacks: Option<f64>,
+    /// Per state callback: probability it arrives late, by `late_by`.
+    #[serde(default)]
+    pub late_callbacks: Option<f64>,
+    #[serde(default)]
+    pub late_by: Option<RawDist>,
+    /// Probability that each agent of `agents.count` never logs in (the dialer is not told).
+    #[serde(default)]
+    pub agent_no_shows: Option<f64>,
+    /// Sudden logouts per logged-in agent per hour (the dialer is not told).
+    #[serde(default)]
+    pub agent_logouts_per_hour: Option<f64>,
+    /// A random walk of the answer probability.
+    #[serde(default)]
+    pub answer_drift: Option<DriftSection>,
+    /// Probability that answering-machine detection takes a machine for a person (it reaches
+    /// an agent).
+    #[serde(default)]
+    pub machine_as_person: Option<f64>,
+    /// Probability that answering-machine detection takes a person for a machine (the switch
+    /// hangs up on them).
+    #[serde(default)]
+    pub person_as_machine: Option<f64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DriftSection {
+    /// How often the answer probability moves.
+    pub every: RawDuration,
+    /// Standard deviation of each move.
+    pub sd: f64,
 }
 
 /// How the campaign reconciles with the switch's active-call list.

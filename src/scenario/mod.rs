@@ -43,8 +43,65 @@ pub struct Scenario {
     pub reconcile: ReconcileSettings,
     /// How long a suspect call waits for the active-call list before it is settled anyway.
     pub suspect_timeout: SimDuration,
+    /// Faults and drift the switch injects (all off by default).
+    pub faults: FaultSettings,
     /// Scripted events, in time order (ties keep file order).
     pub timeline: Vec<TimelineEvent>,
+}
+
+/// Faults and drift for a bad day (`[faults]`); every probability is per event.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FaultSettings {
+    pub originate_errors: f64,
+    pub originate_timeouts: f64,
+    pub drop_callbacks: f64,
+    pub duplicate_callbacks: f64,
+    pub reorder_callbacks: f64,
+    pub late_callbacks: f64,
+    /// How late a late callback is.
+    pub late_by: Dist,
+    pub agent_no_shows: f64,
+    pub agent_logouts_per_hour: f64,
+    /// Every `.0`, the answer probability moves by a normal step with sd `.1`.
+    pub answer_drift: Option<(SimDuration, f64)>,
+    pub machine_as_person: f64,
+    pub person_as_machine: f64,
+}
+
+impl Default for FaultSettings {
+    fn default() -> Self {
+        FaultSettings {
+            originate_errors: 0.0,
+            originate_timeouts: 0.0,
+            drop_callbacks: 0.0,
+            duplicate_callbacks: 0.0,
+            reorder_callbacks: 0.0,
+            late_callbacks: 0.0,
+            late_by: Dist::Constant(5.0),
+            agent_no_shows: 0.0,
+            agent_logouts_per_hour: 0.0,
+            answer_drift: None,
+            machine_as_person: 0.0,
+            person_as_machine: 0.0,
+        }
+    }
+}
+
+impl FaultSettings {
+    /// True when any callback or originate fault is on (the switch then draws for them).
+    pub fn touches_delivery(&self) -> bool {
+        self.originate_errors > 0.0
+            || self.originate_timeouts > 0.0
+            || self.drop_callbacks > 0.0
+            || self.duplicate_callbacks > 0.0
+            || self.reorder_callbacks > 0.0
+            || self.late_callbacks > 0.0
+    }
+
+    /// True when answering-machine detection can be wrong.
+    pub fn misclassifies(&self) -> bool {
+        self.machine_as_person > 0.0 || self.person_as_machine > 0.0
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -798,6 +855,7 @@ fn build(raw: &ScenarioFile, check: &mut Checker) -> Scenario {
     let pacing = build_pacing(raw, &wrap_up, check);
     let timeline = build_timeline(raw, &callees, check);
     let (reconcile, suspect_timeout) = build_reconcile(&raw.reconcile, check);
+    let faults = build_faults(&raw.faults, check);
 
     Scenario {
         name: raw.scenario.name.clone(),
@@ -812,8 +870,69 @@ fn build(raw: &ScenarioFile, check: &mut Checker) -> Scenario {
         pacing,
         reconcile,
         suspect_timeout,
+        faults,
         timeline,
     }
+}
+
+fn build_faults(raw: &file::FaultsSection, check: &mut Checker) -> FaultSettings {
+    let mut probability = |key: &str, value: Option<f64>| {
+        value.map_or(0.0, |value| {
+            check.probability(&format!("faults.{key}"), value)
+        })
+    };
+    let mut faults = FaultSettings {
+        originate_errors: probability("originate_errors", raw.originate_errors),
+        originate_timeouts: probability("originate_timeouts", raw.originate_timeouts),
+        drop_callbacks: probability("drop_callbacks", raw.drop_callbacks),
+        duplicate_callbacks: probability("duplicate_callbacks", raw.duplicate_callbacks),
+        reorder_callbacks: probability("reorder_callbacks", raw.reorder_callbacks),
+        late_callbacks: probability("late_callbacks", raw.late_callbacks),
+        agent_no_shows: probability("agent_no_shows", raw.agent_no_shows),
+        machine_as_person: probability("machine_as_person", raw.machine_as_person),
+        person_as_machine: probability("person_as_machine", raw.person_as_machine),
+        ..FaultSettings::default()
+    };
+    if faults.originate_errors + faults.originate_timeouts > 1.0 + 1e-9 {
+        check.fail(
+            "faults.originate_timeouts",
+            "faults.originate_errors + faults.originate_timeouts cannot exceed 1",
+        );
+    }
+    if faults.drop_callbacks
+        + faults.duplicate_callbacks
+        + faults.reorder_callbacks
+        + faults.late_callbacks
+        > 1.0 + 1e-9
+    {
+        check.fail(
+            "faults.late_callbacks",
+            "the callback fault probabilities (drop, duplicate, reorder, late) cannot sum above 1",
+        );
+    }
+    faults.late_by = check.optional_dist("faults.late_by", &raw.late_by, Dist::Constant(5.0));
+    if let Some(rate) = raw.agent_logouts_per_hour {
+        if !(0.0..=60.0).contains(&rate) || !rate.is_finite() {
+            check.fail(
+                "faults.agent_logouts_per_hour",
+                format!("{rate} is out of range; it must be between 0 and 60"),
+            );
+        } else {
+            faults.agent_logouts_per_hour = rate;
+        }
+    }
+    if let Some(drift) = &raw.answer_drift {
+        let every = check.positive_duration("faults.answer_drift.every", drift.every.0);
+        if !(0.0..=1.0).contains(&drift.sd) || !drift.sd.is_finite() {
+            check.fail(
+                "faults.answer_drift.sd",
+                format!("{} is out of range; it must be between 0 and 1", drift.sd),
+            );
+        } else {
+            faults.answer_drift = Some((every, drift.sd));
+        }
+    }
+    faults
 }
 
 /// Reads `[reconcile]`; shared with live campaign files.

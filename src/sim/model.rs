@@ -24,6 +24,7 @@ use crate::switch::reasons::sim_reasons;
 use crate::switch::{CallRef, CallStatus, StateNotification, SwitchEvent, SwitchNotice};
 use crate::time::{SimDuration, SimTime};
 use compact_str::CompactString;
+use rand::rngs::ChaCha8Rng;
 use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasherDefault, Hasher};
 
@@ -46,7 +47,33 @@ pub enum SwitchItem {
     },
     /// The scenario timeline's event with this index.
     Timeline(u32),
+    /// An injected fault or drift takes effect (`[faults]`).
+    Fault(WorldFault),
+    /// A held-back callback is due (delivery faults; handled by the switch actor, not here).
+    LateCallback(u32),
 }
+
+/// Faults and drift of the simulated world.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WorldFault {
+    /// An agent logs out without the dialer being told.
+    SuddenLogout,
+    /// The answer probability takes a random step.
+    AnswerDrift,
+}
+
+/// A wrong verdict of answering-machine detection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum AmdError {
+    None,
+    /// A machine passed for a person: it goes to the queue and an agent hears it.
+    MachineAsPerson,
+    /// A person taken for a machine: the switch hangs up on them.
+    PersonAsMachine,
+}
+
+/// How long an agent listens to a machine before hanging up.
+const AGENT_HANGS_UP_ON_MACHINE: SimDuration = SimDuration(8_000_000);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CallStep {
@@ -120,6 +147,22 @@ struct SimCall {
     offers: u32,
     talk_started: SimTime,
     talk_plan: TalkPlan,
+    amd_error: AmdError,
+}
+
+impl SimCall {
+    /// The switch's verdict on an answer: a machine (it hangs up) or a person (to the queue).
+    fn detected_as_machine(&self) -> bool {
+        match self.class {
+            CalleeClass::Machine => self.amd_error != AmdError::MachineAsPerson,
+            _ => self.amd_error == AmdError::PersonAsMachine,
+        }
+    }
+
+    /// A machine that passed for a person: its end is never a person's.
+    fn is_hidden_machine(&self) -> bool {
+        self.amd_error == AmdError::MachineAsPerson
+    }
 }
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -159,6 +202,16 @@ pub struct Truth {
     /// Offers an agent missed or declined.
     pub agent_misses: u64,
     pub max_queue: u32,
+    /// The true outcome of each attempt, by attempt number (index 0 unused).
+    pub outcome_of_attempt: Vec<Option<Outcome>>,
+    /// Offers made to an agent who was not idle (an invariant: always zero).
+    pub offers_to_busy_agents: u64,
+    /// Agents who never logged in, and sudden logouts: the dialer was not told of either.
+    pub agent_no_shows: u32,
+    pub sudden_logouts: u32,
+    /// Answering-machine detection's wrong verdicts.
+    pub machines_passed_as_persons: u64,
+    pub persons_taken_for_machines: u64,
 }
 
 /// The switch's state at one instant, as plots show it (see [`SimSwitchModel::gauges`]).
@@ -216,6 +269,11 @@ pub struct SimSwitchModel {
     dials_per_number: HashMap<u64, u64, BuildHasherDefault<KeyIsHash>>,
     next_call_number: u64,
     truth: Truth,
+    /// Draws for world faults; used only when a fault is configured.
+    fault_rng: ChaCha8Rng,
+    /// Agents missing without the dialer being told (no-shows and sudden logouts): reports of
+    /// logged-in agents still count them.
+    unreported_absent: u32,
 }
 
 impl SimSwitchModel {
@@ -236,16 +294,33 @@ impl SimSwitchModel {
             dials_per_number: HashMap::default(),
             next_call_number: 0,
             truth: Truth::default(),
+            fault_rng: rng::stream(seed, Purpose::Faults, 0, 0),
+            unreported_absent: 0,
         }
     }
 
     /// Logs in the starting agents and puts the timeline on the calendar.
     pub fn start(&mut self, now: SimTime, step: &mut Step) {
         let count = self.scenario.agents.count;
-        self.login(now, count, step);
+        let no_show = self.scenario.faults.agent_no_shows;
+        let shown = if no_show > 0.0 {
+            (0..count)
+                .filter(|_| rng::unit(&mut self.fault_rng) >= no_show)
+                .count() as u32
+        } else {
+            count
+        };
+        self.unreported_absent = count - shown;
+        self.truth.agent_no_shows = count - shown;
+        self.login(now, shown, step);
         step.notices.push(SwitchNotice::AgentsLoggedIn {
-            count: self.logged_in,
+            count: self.reported_logged_in(),
         });
+        self.schedule_sudden_logout(now, step);
+        if let Some((every, _)) = self.scenario.faults.answer_drift {
+            step.schedule
+                .push((now + every, SwitchItem::Fault(WorldFault::AnswerDrift)));
+        }
         for (index, event) in self.scenario.timeline.iter().enumerate() {
             step.schedule
                 .push((event.at, SwitchItem::Timeline(index as u32)));
@@ -254,6 +329,60 @@ impl SimSwitchModel {
 
     pub fn truth(&self) -> &Truth {
         &self.truth
+    }
+
+    /// Logged-in agents as the switch reports them: absences the dialer was not told of still
+    /// count.
+    fn reported_logged_in(&self) -> u32 {
+        self.logged_in + self.unreported_absent
+    }
+
+    /// Puts the next sudden logout on the calendar: exponential gaps at the configured rate per
+    /// logged-in agent.
+    fn schedule_sudden_logout(&mut self, now: SimTime, step: &mut Step) {
+        let per_hour = self.scenario.faults.agent_logouts_per_hour;
+        if per_hour <= 0.0 {
+            return;
+        }
+        let agents = f64::from(self.logged_in.max(1));
+        let u = rng::unit(&mut self.fault_rng);
+        let gap_s = -(1.0 - u).ln() * 3600.0 / (per_hour * agents);
+        step.schedule.push((
+            now + SimDuration::from_secs_f64(gap_s),
+            SwitchItem::Fault(WorldFault::SuddenLogout),
+        ));
+    }
+
+    fn apply_fault(&mut self, fault: WorldFault, now: SimTime, step: &mut Step) {
+        match fault {
+            WorldFault::SuddenLogout => {
+                if self.logged_in > 0 {
+                    self.logout(now, 1);
+                    self.unreported_absent += 1;
+                    self.truth.sudden_logouts += 1;
+                    step.timeline
+                        .push("fault: an agent logged out suddenly (not reported)".into());
+                }
+                self.schedule_sudden_logout(now, step);
+            }
+            WorldFault::AnswerDrift => {
+                let Some((every, sd)) = self.scenario.faults.answer_drift else {
+                    return;
+                };
+                // A standard normal step by Box-Muller.
+                let (u1, u2) = (
+                    rng::unit(&mut self.fault_rng),
+                    rng::unit(&mut self.fault_rng),
+                );
+                let z = (-2.0 * (1.0 - u1).ln()).sqrt() * (std::f64::consts::TAU * u2).cos();
+                let answer = (self.mix.answer + sd * z).clamp(0.01, 0.99);
+                self.mix = self.scenario.callees.mix.with_answer_probability(answer);
+                step.timeline
+                    .push(format!("fault: answer probability drifted to {answer:.3}"));
+                step.schedule
+                    .push((now + every, SwitchItem::Fault(WorldFault::AnswerDrift)));
+            }
+        }
     }
 
     /// Calls the switch still carries (including those the engine no longer hears about).
@@ -359,6 +488,22 @@ impl SimSwitchModel {
             (class, after)
         };
         let ringing_after = callees.ringing_after.sample(u_ringing);
+        // Drawn last, and only with faults on, so runs without them keep their draws.
+        let faults = &self.scenario.faults;
+        let amd_error = if faults.misclassifies() {
+            let u_amd = stream.unit();
+            match class {
+                CalleeClass::Machine if u_amd < faults.machine_as_person => {
+                    AmdError::MachineAsPerson
+                }
+                CalleeClass::Answer if u_amd < faults.person_as_machine => {
+                    AmdError::PersonAsMachine
+                }
+                _ => AmdError::None,
+            }
+        } else {
+            AmdError::None
+        };
 
         self.next_call_number += 1;
         let number = self.next_call_number;
@@ -382,6 +527,7 @@ impl SimSwitchModel {
             offers: 0,
             talk_started: SimTime::ZERO,
             talk_plan: TalkPlan::default(),
+            amd_error,
         });
         self.truth.tally.attempts += 1;
         let call = call_in(&mut self.calls, key).expect("just allocated");
@@ -429,37 +575,18 @@ impl SimSwitchModel {
                 );
             }
             Phase::Answered => {
-                self.truth.tally.record_abandoned(waited(call, now));
-                self.finish(
-                    key,
-                    now,
-                    Outcome::AbandonedInQueue,
-                    Some(sim_reasons::CANCELLED_BY_API),
-                    step,
-                );
+                let outcome = self.leaves_unserved(key, now);
+                self.finish(key, now, outcome, Some(sim_reasons::CANCELLED_BY_API), step);
             }
             Phase::Queued => {
-                let waited = waited(call, now);
                 self.queue.retain(|queued| *queued != key);
-                self.truth.tally.record_abandoned(waited);
-                self.finish(
-                    key,
-                    now,
-                    Outcome::AbandonedInQueue,
-                    Some(sim_reasons::CANCELLED_BY_API),
-                    step,
-                );
+                let outcome = self.leaves_unserved(key, now);
+                self.finish(key, now, outcome, Some(sim_reasons::CANCELLED_BY_API), step);
             }
             Phase::Offered { agent } => {
-                self.truth.tally.record_abandoned(waited(call, now));
+                let outcome = self.leaves_unserved(key, now);
                 self.release_agent_now(agent, now, step);
-                self.finish(
-                    key,
-                    now,
-                    Outcome::AbandonedInQueue,
-                    Some(sim_reasons::CANCELLED_BY_API),
-                    step,
-                );
+                self.finish(key, now, outcome, Some(sim_reasons::CANCELLED_BY_API), step);
             }
             Phase::Talking { .. } | Phase::Held { .. } | Phase::Transferred => {
                 self.end_talk(key, now, step, true);
@@ -479,6 +606,9 @@ impl SimSwitchModel {
                 }
             }
             SwitchItem::Timeline(index) => self.apply_timeline(index as usize, now, step),
+            SwitchItem::Fault(fault) => self.apply_fault(fault, now, step),
+            // Delivery is the switch actor's business.
+            SwitchItem::LateCallback(_) => {}
         }
     }
 
@@ -494,7 +624,21 @@ impl SimSwitchModel {
             }
             (CallStep::Resolve, Phase::Dialing | Phase::Ringing) => self.resolve(key, now, step),
             (CallStep::MachineHangsUp, Phase::Answered) => {
-                self.finish(key, now, Outcome::Machine, Some(sim_reasons::MACHINE), step);
+                if call.amd_error == AmdError::PersonAsMachine {
+                    // A person, hung up on as a machine: answered and never served.
+                    let waited = waited(call, now);
+                    self.truth.persons_taken_for_machines += 1;
+                    self.truth.tally.record_abandoned(waited);
+                    self.finish(
+                        key,
+                        now,
+                        Outcome::AbandonedInQueue,
+                        Some(sim_reasons::MACHINE),
+                        step,
+                    );
+                } else {
+                    self.finish(key, now, Outcome::Machine, Some(sim_reasons::MACHINE), step);
+                }
             }
             (CallStep::EntersQueue, Phase::Answered) => self.enter_queue(key, now, step),
             (CallStep::GivesUp, Phase::Queued | Phase::Offered { .. })
@@ -572,8 +716,12 @@ impl SimSwitchModel {
             CalleeClass::Failed => {
                 self.finish(key, now, Outcome::Failed, Some(sim_reasons::FAILED), step)
             }
-            CalleeClass::Machine => {
+            // Answering-machine detection decides which way an answer goes, rightly or not.
+            CalleeClass::Machine | CalleeClass::Answer if call.detected_as_machine() => {
                 call.phase = Phase::Answered;
+                if call.amd_error == AmdError::PersonAsMachine {
+                    call.answered_at = Some(now);
+                }
                 let detect = self.scenario.callees.machine_detect.sample(call.rng.unit());
                 self.notify(key, now, CallStatus::Connected, None, step);
                 step.schedule.push((
@@ -581,7 +729,11 @@ impl SimSwitchModel {
                     SwitchItem::Call(key, CallStep::MachineHangsUp),
                 ));
             }
-            CalleeClass::Answer => {
+            CalleeClass::Machine | CalleeClass::Answer => {
+                if call.amd_error == AmdError::MachineAsPerson {
+                    self.truth.machines_passed_as_persons += 1;
+                }
+                let call = call_in(&mut self.calls, key).expect("resolving a live call");
                 call.phase = Phase::Answered;
                 call.answered_at = Some(now);
                 let callees = &self.scenario.callees;
@@ -609,16 +761,8 @@ impl SimSwitchModel {
             && self.idle_agents.is_empty()
             && self.queue.len() >= max as usize
         {
-            let waited =
-                call_in(&mut self.calls, key).map_or(SimDuration::ZERO, |call| waited(call, now));
-            self.truth.tally.record_abandoned(waited);
-            self.finish(
-                key,
-                now,
-                Outcome::AbandonedInQueue,
-                Some(sim_reasons::QUEUE_FULL),
-                step,
-            );
+            let outcome = self.leaves_unserved(key, now);
+            self.finish(key, now, outcome, Some(sim_reasons::QUEUE_FULL), step);
             return;
         }
         let max_wait = self.scenario.queue.max_wait;
@@ -663,6 +807,9 @@ impl SimSwitchModel {
     }
 
     fn offer(&mut self, key: CallKey, agent: u32, now: SimTime, step: &mut Step) {
+        if self.agents[agent as usize].state != AgentState::Idle {
+            self.truth.offers_to_busy_agents += 1;
+        }
         self.agents[agent as usize].state = AgentState::Ringing;
         let settings = &self.scenario.agents;
         let call = call_in(&mut self.calls, key).expect("offering a live call");
@@ -718,27 +865,37 @@ impl SimSwitchModel {
         call.reached_agent = true;
         call.talk_started = now;
         let draws: [f64; 6] = std::array::from_fn(|_| call.rng.unit());
-        let talk = callees.talk.sample(draws[0]);
+        let hidden_machine = call.is_hidden_machine();
+        let talk = if hidden_machine {
+            // The agent hears a recording and hangs up.
+            callees.talk.sample(draws[0]).min(AGENT_HANGS_UP_ON_MACHINE)
+        } else {
+            callees.talk.sample(draws[0])
+        };
         let mut plan = TalkPlan {
             talk,
             ..TalkPlan::default()
         };
         if let Some(hold) = &callees.hold
             && draws[1] < hold.probability
+            && !hidden_machine
         {
             plan.hold_at = Some(SimDuration::from_secs_f64(talk.as_secs_f64() * draws[2]));
             plan.hold_for = hold.duration.sample(draws[3]);
         }
         if let Some(transfer) = &callees.transfer
             && draws[4] < transfer.probability
+            && !hidden_machine
         {
             plan.transfer_for = Some(transfer.duration.sample(draws[5]));
         }
         call.talk_plan = plan;
         let attached = call.attached;
-        self.truth.tally.record_connected(wait);
-        if !attached {
-            self.truth.connected_after_engine_lost_them += 1;
+        if !hidden_machine {
+            self.truth.tally.record_connected(wait);
+            if !attached {
+                self.truth.connected_after_engine_lost_them += 1;
+            }
         }
         self.notify(key, now, CallStatus::Connected, None, step);
         match plan.hold_at {
@@ -780,7 +937,6 @@ impl SimSwitchModel {
     fn give_up(&mut self, key: CallKey, now: SimTime, step: &mut Step) {
         let call = call_in(&mut self.calls, key).expect("a live caller gives up");
         let phase = call.phase;
-        let waited = waited(call, now);
         let reason = if call.give_up_is_timeout {
             sim_reasons::QUEUE_TIMEOUT
         } else {
@@ -791,8 +947,22 @@ impl SimSwitchModel {
             Phase::Offered { agent } => self.release_agent_now(agent, now, step),
             _ => return,
         }
+        let outcome = self.leaves_unserved(key, now);
+        self.finish(key, now, outcome, Some(reason), step);
+    }
+
+    /// An answered caller leaves without an agent: counted as an abandoned person, unless the
+    /// caller was a machine that passed for one. Returns the true outcome.
+    fn leaves_unserved(&mut self, key: CallKey, now: SimTime) -> Outcome {
+        let Some(call) = self.call_ref(key) else {
+            return Outcome::AbandonedInQueue;
+        };
+        if call.is_hidden_machine() {
+            return Outcome::Machine;
+        }
+        let waited = waited(call, now);
         self.truth.tally.record_abandoned(waited);
-        self.finish(key, now, Outcome::AbandonedInQueue, Some(reason), step);
+        Outcome::AbandonedInQueue
     }
 
     fn release_agent_now(&mut self, agent: u32, now: SimTime, step: &mut Step) {
@@ -829,7 +999,13 @@ impl SimSwitchModel {
                 } else {
                     sim_reasons::NORMAL_CLEARING
                 };
-                self.finish(key, now, Outcome::Completed, Some(reason), step);
+                let hidden_machine = self.call_ref(key).is_some_and(SimCall::is_hidden_machine);
+                let outcome = if hidden_machine {
+                    Outcome::Machine
+                } else {
+                    Outcome::Completed
+                };
+                self.finish(key, now, outcome, Some(reason), step);
             }
         }
     }
@@ -872,6 +1048,14 @@ impl SimSwitchModel {
     ) {
         self.notify(key, now, CallStatus::Terminated, reason, step);
         self.truth.outcomes[outcome.index()] += 1;
+        if let Some(call) = self.call_ref(key) {
+            let index = call.attempt.0 as usize;
+            let outcomes = &mut self.truth.outcome_of_attempt;
+            if outcomes.len() <= index {
+                outcomes.resize(index + 1, None);
+            }
+            outcomes[index] = Some(outcome);
+        }
         self.release(key);
     }
 
@@ -926,7 +1110,7 @@ impl SimSwitchModel {
         }
         if self.logged_in != before {
             step.notices.push(SwitchNotice::AgentsLoggedIn {
-                count: self.logged_in,
+                count: self.reported_logged_in(),
             });
         }
         step.timeline.push(match note {
@@ -1025,6 +1209,23 @@ impl SimSwitchModel {
             .get(key.slot as usize)?
             .as_ref()
             .filter(|call| call.generation == key.generation)
+    }
+
+    /// An originate request the switch refused with a fault: counted as placed and failed, so
+    /// the truth accounts for every attempt.
+    pub fn record_refused(&mut self, attempt: AttemptId) {
+        self.truth.tally.attempts += 1;
+        self.truth.outcomes[Outcome::Failed.index()] += 1;
+        let index = attempt.0 as usize;
+        let outcomes = &mut self.truth.outcome_of_attempt;
+        if outcomes.len() <= index {
+            outcomes.resize(index + 1, None);
+        }
+        outcomes[index] = Some(Outcome::Failed);
+    }
+
+    pub fn faults(&self) -> &crate::scenario::FaultSettings {
+        &self.scenario.faults
     }
 
     /// The state the switch lists for a call, as `get_sip_calls_list` would show it; `None`

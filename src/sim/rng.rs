@@ -26,6 +26,10 @@ pub enum Purpose {
     Callee = 1,
     /// Open-loop pacing gaps.
     Pacing = 2,
+    /// Injected faults and drift of the world (`[faults]`), drawn only when one is configured.
+    Faults = 3,
+    /// Injected faults in delivering callbacks and answering originate requests.
+    Delivery = 4,
 }
 
 /// The 64-bit seed of the stream for `purpose` and keys `a`, `b` under the run's `seed`.

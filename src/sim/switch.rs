@@ -16,16 +16,19 @@
 
 use super::calendar::{Calendar, Due};
 use super::model::{CallKey, SimSwitchModel, Step, SwitchItem, Truth};
+use super::rng::{self, Purpose};
 use super::sampler::{Sample, Sampler};
 use crate::campaign::supervisor::{CampaignFinished, EngineReport};
 use crate::domain::AttemptId;
 use crate::mail::{self, InFlight, Mail};
+use crate::scenario::FaultSettings;
 use crate::switch::{
     ActiveCallList, CallEvents, CallStatus, ListedCall, SwitchCommand, SwitchEvent, SwitchNotice,
 };
 use crate::time::{SimDuration, SimTime};
 use crate::trace::{SharedTrace, TraceRecord};
 use actix::{Actor, Context, Handler, Message, Recipient};
+use rand::rngs::ChaCha8Rng;
 use smallvec::SmallVec;
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -103,6 +106,8 @@ pub struct SimOutcome {
     pub calls_still_up: usize,
     /// The switch's state over time, when sampling was asked for (see [`Sampler`]).
     pub samples: Option<Vec<Sample>>,
+    /// The switch model's own consistency at the end (queue, agents, calls).
+    pub model_check: Result<(), String>,
 }
 
 /// The simulated switch's state and the time driver, shared by the actor and by the in-flight
@@ -124,6 +129,39 @@ pub struct SimCore {
     engine: Option<(SimTime, EngineReport)>,
     done: Option<oneshot::Sender<SimOutcome>>,
     sampler: Option<Sampler>,
+    /// Delivery faults (`[faults]`), when any is configured.
+    faults: Option<DeliveryFaults>,
+}
+
+/// The state of injected delivery faults: callbacks held back for later, and calls whose
+/// originate reply was lost.
+struct DeliveryFaults {
+    settings: FaultSettings,
+    rng: ChaCha8Rng,
+    /// Held-back callbacks, by the index their calendar entry carries; each keeps its own
+    /// address of the call, since the call's slot may be reused meanwhile.
+    held: Vec<Option<HeldCallback>>,
+    /// Calls whose originate reply was lost: their events reach nobody, but their actors
+    /// live on until their own watchdog ends them.
+    orphans: Vec<Recipient<Mail<CallEvents>>>,
+    orphan_slots: Vec<bool>,
+    /// Calls whose "terminated" was lost: the switch has no more to say, but, like a live
+    /// backend that never heard the end, it does not let go of them either.
+    parked: Vec<Recipient<Mail<CallEvents>>>,
+}
+
+struct HeldCallback {
+    attempt: AttemptId,
+    event: SwitchEvent,
+    to: Option<Recipient<Mail<CallEvents>>>,
+}
+
+/// What happens to one callback.
+enum CallbackFate {
+    Deliver,
+    Drop,
+    Duplicate,
+    HoldFor(SimDuration),
 }
 
 impl SimCore {
@@ -153,6 +191,84 @@ impl SimCore {
             engine: None,
             done: Some(done),
             sampler: None,
+            faults: None,
+        }
+    }
+
+    /// Turns on the delivery faults the scenario configures (if any), with their own seeded
+    /// stream: runs without delivery faults draw nothing.
+    pub fn inject_faults(&mut self, settings: &FaultSettings, seed: u64) {
+        if settings.touches_delivery() {
+            self.faults = Some(DeliveryFaults {
+                settings: settings.clone(),
+                rng: rng::stream(seed, Purpose::Delivery, 0, 0),
+                held: Vec::new(),
+                orphans: Vec::new(),
+                orphan_slots: Vec::new(),
+                parked: Vec::new(),
+            });
+        }
+    }
+
+    fn callback_fate(&mut self, event: &SwitchEvent) -> CallbackFate {
+        let Some(faults) = self.faults.as_mut() else {
+            return CallbackFate::Deliver;
+        };
+        if !matches!(event, SwitchEvent::State(_)) {
+            return CallbackFate::Deliver;
+        }
+        let settings = &faults.settings;
+        let u = rng::unit(&mut faults.rng);
+        let mut edge = settings.drop_callbacks;
+        if u < edge {
+            return CallbackFate::Drop;
+        }
+        edge += settings.duplicate_callbacks;
+        if u < edge {
+            return CallbackFate::Duplicate;
+        }
+        edge += settings.reorder_callbacks;
+        if u < edge {
+            let delay = 0.2 + 1.8 * rng::unit(&mut faults.rng);
+            return CallbackFate::HoldFor(SimDuration::from_secs_f64(delay));
+        }
+        edge += settings.late_callbacks;
+        if u < edge {
+            let delay = settings.late_by.sample(rng::unit(&mut faults.rng));
+            return CallbackFate::HoldFor(delay);
+        }
+        CallbackFate::Deliver
+    }
+
+    /// Delivers a held-back callback that has come due.
+    fn deliver_held(&mut self, index: u32) {
+        let Some(faults) = self.faults.as_mut() else {
+            return;
+        };
+        let Some(held) = faults.held.get_mut(index as usize).and_then(Option::take) else {
+            return;
+        };
+        let now = self.now();
+        self.trace.borrow_mut().record(
+            now,
+            &TraceRecord::Switch {
+                attempt: held.attempt,
+                event: &held.event,
+            },
+        );
+        self.events_delivered += 1;
+        match held.to.filter(|to| to.connected()) {
+            Some(to) => to.do_send(Mail::new(CallEvents(smallvec::smallvec![held.event]))),
+            None => {
+                // The attempt is over: the live backend would report the same.
+                if let SwitchEvent::State(note) = held.event {
+                    self.notices_to
+                        .do_send(Mail::new(SwitchNotice::EventAfterEnd {
+                            call: note.call,
+                            state: note.state,
+                        }));
+                }
+            }
         }
     }
 
@@ -187,8 +303,18 @@ impl SimCore {
     }
 
     /// Sends notifications in order, one batch per run of events for the same call. The model
-    /// produces each call's events of one step together, so this is one batch per call.
+    /// produces each call's events of one step together, so this is one batch per call. With
+    /// delivery faults on, each callback may be lost, doubled or held back for later.
     fn deliver(&mut self, events: &mut Vec<(u32, AttemptId, SwitchEvent)>, now: SimTime) {
+        if self.faults.is_none() {
+            self.deliver_plain(events, now);
+        } else {
+            self.deliver_with_faults(events, now);
+        }
+    }
+
+    /// Delivery without faults: the hot path of every simulation.
+    fn deliver_plain(&mut self, events: &mut Vec<(u32, AttemptId, SwitchEvent)>, now: SimTime) {
         let mut trace = self.trace.borrow_mut();
         let mut pending = events.drain(..).peekable();
         while let Some((slot, attempt, first)) = pending.next() {
@@ -225,6 +351,153 @@ impl SimCore {
         }
     }
 
+    /// Delivery with faults: each callback may be lost, doubled or held back.
+    fn deliver_with_faults(
+        &mut self,
+        events: &mut Vec<(u32, AttemptId, SwitchEvent)>,
+        now: SimTime,
+    ) {
+        let trace = self.trace.clone();
+        let mut trace = trace.borrow_mut();
+        let mut pending = std::mem::take(events);
+        let mut pending_iter = pending.drain(..).peekable();
+        while let Some((slot, attempt, first)) = pending_iter.next() {
+            let mut batch: SmallVec<[SwitchEvent; 2]> = SmallVec::new();
+            let mut ends = false;
+            let mut end_lost = false;
+            let mut next = Some(first);
+            while let Some(event) = next.take() {
+                let terminated = matches!(
+                    &event,
+                    SwitchEvent::State(note) if note.state == CallStatus::Terminated
+                );
+                ends |= terminated;
+                let fate = self.callback_fate(&event);
+                end_lost |= terminated && matches!(fate, CallbackFate::Drop);
+                let state = match &event {
+                    SwitchEvent::State(note) => Some(note.state),
+                    _ => None,
+                };
+                let mut fault = |fault: &'static str| {
+                    trace.record(
+                        now,
+                        &TraceRecord::Fault {
+                            attempt,
+                            fault,
+                            state,
+                        },
+                    );
+                };
+                match fate {
+                    CallbackFate::Deliver => {
+                        trace.record(
+                            now,
+                            &TraceRecord::Switch {
+                                attempt,
+                                event: &event,
+                            },
+                        );
+                        batch.push(event);
+                    }
+                    CallbackFate::Drop => fault("callback_lost"),
+                    CallbackFate::Duplicate => {
+                        fault("callback_duplicated");
+                        trace.record(
+                            now,
+                            &TraceRecord::Switch {
+                                attempt,
+                                event: &event,
+                            },
+                        );
+                        trace.record(
+                            now,
+                            &TraceRecord::Switch {
+                                attempt,
+                                event: &event,
+                            },
+                        );
+                        batch.push(event.clone());
+                        batch.push(event);
+                    }
+                    CallbackFate::HoldFor(delay) => {
+                        fault("callback_held_back");
+                        let to = self.recipients.get(slot as usize).cloned().flatten();
+                        if let Some(faults) = self.faults.as_mut() {
+                            faults.held.push(Some(HeldCallback { attempt, event, to }));
+                            let index = (faults.held.len() - 1) as u32;
+                            self.calendar
+                                .schedule_item(now + delay, SwitchItem::LateCallback(index));
+                        }
+                    }
+                }
+                if pending_iter
+                    .peek()
+                    .is_some_and(|(next_slot, _, _)| *next_slot == slot)
+                {
+                    next = pending_iter.next().map(|(_, _, event)| event);
+                }
+            }
+            if self.is_orphan(slot) {
+                // The originate reply was lost: nobody knows this call.
+                for event in batch {
+                    if let SwitchEvent::State(note) = event {
+                        self.notices_to
+                            .do_send(Mail::new(SwitchNotice::UnknownCall {
+                                call: note.call,
+                                state: note.state,
+                            }));
+                    }
+                }
+                if ends && let Some(faults) = self.faults.as_mut() {
+                    faults.orphan_slots[slot as usize] = false;
+                }
+                continue;
+            }
+            self.events_delivered += batch.len() as u64;
+            if !batch.is_empty()
+                && let Some(recipient) = self.recipients.get(slot as usize).and_then(Option::as_ref)
+            {
+                recipient.do_send(Mail::new(CallEvents(batch)));
+            }
+            if ends && let Some(recipient) = self.recipients.get_mut(slot as usize) {
+                // The engine hears nothing after "terminated".
+                let recipient = recipient.take();
+                if end_lost
+                    && let (Some(recipient), Some(faults)) = (recipient, self.faults.as_mut())
+                {
+                    faults.parked.push(recipient);
+                }
+            }
+        }
+        drop(pending_iter);
+        *events = pending;
+    }
+
+    fn is_orphan(&self, slot: u32) -> bool {
+        self.faults.as_ref().is_some_and(|faults| {
+            faults
+                .orphan_slots
+                .get(slot as usize)
+                .copied()
+                .unwrap_or(false)
+        })
+    }
+
+    /// How an originate request fares: placed normally, refused with a fault, or placed with its
+    /// reply lost.
+    fn originate_fate(&mut self) -> (bool, bool) {
+        let Some(faults) = self.faults.as_mut() else {
+            return (false, false);
+        };
+        let errors = faults.settings.originate_errors;
+        let timeouts = faults.settings.originate_timeouts;
+        if errors + timeouts <= 0.0 {
+            return (false, false);
+        }
+        let u = rng::unit(&mut faults.rng);
+        (u < errors, u >= errors && u < errors + timeouts)
+    }
+
     fn may_continue(&self) -> bool {
         match self.quiescence {
             Quiescence::MailCount => mail::in_flight() == 0,
@@ -259,6 +532,9 @@ impl SimCore {
                 sampler.catch_up(next_at, &self.model);
             }
             match self.calendar.pop() {
+                Some((_, Due::Item(SwitchItem::LateCallback(index)))) => {
+                    self.deliver_held(index);
+                }
                 Some((_, Due::Item(item))) => {
                     let now = self.now();
                     self.model.handle(item, now, &mut self.step);
@@ -300,6 +576,7 @@ impl SimCore {
             events_delivered: self.events_delivered,
             calls_still_up: self.model.live_calls(),
             samples: self.sampler.take().map(Sampler::into_samples),
+            model_check: self.model.check_invariants(),
         });
     }
 }
@@ -331,6 +608,36 @@ impl SimCore {
         let now = self.now();
         match command {
             SwitchCommand::Originate(request) => {
+                let (refused, reply_lost) = self.originate_fate();
+                if refused {
+                    let event = SwitchEvent::Rejected {
+                        reason: "Server.Fault: simulated API fault".into(),
+                    };
+                    {
+                        let mut trace = self.trace.borrow_mut();
+                        trace.record(
+                            now,
+                            &TraceRecord::Fault {
+                                attempt: request.attempt,
+                                fault: "originate_fault",
+                                state: None,
+                            },
+                        );
+                        trace.record(
+                            now,
+                            &TraceRecord::Switch {
+                                attempt: request.attempt,
+                                event: &event,
+                            },
+                        );
+                    }
+                    self.model.record_refused(request.attempt);
+                    self.events_delivered += 1;
+                    request
+                        .events_to
+                        .do_send(Mail::new(CallEvents(smallvec::smallvec![event])));
+                    return;
+                }
                 let key = self.model.originate(
                     now,
                     request.attempt,
@@ -342,7 +649,33 @@ impl SimCore {
                 if self.recipients.len() <= slot {
                     self.recipients.resize(slot + 1, None);
                 }
-                self.recipients[slot] = Some(request.events_to);
+                if reply_lost && let Some(faults) = self.faults.as_mut() {
+                    self.trace.borrow_mut().record(
+                        now,
+                        &TraceRecord::Fault {
+                            attempt: request.attempt,
+                            fault: "originate_reply_lost",
+                            state: None,
+                        },
+                    );
+                    if faults.orphan_slots.len() <= slot {
+                        faults.orphan_slots.resize(slot + 1, false);
+                    }
+                    faults.orphan_slots[slot] = true;
+                    faults.orphans.push(request.events_to);
+                    self.recipients[slot] = None;
+                    // The reply with the call's name is lost with the rest.
+                    self.step
+                        .events
+                        .retain(|(_, _, event)| !matches!(event, SwitchEvent::Accepted { .. }));
+                } else {
+                    if let Some(faults) = self.faults.as_mut()
+                        && let Some(orphan) = faults.orphan_slots.get_mut(slot)
+                    {
+                        *orphan = false;
+                    }
+                    self.recipients[slot] = Some(request.events_to);
+                }
                 let index = request.attempt.0 as usize;
                 if self.keys_by_attempt.len() <= index {
                     self.keys_by_attempt.resize(index + 1, None);
