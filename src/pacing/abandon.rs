@@ -262,7 +262,12 @@ pub struct AbandonLedger {
     /// Start of the current day, in µs.
     today_start: u64,
     latest: SimTime,
+    /// Counts of the minute starting at `minute_start` (µs), not yet in the long windows.
+    minute: AbandonCounts,
+    minute_start: u64,
 }
+
+const MINUTE: u64 = 60_000_000;
 
 const DAY: SimDuration = SimDuration(86_400_000_000);
 
@@ -289,6 +294,8 @@ impl AbandonLedger {
             today_index: 0,
             today_start: 0,
             latest: SimTime::ZERO,
+            minute: AbandonCounts::default(),
+            minute_start: 0,
         }
     }
 
@@ -305,14 +312,32 @@ impl AbandonLedger {
     fn add(&mut self, at: SimTime, counts: AbandonCounts) {
         self.campaign.add(&counts);
         self.last_minute.add(at, &counts);
-        self.rolling_24h.add(at, &counts);
-        self.rolling_30d.add(at, &counts);
         let micros = at.as_micros();
+        // The long windows have minute and hour buckets: gather the current minute first.
+        if micros >= self.minute_start && micros < self.minute_start + MINUTE {
+            self.minute.add(&counts);
+        } else if micros >= self.minute_start {
+            self.fold_minute();
+            self.minute_start = micros - micros % MINUTE;
+            self.minute = counts;
+        } else {
+            self.rolling_24h.add(at, &counts);
+            self.rolling_30d.add(at, &counts);
+        }
         if micros >= self.today_start && micros < self.today_start + DAY.as_micros() {
             self.today.add(&counts);
         } else if micros >= self.today_start {
             self.advance(at);
             self.today.add(&counts);
+        }
+    }
+
+    /// Folds the gathered minute into the long windows.
+    fn fold_minute(&mut self) {
+        if self.minute != AbandonCounts::default() {
+            let minute = std::mem::take(&mut self.minute);
+            self.rolling_24h.add(SimTime(self.minute_start), &minute);
+            self.rolling_30d.add(SimTime(self.minute_start), &minute);
         }
     }
 
@@ -322,6 +347,9 @@ impl AbandonLedger {
             return;
         }
         self.latest = now;
+        if now.as_micros() >= self.minute_start + MINUTE {
+            self.fold_minute();
+        }
         self.last_minute.advance(now);
         self.rolling_24h.advance(now);
         self.rolling_30d.advance(now);
@@ -374,11 +402,15 @@ impl AbandonLedger {
     }
 
     pub fn rolling_24h(&self) -> AbandonCounts {
-        self.rolling_24h.totals()
+        let mut counts = self.rolling_24h.totals();
+        counts.add(&self.minute);
+        counts
     }
 
     pub fn rolling_30d(&self) -> AbandonCounts {
-        self.rolling_30d.totals()
+        let mut counts = self.rolling_30d.totals();
+        counts.add(&self.minute);
+        counts
     }
 
     pub fn today(&self) -> AbandonCounts {
