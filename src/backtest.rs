@@ -242,9 +242,15 @@ pub fn scenario_text(
         outcomes = "no_answer = { probability = 1.0 }\n".into();
     }
     text += &outcomes;
+    // A recorded ring timeout under the regulatory floor was allowed where it was recorded.
+    let short = if ring_timeout_secs < 15.0 {
+        "allow_short_ring_timeout = true\n"
+    } else {
+        ""
+    };
     let _ = writeln!(
         text,
-        "\n[dialing]\nring_timeout = \"{ring_timeout_secs:.3}s\"\n\n[leads]\ncount = {}\n",
+        "\n[dialing]\nring_timeout = \"{ring_timeout_secs:.3}s\"\n{short}\n[leads]\ncount = {}\n",
         fit.attempts.max(1)
     );
     let _ = writeln!(text, "[pacing]\nstrategy = \"{}\"", pacing.name());
@@ -255,8 +261,43 @@ pub fn scenario_text(
         Strategy::Rate { per_minute } => {
             let _ = writeln!(text, "rate_per_minute = {per_minute}");
         }
-        Strategy::Progressive => {}
+        Strategy::Preview { preview_seconds } => {
+            let _ = writeln!(text, "preview_time = \"{preview_seconds}s\"");
+        }
+        Strategy::Progressive | Strategy::AdaptiveRatio(_) | Strategy::Predictive(_) => {}
     }
     let _ = writeln!(text, "assumed_wrap_up = \"{assumed_wrap_up_secs:.3}s\"");
+    match pacing {
+        Strategy::AdaptiveRatio(adaptive) => {
+            let _ = writeln!(
+                text,
+                "\n[pacing.adaptive]\nvariant = \"{}\"\ninitial_level = {}\nmaximum_level = {}\ndropped_percent = {}\nintensity = {}\ndiff_target = {}\nlatest_server_time = {}\nplacement_interval = \"{}s\"\navailable_only_tally = {}\nlevel_threshold_agents = {}",
+                adaptive.variant.as_str(),
+                adaptive.initial_level,
+                adaptive.maximum_level,
+                adaptive.dropped_percentage,
+                adaptive.intensity,
+                adaptive.diff_target,
+                adaptive.latest_server_time,
+                adaptive.placement_interval,
+                adaptive.available_only_tally,
+                adaptive.level_threshold_agents,
+            );
+        }
+        Strategy::Predictive(predictive) => {
+            let _ = writeln!(
+                text,
+                "\n[pacing.predictive]\ncriterion = \"{}\"\naggressiveness = {}\nmin_dial_outcomes = {}\nmin_live_answers = {}\nmin_talks = {}\nstep = \"{}s\"\nmax_dials_per_decision = {}",
+                predictive.criterion.as_str(),
+                predictive.aggressiveness,
+                predictive.min_dial_outcomes,
+                predictive.min_live_answers,
+                predictive.min_talks,
+                predictive.step_seconds,
+                predictive.max_dials_per_decision,
+            );
+        }
+        _ => {}
+    }
     text
 }

@@ -1,6 +1,7 @@
 //! The command line: `dialer simulate`, `dialer check`, `dialer sweep`, `dialer merge`, `dialer run`
-//! (a live campaign), `dialer fake-switch`, `dialer replay`, `dialer backtest`, `dialer serve`
-//! (the web console); and for the store, `dialer import`, `dialer dnc` and `dialer status`.
+//! (a live campaign), `dialer fake-switch`, `dialer replay`, `dialer backtest`, `dialer compare`,
+//! `dialer explain`, `dialer serve` (the web console); and for the store, `dialer import`,
+//! `dialer dnc` and `dialer status`.
 //!
 //! Parses arguments (clap), loads the scenario, runs it, and prints the report. Exit codes:
 //! 0 success, 1 a failure while running, 2 bad input (a scenario that does not load, a CSV file
@@ -9,6 +10,7 @@
 //!
 //! Decisions live in the library; this module only connects them to the terminal.
 
+use crate::compare;
 use crate::fake_switch::{self, FakeConfig};
 use crate::live::LiveReport;
 use crate::live::campaign::LiveCampaign;
@@ -163,6 +165,38 @@ pub enum Command {
         #[arg(long, default_value = DEFAULT_DB)]
         db: PathBuf,
     },
+    /// Run every pacing strategy on the same scenarios and seeds, side by side.
+    Compare {
+        /// Scenario files; default the reference pacing days (10, 50 and 200 agents).
+        scenarios: Vec<PathBuf>,
+        /// Seeds per strategy and scenario.
+        #[arg(long, default_value_t = 20)]
+        seeds: u64,
+        /// The first seed; seeds run from here up.
+        #[arg(long, default_value_t = 1)]
+        first_seed: u64,
+        /// Threads (default: one per core).
+        #[arg(long, default_value_t = 0)]
+        jobs: usize,
+        /// Only these strategies (comma-separated): progressive, preview, power, adaptive_ratio,
+        /// predictive.
+        #[arg(long, value_delimiter = ',')]
+        strategies: Vec<String>,
+        /// Override a scenario setting in every scenario (repeatable).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        overrides: Vec<String>,
+        /// Print one JSON object instead of the tables.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Explain pacing decisions in a trace file in plain words.
+    Explain {
+        /// A trace written by `dialer simulate --trace FILE`.
+        trace: PathBuf,
+        /// The moment to explain, `HH:MM:SS[.mmm]`; without it, a summary of the trace.
+        #[arg(long)]
+        at: Option<String>,
+    },
     /// Run a live campaign against PortaSwitch (or a fake switch).
     Run {
         /// The campaign file (TOML).
@@ -287,6 +321,12 @@ pub enum DncAction {
     /// the number.
     Import { file: PathBuf },
 }
+/// The reference scenarios `dialer compare` runs by default.
+pub const REFERENCE_PACING_SCENARIOS: [&str; 3] = [
+    "scenarios/pacing-10.toml",
+    "scenarios/pacing-50.toml",
+    "scenarios/pacing-200.toml",
+];
 
 /// Why a command failed.
 #[derive(Debug, thiserror::Error)]
@@ -315,6 +355,8 @@ pub enum CliError {
     Stalled { at: String },
     #[error("cannot write the report: {0}")]
     Output(#[source] std::io::Error),
+    #[error("{0}")]
+    Explain(#[from] crate::pacing::explain::ExplainError),
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
     #[error(transparent)]
@@ -344,6 +386,7 @@ impl CliError {
     pub fn exit_code(&self) -> u8 {
         match self {
             CliError::Scenario(_) | CliError::Import(_) | CliError::BadInput(_) => 2,
+            CliError::Explain(error) if error.is_bad_input() => 2,
             CliError::Replay(crate::replay::ReplayError::Read { .. })
             | CliError::Replay(crate::replay::ReplayError::Record { .. }) => 2,
             CliError::Sweep(error) => error.exit_code(),
@@ -467,6 +510,56 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
         } => import_leads(&campaign, &file, &db, region, default_zone, out),
         Command::Dnc { action, db, region } => dnc(action, &db, region.as_deref(), out),
         Command::Status { campaign, db } => status(&campaign, &db, out),
+        Command::Compare {
+            scenarios,
+            seeds,
+            first_seed,
+            jobs,
+            strategies,
+            overrides,
+            json,
+        } => {
+            let paths: Vec<PathBuf> = if scenarios.is_empty() {
+                REFERENCE_PACING_SCENARIOS
+                    .iter()
+                    .map(PathBuf::from)
+                    .collect()
+            } else {
+                scenarios
+            };
+            let loaded = paths
+                .iter()
+                .map(|path| Scenario::load(path, &overrides))
+                .collect::<Result<Vec<_>, _>>()?;
+            let options = compare::CompareOptions {
+                seeds: seeds.max(1),
+                first_seed,
+                jobs,
+                strategies,
+            };
+            let mut comparisons = Vec::new();
+            for scenario in &loaded {
+                let mut progress = |line: &str| eprintln!("{line}");
+                comparisons.push(compare::compare_scenario(
+                    scenario,
+                    &options,
+                    &mut progress,
+                )?);
+            }
+            let text = if json {
+                let mut text =
+                    serde_json::to_string(&comparisons).map_err(|e| CliError::Output(e.into()))?;
+                text.push('\n');
+                text
+            } else {
+                compare::to_markdown(&comparisons, options.seeds)
+            };
+            out.write_all(text.as_bytes()).map_err(CliError::Output)
+        }
+        Command::Explain { trace, at } => {
+            let text = crate::pacing::explain::explain_file(&trace, at.as_deref())?;
+            out.write_all(text.as_bytes()).map_err(CliError::Output)
+        }
         Command::Run {
             campaign,
             record,

@@ -5,6 +5,9 @@
 //! - every lead of the list is in exactly one state (never dialed, waiting, dialing, awaiting a
 //!   redial, deferred to its calling window, done, on the do-not-call list), none dialing at the
 //!   end;
+//! - the abandon hard guard is never exceeded: no decision dials beyond progressive while one
+//!   more abandon would put the windowed rate over the cap (checked apart from the pacing code,
+//!   on every decision made with the guard on);
 //! - no agent is ever given two calls (the simulated queue offers only to idle agents);
 //! - the simulated switch is consistent with itself (queue, agents and calls agree).
 //!
@@ -126,6 +129,16 @@ pub fn check_run(run: &SimulationRun) -> InvariantReport {
                 detail.push_str("; leads still dialing after the campaign finished");
             }
             checks.push(check("one_state_per_lead", ok, detail));
+            let pacing = &engine.pacing_counters;
+            checks.push(check(
+                "abandon_guard_never_exceeded",
+                pacing.guard_exceeded == 0,
+                format!(
+                    "{} decisions checked against the abandon view, {} while the guard held \
+                     dialing to progressive, {} dialed beyond it",
+                    pacing.guard_checked, pacing.guard_fallbacks, pacing.guard_exceeded
+                ),
+            ));
         }
         None => checks.push(check(
             "campaign_finished",

@@ -30,6 +30,7 @@
 //! - [`html`]: self-contained HTML reports with SVG plots.
 //! - [`invariants`]: what must hold at the end of every simulation.
 //! - [`runtime`]: the one place that builds the actor system and chooses the backend.
+//! - [`compare`]: every pacing strategy side by side over many seeds.
 //! - [`cli`]: the command line.
 
 pub mod backtest;
@@ -37,6 +38,7 @@ pub mod call;
 pub mod campaign;
 pub mod cli;
 pub mod clock;
+pub mod compare;
 pub mod compliance;
 pub mod console;
 pub mod domain;

@@ -10,8 +10,11 @@
 
 use crate::call::machine::Anomaly;
 use crate::campaign::hopper::LeadTally;
+use crate::campaign::supervisor::AbandonReport;
 use crate::domain::Outcome;
 use crate::invariants::InvariantReport;
+use crate::pacing::abandon::{AbandonCounts, Denominator};
+use crate::pacing::actor::PacingCounters;
 use crate::runtime::SimulationRun;
 use crate::scenario::Scenario;
 use crate::sim::switch::RunStatus;
@@ -120,6 +123,98 @@ pub struct PacingReport {
     pub dials_unfilled: u64,
 }
 
+/// Abandon counts and rates over one window.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct WindowReport {
+    /// Dials placed (counted campaign to date only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dials: Option<u64>,
+    pub live_answers: u64,
+    pub reached_queue: u64,
+    pub compliance_abandons: u64,
+    pub true_abandons: u64,
+    /// Compliance abandons over the configured denominator.
+    pub compliance_abandon_rate: f64,
+    /// True abandons over the same denominator.
+    pub true_abandon_rate: f64,
+}
+
+impl WindowReport {
+    fn of(counts: &AbandonCounts, denominator: Denominator, with_dials: bool) -> WindowReport {
+        WindowReport {
+            dials: with_dials.then_some(counts.dials),
+            live_answers: counts.live_answers,
+            reached_queue: counts.reached_queue,
+            compliance_abandons: counts.compliance_abandons,
+            true_abandons: counts.true_abandons,
+            compliance_abandon_rate: counts.compliance_rate(denominator),
+            true_abandon_rate: counts.true_rate(denominator),
+        }
+    }
+}
+
+/// The windows abandons are counted over, at the end of the run.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct AbandonWindows {
+    pub campaign_to_date: WindowReport,
+    pub rolling_24h: WindowReport,
+    pub rolling_30d: WindowReport,
+}
+
+/// Abandon accounting as the regulator sees it: compliance and true abandons, the cap, the
+/// window, and what the guard and the dialing limits did (the dialer's view).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ComplianceReport {
+    /// An answered call not connected within this is a compliance abandon.
+    pub threshold_seconds: f64,
+    pub denominator: &'static str,
+    pub cap: f64,
+    /// What the budget controller aims at.
+    pub target: f64,
+    /// The window the cap, the budget and the guard use.
+    pub window: &'static str,
+    pub guard: bool,
+    /// Campaign to date: compliance abandons over the denominator.
+    pub compliance_abandon_rate: f64,
+    pub true_abandon_rate: f64,
+    /// The configured window's rate at the end, and whether it is within the cap.
+    pub window_rate: f64,
+    pub within_cap: bool,
+    pub windows: AbandonWindows,
+    pub pacing: PacingCounters,
+}
+
+impl ComplianceReport {
+    fn build(abandon: &AbandonReport, counters: PacingCounters) -> ComplianceReport {
+        let settings = abandon.settings;
+        let denominator = settings.denominator;
+        let window_counts = match settings.window {
+            crate::pacing::abandon::AbandonWindow::CampaignToDate => abandon.campaign_to_date,
+            crate::pacing::abandon::AbandonWindow::Rolling24h => abandon.rolling_24h,
+            crate::pacing::abandon::AbandonWindow::Rolling30d => abandon.rolling_30d,
+        };
+        let window_rate = window_counts.compliance_rate(denominator);
+        ComplianceReport {
+            threshold_seconds: settings.threshold.as_secs_f64(),
+            denominator: denominator.as_str(),
+            cap: settings.cap,
+            target: settings.target,
+            window: settings.window.as_str(),
+            guard: settings.guard,
+            compliance_abandon_rate: abandon.campaign_to_date.compliance_rate(denominator),
+            true_abandon_rate: abandon.campaign_to_date.true_rate(denominator),
+            window_rate,
+            within_cap: window_rate <= settings.cap,
+            windows: AbandonWindows {
+                campaign_to_date: WindowReport::of(&abandon.campaign_to_date, denominator, true),
+                rolling_24h: WindowReport::of(&abandon.rolling_24h, denominator, false),
+                rolling_30d: WindowReport::of(&abandon.rolling_30d, denominator, false),
+            },
+            pacing: counters,
+        }
+    }
+}
+
 /// How far the engine's view is from the truth (engine minus truth).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Divergence {
@@ -162,6 +257,11 @@ pub struct RunReport {
     pub divergence: Divergence,
     /// Calls the switch still carried when the run stopped (non-zero only past a deadline).
     pub calls_still_up: usize,
+    /// Calls connected to an agent per logged-in agent hour (truth).
+    pub contacts_per_agent_hour: f64,
+    /// Compliance and true abandons, windows, the cap and the guard (the dialer's view).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub compliance: Option<ComplianceReport>,
     /// The end-of-run checks, and the attempts whose recorded outcome differs from the truth.
     pub invariants: InvariantReport,
 }
@@ -201,11 +301,20 @@ impl RunReport {
                 },
             ),
         };
+        let compliance = engine
+            .as_ref()
+            .map(|report| ComplianceReport::build(&report.abandon, report.pacing_counters));
         let rates = tally.summary(agent_time);
+
         let truth_rates = outcome
             .truth
             .tally
             .summary(outcome.truth.agent_time.until(end));
+        let contacts_per_agent_hour = if truth_rates.agent_seconds > 0.0 {
+            truth_rates.connected as f64 / (truth_rates.agent_seconds / 3600.0)
+        } else {
+            0.0
+        };
         let divergence = Divergence {
             answered: rates.answered as i64 - truth_rates.answered as i64,
             connected: rates.connected as i64 - truth_rates.connected as i64,
@@ -242,8 +351,10 @@ impl RunReport {
                 connected_after_engine_lost_them: outcome.truth.connected_after_engine_lost_them,
                 max_queue: outcome.truth.max_queue,
             },
+            contacts_per_agent_hour,
             divergence,
             calls_still_up: outcome.calls_still_up,
+            compliance,
             invariants: crate::invariants::check_run(run),
         }
     }
@@ -351,6 +462,40 @@ impl RunReport {
             self.pacing.paused_seconds,
             self.pacing.max_queued
         );
+        if let Some(compliance) = &self.compliance {
+            let windows = &compliance.windows;
+            let _ = writeln!(
+                out,
+                "  abandons (not connected within {} s, over {}): compliance {} campaign to date, {} last 24 h, {} last 30 days; true (hung up in queue) {}",
+                compliance.threshold_seconds,
+                compliance.denominator.replace('_', " "),
+                percent(windows.campaign_to_date.compliance_abandon_rate),
+                percent(windows.rolling_24h.compliance_abandon_rate),
+                percent(windows.rolling_30d.compliance_abandon_rate),
+                percent(compliance.true_abandon_rate),
+            );
+            let _ = writeln!(
+                out,
+                "  cap {} over {}: {}; guard {}{}; contacts per agent hour {:.2}",
+                percent(compliance.cap),
+                compliance.window.replace('_', " "),
+                if compliance.within_cap {
+                    "within"
+                } else {
+                    "EXCEEDED"
+                },
+                if compliance.guard { "on" } else { "off" },
+                if compliance.guard {
+                    format!(
+                        " ({} fallbacks to progressive, {} dials held)",
+                        compliance.pacing.guard_fallbacks, compliance.pacing.dials_held_by_guard
+                    )
+                } else {
+                    String::new()
+                },
+                self.contacts_per_agent_hour,
+            );
+        }
         let _ = writeln!(
             out,
             "  limitation: {} agent misses, {} callers connected after the dialer was told terminated",

@@ -16,7 +16,9 @@
 //! - `mean_wait_all_ms`: time from answer until an agent answered or the person gave up, over
 //!   all answered persons; Erlang's E[W].
 //!
-//! Pure accumulation; no clocks.
+//! Also small statistics for replications: mean and Student-t confidence intervals.
+//!
+//! Pure accumulation and arithmetic; no clocks.
 
 use crate::time::{SimDuration, SimTime};
 use hdrhistogram::Histogram;
@@ -246,6 +248,139 @@ pub fn student_t_975(df: u64) -> f64 {
     }
 }
 
+/// Like [`mean_and_half_width`] at any confidence `level` (0.95 for 95%; simultaneous intervals
+/// need higher ones), with the exact Student t quantile for `n − 1` degrees of freedom.
+pub fn mean_and_half_width_at(values: &[f64], level: f64) -> (f64, f64) {
+    let n = values.len();
+    if n == 0 {
+        return (f64::NAN, 0.0);
+    }
+    let mean = values.iter().sum::<f64>() / n as f64;
+    if n < 2 {
+        return (mean, 0.0);
+    }
+    let variance = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
+    let t = student_t_quantile(0.5 + level / 2.0, (n - 1) as f64);
+    (mean, t * (variance / n as f64).sqrt())
+}
+
+/// The `p` quantile of Student's t distribution with `df` degrees of freedom (bisection on the
+/// CDF; accurate to about 1e-10).
+pub fn student_t_quantile(p: f64, df: f64) -> f64 {
+    if p <= 0.0 {
+        return f64::NEG_INFINITY;
+    }
+    if p >= 1.0 {
+        return f64::INFINITY;
+    }
+    if p < 0.5 {
+        return -student_t_quantile(1.0 - p, df);
+    }
+    let (mut low, mut high) = (0.0, 1.0);
+    while student_t_cdf(high, df) < p {
+        high *= 2.0;
+        if high > 1e12 {
+            return high;
+        }
+    }
+    for _ in 0..200 {
+        let middle = 0.5 * (low + high);
+        if student_t_cdf(middle, df) < p {
+            low = middle;
+        } else {
+            high = middle;
+        }
+        if high - low < 1e-12 * high.max(1.0) {
+            break;
+        }
+    }
+    0.5 * (low + high)
+}
+
+/// The CDF of Student's t distribution with `df` degrees of freedom.
+pub fn student_t_cdf(t: f64, df: f64) -> f64 {
+    let x = df / (df + t * t);
+    let tail = 0.5 * regularized_incomplete_beta(x, df / 2.0, 0.5);
+    if t >= 0.0 { 1.0 - tail } else { tail }
+}
+
+/// The regularized incomplete beta function I_x(a, b) (continued fraction, Lentz's method).
+pub fn regularized_incomplete_beta(x: f64, a: f64, b: f64) -> f64 {
+    if x <= 0.0 {
+        return 0.0;
+    }
+    if x >= 1.0 {
+        return 1.0;
+    }
+    let front =
+        (ln_gamma(a + b) - ln_gamma(a) - ln_gamma(b) + a * x.ln() + b * (1.0 - x).ln()).exp();
+    if x < (a + 1.0) / (a + b + 2.0) {
+        front * beta_continued_fraction(x, a, b) / a
+    } else {
+        1.0 - front * beta_continued_fraction(1.0 - x, b, a) / b
+    }
+}
+
+fn beta_continued_fraction(x: f64, a: f64, b: f64) -> f64 {
+    const TINY: f64 = 1e-300;
+    let mut c = 1.0;
+    let mut d = 1.0 - (a + b) * x / (a + 1.0);
+    if d.abs() < TINY {
+        d = TINY;
+    }
+    d = 1.0 / d;
+    let mut result = d;
+    for m in 1..=300 {
+        let m = f64::from(m);
+        let even = m * (b - m) * x / ((a + 2.0 * m - 1.0) * (a + 2.0 * m));
+        for numerator in [
+            even,
+            -(a + m) * (a + b + m) * x / ((a + 2.0 * m) * (a + 2.0 * m + 1.0)),
+        ] {
+            d = 1.0 + numerator * d;
+            if d.abs() < TINY {
+                d = TINY;
+            }
+            c = 1.0 + numerator / c;
+            if c.abs() < TINY {
+                c = TINY;
+            }
+            d = 1.0 / d;
+            result *= d * c;
+        }
+        if (d * c - 1.0).abs() < 1e-15 {
+            break;
+        }
+    }
+    result
+}
+
+/// ln Γ(x) for x > 0 (Lanczos, g = 7, n = 9; about 15 significant digits).
+pub fn ln_gamma(x: f64) -> f64 {
+    const COEFFICIENTS: [f64; 9] = [
+        0.999_999_999_999_809_9,
+        676.520_368_121_885_1,
+        -1_259.139_216_722_402_8,
+        771.323_428_777_653_1,
+        -176.615_029_162_140_6,
+        12.507_343_278_686_905,
+        -0.138_571_095_265_720_12,
+        9.984_369_578_019_572e-6,
+        1.505_632_735_149_311_6e-7,
+    ];
+    if x < 0.5 {
+        let pi = std::f64::consts::PI;
+        return (pi / (pi * x).sin()).ln() - ln_gamma(1.0 - x);
+    }
+    let x = x - 1.0;
+    let mut sum = COEFFICIENTS[0];
+    for (index, coefficient) in COEFFICIENTS.iter().enumerate().skip(1) {
+        sum += coefficient / (x + index as f64);
+    }
+    let t = x + 7.5;
+    0.5 * (2.0 * std::f64::consts::PI).ln() + (x + 0.5) * t.ln() - t + sum.ln()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -282,6 +417,32 @@ mod tests {
         assert_eq!(buckets.iter().map(|b| b.1).sum::<u64>(), 6);
         assert_eq!(buckets[0], (0, 2));
         assert_eq!(buckets[2], (2000, 2));
+    }
+
+    #[test]
+    fn exact_t_quantiles_match_tables() {
+        for (df, expected) in [
+            (1.0, 12.706_204_7),
+            (7.0, 2.364_624_3),
+            (19.0, 2.093_024_1),
+            (1e6, 1.959_966_4),
+        ] {
+            let t = student_t_quantile(0.975, df);
+            assert!((t - expected).abs() < 1e-5, "df {df}: {t}");
+        }
+        assert!((student_t_quantile(0.995, 7.0) - 3.499_483_3).abs() < 1e-5);
+        assert!((student_t_quantile(0.025, 19.0) + 2.093_024_1).abs() < 1e-5);
+    }
+
+    #[test]
+    fn confidence_intervals_at_any_level_use_t() {
+        let (mean, half) = mean_and_half_width_at(&[1.0, 2.0, 3.0, 4.0], 0.95);
+        assert!((mean - 2.5).abs() < 1e-12);
+        // sd = 1.290994, n = 4: t(0.975, 3) = 3.182446.
+        assert!((half - 3.182_446 * 1.290_994 / 2.0).abs() < 1e-5, "{half}");
+        assert_eq!(mean_and_half_width_at(&[5.0], 0.95), (5.0, 0.0));
+        let table = mean_and_half_width(&[1.0, 2.0, 3.0, 4.0]).1;
+        assert!((table - half).abs() < 1e-3, "{table} vs {half}");
     }
 
     #[test]

@@ -12,7 +12,9 @@
 //! The sink is shared by the actors of one run on one thread. It must not decide anything.
 
 use crate::domain::{AttemptId, LeadId, Outcome, PhoneNumber};
-use crate::pacing::{Decision, GuardTransition, PacingSnapshot};
+use crate::pacing::{
+    AbandonNote, Decision, GuardTransition, PacingSnapshot, Strategy, StrategyNote, Why,
+};
 use crate::switch::{ListedCall, SwitchEvent, SwitchNotice};
 use crate::time::SimTime;
 use serde::Serialize;
@@ -43,13 +45,25 @@ pub enum TraceRecord<'a> {
         attempt: AttemptId,
         outcome: Outcome,
     },
-    /// Pacing placed dials, with the numbers it decided on.
+    /// Pacing placed dials (or reserved agents for a preview), with the numbers it decided on
+    /// and, for strategies with more inputs, why.
     Pacing {
         strategy: &'static str,
         snapshot: &'a PacingSnapshot,
         idle_agents: u32,
         decision: &'a Decision,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        why: Option<&'a Why>,
     },
+    /// The pacing strategy and its settings, at the start and whenever they change.
+    PacingStrategy { strategy: &'a Strategy },
+    /// The abandon guard engaged (pacing falls back to progressive) or released.
+    AbandonGuard {
+        engaged: bool,
+        abandon: &'a AbandonNote,
+    },
+    /// A strategy changed its state on a tick (a new adaptive dial level).
+    StrategyUpdate { note: &'a StrategyNote },
     /// The queue guard paused or resumed dialing.
     QueueGuard { transition: GuardTransition },
     /// The switch reported the number of logged-in agents.
@@ -216,6 +230,7 @@ fn canonical_words(seq: u64, at: SimTime, record: &TraceRecord<'_>, out: &mut Wo
             snapshot,
             idle_agents,
             decision,
+            why,
         } => {
             put_tag(out, 4);
             put_str(out, strategy);
@@ -234,6 +249,25 @@ fn canonical_words(seq: u64, at: SimTime, record: &TraceRecord<'_>, out: &mut Wo
             put_u64(out, snapshot.dialable_leads);
             put_tag(out, u8::from(snapshot.dialing_open));
             put_tag(out, decision.limited_by.map_or(0, |limit| limit as u8 + 1));
+            if decision.reserve > 0 {
+                put_u64(out, u64::from(decision.reserve));
+            }
+            if let Some(why) = why {
+                put_why(out, why);
+            }
+        }
+        TraceRecord::PacingStrategy { strategy } => {
+            put_tag(out, 9);
+            put_strategy(out, strategy);
+        }
+        TraceRecord::AbandonGuard { engaged, abandon } => {
+            put_tag(out, 10);
+            put_tag(out, u8::from(*engaged));
+            put_abandon(out, abandon);
+        }
+        TraceRecord::StrategyUpdate { note } => {
+            put_tag(out, 11);
+            put_note(out, note);
         }
         TraceRecord::QueueGuard { transition } => {
             put_tag(out, 5);
@@ -296,6 +330,97 @@ fn canonical_words(seq: u64, at: SimTime, record: &TraceRecord<'_>, out: &mut Wo
             put_tag(out, state.map_or(u8::MAX, |state| state as u8));
         }
     }
+}
+
+fn put_f64(out: &mut WordHasher, value: f64) {
+    out.word(value.to_bits());
+}
+
+fn put_why(out: &mut WordHasher, why: &Why) {
+    put_tag(out, 1);
+    put_tag(out, u8::from(why.guard_engaged));
+    put_u64(out, u64::from(why.wanted));
+    if let Some(abandon) = &why.abandon {
+        put_abandon(out, abandon);
+    }
+    if let Some(note) = &why.note {
+        put_note(out, note);
+    }
+}
+
+fn put_abandon(out: &mut WordHasher, abandon: &AbandonNote) {
+    put_str(out, abandon.window);
+    put_u64(out, abandon.answers);
+    put_u64(out, abandon.abandons);
+    for value in [
+        abandon.rate,
+        abandon.cap,
+        abandon.allowed_rate,
+        abandon.budget_left,
+    ] {
+        put_f64(out, value);
+    }
+}
+
+fn put_note(out: &mut WordHasher, note: &StrategyNote) {
+    match note {
+        StrategyNote::Preview {
+            previewing,
+            preview_seconds,
+        } => {
+            put_tag(out, 1);
+            put_u64(out, u64::from(*previewing));
+            put_f64(out, *preview_seconds);
+        }
+        StrategyNote::Adaptive(note) => {
+            put_tag(out, 2);
+            for value in [note.level, note.differential, note.mean_agents] {
+                put_f64(out, value);
+            }
+            for value in [note.agents_counted, note.active_calls, note.goal] {
+                put_u64(out, u64::from(value));
+            }
+            put_str(out, note.override_rule.unwrap_or(""));
+        }
+        StrategyNote::Predictive(note) => {
+            put_tag(out, 3);
+            put_tag(out, u8::from(note.warming_up));
+            put_tag(out, note.criterion as u8);
+            put_tag(out, u8::from(note.guard_engaged));
+            for value in [note.dial_outcomes, note.live_answers, note.talks] {
+                put_u64(out, value);
+            }
+            for value in [
+                note.idle_agents,
+                note.busy_agents,
+                note.dials_in_flight,
+                note.calls_waiting,
+                note.chosen,
+            ] {
+                put_u64(out, u64::from(value));
+            }
+            for value in [
+                note.p_live,
+                note.mean_answer_seconds,
+                note.mean_talk_seconds,
+                note.horizon_seconds,
+                note.threshold_seconds,
+                note.about_to_free,
+                note.expected_answers,
+                note.allowed,
+                note.risk,
+                note.risk_next,
+            ] {
+                put_f64(out, value);
+            }
+        }
+    }
+}
+
+/// Strategy settings, through their JSON form (rare records: at the start and on changes).
+fn put_strategy(out: &mut WordHasher, strategy: &Strategy) {
+    let text = serde_json::to_string(strategy).unwrap_or_default();
+    put_str(out, &text);
 }
 
 fn put_u64(out: &mut WordHasher, value: u64) {

@@ -99,6 +99,7 @@ fn a_tampered_run_fails_its_checks() {
     engine.outcomes_recorded_twice = 1;
     engine.leads.done += 1;
     run.outcome.truth.offers_to_busy_agents = 2;
+    engine.pacing_counters.guard_exceeded = 1;
     let checked = dialer::invariants::check_run(&run);
     assert!(!checked.ok);
     let violations = checked.violations();
@@ -106,8 +107,39 @@ fn a_tampered_run_fails_its_checks() {
         "one_outcome_per_attempt",
         "one_state_per_lead",
         "no_agent_given_two_calls",
+        "abandon_guard_never_exceeded",
     ] {
         assert!(violations.contains(&name), "{violations:?}");
+    }
+}
+
+/// An over-eager fixed ratio on the chaos day: the guard must engage, and no decision may dial
+/// beyond progressive while it holds.
+#[test]
+fn the_abandon_guard_holds_an_over_eager_ratio_on_a_bad_day() {
+    let overrides = [
+        "pacing.ratio=4.0".to_string(),
+        "pacing.abandon.guard=true".to_string(),
+    ];
+    let scenario = load(&scenario_path("chaos.toml"), &overrides);
+    for seed in 1..=3 {
+        let (report, run) = run_full(&scenario, seed);
+        let counters = run
+            .outcome
+            .engine
+            .as_ref()
+            .expect("finished")
+            .pacing_counters;
+        assert!(
+            counters.guard_fallbacks > 0,
+            "seed {seed}: the guard never engaged"
+        );
+        assert_eq!(counters.guard_exceeded, 0, "seed {seed}");
+        assert!(
+            report.invariants.ok,
+            "seed {seed}: {:?}",
+            report.invariants.violations()
+        );
     }
 }
 

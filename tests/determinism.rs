@@ -61,9 +61,15 @@ fn trace_files_are_byte_identical_across_processes() {
 fn counting_mail_finds_the_same_idle_points_as_the_runtime() {
     // The simulator moves time when no engine mail is in flight. tokio's paused runtime knows
     // the same thing independently (it is about to park); both must give the same trace.
+    // The large workloads are left out here (their traces are still compared across processes
+    // above): the speed benchmarks, and the 200-agent predictive day, whose model evaluation
+    // dominates the time and exercises no extra idle-point logic.
     let jobs: Vec<_> = all_scenarios()
         .into_iter()
-        .filter(|path| !path.to_str().unwrap().contains("bench-"))
+        .filter(|path| {
+            let name = path.to_str().unwrap();
+            !name.contains("bench-") && !name.contains("pacing-200")
+        })
         .collect();
     let results = parallel(jobs, |path| {
         let scenario = load(&path, &[]);

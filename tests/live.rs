@@ -102,7 +102,9 @@ count = 3
 wrap_up = "100ms"
 
 [dialing]
+# Short calls keep the real-time tests quick; the regulatory floor does not apply here.
 ring_timeout = "1s"
+allow_short_ring_timeout = true
 watchdog_grace = "3s"
 deadline = "60s"
 
@@ -113,6 +115,10 @@ count = {leads}
 strategy = "power"
 ratio = 1.5
 tick = "200ms"
+
+# These tests exercise the switch seam; pacing stays plain power (no abandon guard).
+[pacing.abandon]
+guard = false
 "#
     )
 }

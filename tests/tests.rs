@@ -14,6 +14,8 @@
 //!   callbacks, faults mid-campaign, and no secret in logs or traces.
 //! - `portaswitch_contract`: request shapes of the PortaSwitch client, captured on loopback.
 //! - `scenarios_behaviour`: the limitation, the queue guard and redials do what they say.
+//! - `pacing`: abandon accounting against the trace, the guard, limits, strategy changes,
+//!   preview, adaptive-ratio, predictive's warm-up, `dialer explain` and `dialer compare`.
 //! - `sweep`: sweeps, shards and merge, resuming after Ctrl-C, HTML reports, bad sweeps.
 //! - `compliance_props`, `rules_props`: calling hours across DST changes in nine zones; the
 //!   hopper under every attempt rule, calling hours and the DNC list.
@@ -46,6 +48,7 @@ mod import_corpus;
 mod live;
 mod live_processes;
 mod model_props;
+mod pacing;
 mod portaswitch_contract;
 mod reference_workload;
 mod rules_props;

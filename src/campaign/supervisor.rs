@@ -16,6 +16,11 @@
 //! calls whose deadline has passed (the call machine decides what that means) and recording a
 //! call whose actor has died as `unknown`, so no attempt is ever left without an outcome.
 //!
+//! It also keeps the campaign's pacing ledger ([`crate::pacing::ledger`]): the abandon accounting
+//! (each answered call counted once, when its fate is known), and, only while the strategy asks
+//! for it, the rich view of dials in flight, busy agents and learned estimates, each in O(1) per
+//! call event.
+//!
 //! Reconciliation with the switch's active-call list is also the supervisor's: while any call is
 //! suspect (the release note's limitation, see [`crate::call::machine`]), and at the configured
 //! interval if one is set, it asks the switch for the list (one request in flight), tells each
@@ -50,7 +55,11 @@ use crate::journal::memory::MemoryJournal;
 use crate::journal::{AbandonEvent, AbandonKind, AttemptStarted, Journal, SetAsideReason};
 use crate::mail::{InFlight, Mail};
 use crate::pacing::GuardTransition;
-use crate::pacing::actor::{CampaignNumbers, PacingActor, PacingControl, PacingOrder, PacingSetup};
+use crate::pacing::abandon::{AbandonCounts, AbandonSettings, AnsweredCall};
+use crate::pacing::actor::{
+    CampaignNumbers, PacingActor, PacingControl, PacingCounters, PacingOrder, PacingSetup,
+};
+use crate::pacing::ledger::{PacingLedger, SharedLedger};
 use crate::pacing::{PacingSnapshot, Strategy};
 use crate::stats::{AgentTime, Tally};
 use crate::switch::{ActiveCallList, SwitchCommand, SwitchNotice};
@@ -79,6 +88,10 @@ pub struct CampaignSetup {
     /// How often to check calls' watchdog deadlines.
     pub watchdog_sweep: SimDuration,
     pub pacing: PacingSetup,
+    /// What counts as an abandon, the cap and its window.
+    pub abandon: AbandonSettings,
+    /// Pacing strategy changes while the campaign runs, in time order.
+    pub pacing_changes: Vec<(SimTime, Strategy)>,
     pub reconcile: ReconcileSettings,
 }
 
@@ -149,6 +162,17 @@ pub struct EngineReport {
     pub outcomes_recorded_twice: u64,
     /// Why the journal stopped the campaign from dialing, if it did.
     pub journal_error: Option<String>,
+    pub abandon: AbandonReport,
+    pub pacing_counters: PacingCounters,
+}
+
+/// The abandon accounting at the end of a campaign.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AbandonReport {
+    pub settings: AbandonSettings,
+    pub campaign_to_date: AbandonCounts,
+    pub rolling_24h: AbandonCounts,
+    pub rolling_30d: AbandonCounts,
 }
 
 /// Where a campaign journals its attempts, and the id its first attempt gets (after the
@@ -193,6 +217,14 @@ struct LiveCall {
     state: AppState,
     since: SimTime,
     dialed_at: SimTime,
+    /// When it stopped being a dial in flight (answered, by a person or a machine).
+    answered_at: Option<SimTime>,
+    /// When an agent first answered it.
+    agent_at: Option<SimTime>,
+    /// It went through the call queue.
+    reached_queue: bool,
+    /// Its abandon accounting is done.
+    fate_recorded: bool,
     /// The call machine's current watchdog deadline.
     watchdog_at: Option<SimTime>,
     /// The deadline this call has in the sweep queue, if any.
@@ -319,6 +351,8 @@ pub enum SupervisorTimer {
     DialingCloses,
     /// Time to check watchdog deadlines.
     WatchdogSweep,
+    /// A scheduled change of pacing (the index into the setup's changes) is due.
+    PacingChange(u32),
     /// Time to ask for the active-call list.
     Reconcile,
 }
@@ -390,6 +424,10 @@ pub struct CampaignSupervisor {
     own_address: OwnAddress<Self>,
     call_env: Rc<CallEnv>,
     pacer: Addr<PacingActor>,
+    ledger: SharedLedger,
+    pacing_changes: Vec<(SimTime, Strategy)>,
+    /// An answered call not connected within this is a compliance abandon.
+    compliance_threshold: SimDuration,
     /// The numbers pacing works from: the last sent, adjusted for dials placed since.
     pacer_view: Option<CampaignNumbers>,
     done_to: Recipient<Mail<CampaignFinished>>,
@@ -480,11 +518,20 @@ impl CampaignSupervisor {
     ) -> Addr<CampaignSupervisor> {
         CampaignSupervisor::create(move |ctx| {
             let me = ctx.address();
+            let max_dial =
+                setup.call_settings.ring_timeout + setup.call_settings.dial_watchdog_grace;
+            let ledger = PacingLedger::new(
+                setup.abandon,
+                max_dial.as_secs_f64(),
+                setup.assumed_wrap_up.as_secs_f64(),
+            )
+            .shared();
             let pacer = PacingActor::new(
                 setup.pacing,
                 clock.clone(),
                 me.clone().recipient(),
                 trace.clone(),
+                ledger.clone(),
             )
             .start();
             let call_env = Rc::new(CallEnv {
@@ -498,6 +545,9 @@ impl CampaignSupervisor {
                 own_address: OwnAddress::default(),
                 call_env,
                 pacer,
+                ledger,
+                pacing_changes: setup.pacing_changes,
+                compliance_threshold: setup.abandon.threshold,
                 pacer_view: None,
                 done_to,
                 trace,
@@ -895,6 +945,10 @@ impl CampaignSupervisor {
                 state: AppState::Dialing,
                 since: now,
                 dialed_at: now,
+                answered_at: None,
+                agent_at: None,
+                reached_queue: false,
+                fate_recorded: false,
                 watchdog_at: None,
                 watchdog_queued: None,
                 presumed_dead: false,
@@ -917,6 +971,11 @@ impl CampaignSupervisor {
                 to: AppState::Dialing,
                 at: now,
             });
+        }
+        let mut ledger = self.ledger.borrow_mut();
+        ledger.abandon.record_dial(now);
+        if let Some(detail) = ledger.detail_mut() {
+            detail.dial_placed(attempt, now);
         }
     }
 
@@ -973,6 +1032,8 @@ impl CampaignSupervisor {
             leads: self.hopper.tally(),
             dials_unfilled: self.dials_unfilled,
             journal_error: self.journal_error.clone(),
+            abandon: self.abandon_report(now),
+            pacing_counters: self.ledger.borrow().counters,
             reconcile: self.reconcile_tally,
             outcome_of_attempt: std::mem::take(&mut self.outcome_of_attempt),
             outcomes_recorded_twice: self.outcomes_recorded_twice,
@@ -1001,6 +1062,7 @@ impl CampaignSupervisor {
         if changed {
             self.counts.remove(update.from);
             self.counts.add(update.to);
+            self.track_for_pacing(update.attempt, update.from, update.to, now);
             let agent_released = matches!(update.from, AppState::Talking | AppState::Held)
                 && matches!(update.to, AppState::Ended(_) | AppState::Transferred);
             if agent_released && !self.assumed_wrap_up.is_zero() {
@@ -1039,6 +1101,14 @@ impl CampaignSupervisor {
             self.queue_watchdog(update.attempt, update.watchdog_at);
         }
         if let Some(record) = update.record {
+            let unrecorded_fate = self
+                .live
+                .get_mut(update.attempt)
+                .filter(|call| !call.fate_recorded && record.outcome.was_answered_by_person())
+                .map(|call| (call.answered_at, call.reached_queue));
+            if let Some((answered_at, reached_queue)) = unrecorded_fate {
+                self.record_fate(answered_at, reached_queue, &record, now);
+            }
             if let Some(call) = self.live.remove(update.attempt)
                 && call.detached_after_request.is_some()
             {
@@ -1087,6 +1157,179 @@ impl CampaignSupervisor {
             self.send_numbers();
         }
         self.finish_if_done(ctx);
+    }
+
+    /// Builds the rich view from the live calls when pacing has just asked for it.
+    fn build_detail_if_wanted(&mut self, now: SimTime) {
+        let mut ledger = self.ledger.borrow_mut();
+        if !ledger.detail_missing() {
+            return;
+        }
+        let detail = ledger.start_detail();
+        for (attempt, call) in self.live.iter() {
+            if call.state.is_dial_in_flight() {
+                detail.dial_placed(attempt, call.dialed_at);
+            } else if call.state.holds_agent() {
+                detail.agent_busy(attempt, call.agent_at.unwrap_or(call.since));
+            }
+        }
+        for end in &self.wrap_up_ends {
+            if *end > now {
+                detail.add_wrap_up(*end);
+            }
+        }
+        detail.answered_unqueued = self.counts.get(AppState::Answered);
+    }
+
+    /// Abandon accounting and the rich view, for one change of a call's state (before the
+    /// call's own `state` and `since` are updated).
+    fn track_for_pacing(&mut self, attempt: AttemptId, from: AppState, to: AppState, now: SimTime) {
+        if self.ledger.borrow().detail_missing() {
+            self.build_detail_if_wanted(now);
+        }
+        let threshold = self.compliance_threshold;
+        let answered_unqueued = self.counts.get(AppState::Answered);
+        let assumed_wrap_up = self.assumed_wrap_up;
+        let Some(call) = self.live.get_mut(attempt) else {
+            return;
+        };
+        let left_flight = from.is_dial_in_flight() && !to.is_dial_in_flight();
+        if left_flight {
+            call.answered_at = Some(now);
+        }
+        let person_for_sure = matches!(
+            to,
+            AppState::Queued
+                | AppState::Offered
+                | AppState::Talking
+                | AppState::Held
+                | AppState::Transferred
+        );
+        if person_for_sure {
+            call.reached_queue = true;
+        }
+        let was_with_agent = matches!(from, AppState::Talking | AppState::Held);
+        let connected = !was_with_agent
+            && matches!(
+                to,
+                AppState::Talking | AppState::Held | AppState::Transferred
+            );
+        let newly_connected = connected && call.agent_at.is_none();
+        if !newly_connected && !self.ledger.borrow().has_detail() {
+            return;
+        }
+        let mut ledger = self.ledger.borrow_mut();
+        if newly_connected {
+            call.agent_at = Some(now);
+            if !call.fate_recorded {
+                call.fate_recorded = true;
+                let answered_at = call.answered_at.unwrap_or(now);
+                ledger.abandon.record_answered(
+                    now,
+                    AnsweredCall {
+                        answered_at,
+                        reached_queue: true,
+                        connected_in_time: now - answered_at <= threshold,
+                        abandoned_in_queue: false,
+                    },
+                );
+            }
+        }
+        let Some(detail) = ledger.detail_mut() else {
+            return;
+        };
+        if left_flight {
+            detail.dial_left(attempt);
+        }
+        let estimates = &mut detail.estimates;
+        if left_flight {
+            let age = (now - call.dialed_at).as_secs_f64();
+            match to {
+                AppState::Answered => {}
+                AppState::Ended(outcome) => {
+                    let person = outcome.was_answered_by_person();
+                    estimates.dials.record(age, person);
+                    if person {
+                        estimates.person_answers += 1;
+                    }
+                }
+                _ => {
+                    estimates.dials.record(age, true);
+                    estimates.person_answers += 1;
+                    estimates.queue_entry_delay.record(0.0);
+                }
+            }
+        }
+        if from == AppState::Answered && to != AppState::Answered {
+            let answered_at = call.answered_at.unwrap_or(now);
+            let age = (answered_at - call.dialed_at).as_secs_f64();
+            let person =
+                !matches!(to, AppState::Ended(outcome) if !outcome.was_answered_by_person());
+            estimates.dials.record(age, person);
+            if person {
+                estimates.person_answers += 1;
+                if person_for_sure {
+                    estimates
+                        .queue_entry_delay
+                        .record((now - answered_at).as_secs_f64());
+                }
+            } else {
+                estimates.machine_answers += 1;
+            }
+        }
+        if from == AppState::Offered && to == AppState::Talking {
+            estimates
+                .agent_answer_delay
+                .record((now - call.since).as_secs_f64());
+        }
+        let with_agent_before = from.holds_agent();
+        let with_agent_after = to.holds_agent();
+        if !with_agent_before && with_agent_after {
+            detail.agent_busy(attempt, now);
+        } else if with_agent_before && !with_agent_after {
+            if let Some(agent_at) = call.agent_at {
+                detail.estimates.talk.record((now - agent_at).as_secs_f64());
+            }
+            let released =
+                was_with_agent && matches!(to, AppState::Ended(_) | AppState::Transferred);
+            let free_at = if released { now + assumed_wrap_up } else { now };
+            detail.agent_released(attempt, now, free_at);
+        }
+        detail.answered_unqueued = answered_unqueued;
+    }
+
+    /// An answered call ended before any connection was seen: count its fate from its record.
+    fn record_fate(
+        &mut self,
+        answered_at: Option<SimTime>,
+        reached_queue: bool,
+        record: &AttemptRecord,
+        now: SimTime,
+    ) {
+        let answered_at = record.answered_at.or(answered_at).unwrap_or(now);
+        let connected_in_time = record
+            .wait_for_agent()
+            .is_some_and(|wait| wait <= self.compliance_threshold);
+        self.ledger.borrow_mut().abandon.record_answered(
+            now,
+            AnsweredCall {
+                answered_at,
+                reached_queue: reached_queue || record.queued_at.is_some(),
+                connected_in_time,
+                abandoned_in_queue: record.outcome == Outcome::AbandonedInQueue,
+            },
+        );
+    }
+
+    fn abandon_report(&self, now: SimTime) -> AbandonReport {
+        let mut ledger = self.ledger.borrow_mut();
+        ledger.abandon.advance(now);
+        AbandonReport {
+            settings: *ledger.abandon.settings(),
+            campaign_to_date: ledger.abandon.campaign(),
+            rolling_24h: ledger.abandon.rolling_24h(),
+            rolling_30d: ledger.abandon.rolling_30d(),
+        }
     }
 
     /// Sets the reconcile timer if a list is wanted: while calls are detached, or at the
@@ -1239,6 +1482,15 @@ impl Actor for CampaignSupervisor {
                 SupervisorTimer::DialingCloses,
             );
         }
+        for index in 0..self.pacing_changes.len() {
+            let at = self.pacing_changes[index].0;
+            self.clock.schedule(
+                ctx,
+                &mut self.own_address,
+                at,
+                SupervisorTimer::PacingChange(index as u32),
+            );
+        }
         self.arm_sweep(ctx);
         self.arm_reconcile(ctx);
         self.startup = None;
@@ -1337,6 +1589,14 @@ impl Handler<Mail<SupervisorTimer>> for CampaignSupervisor {
                 self.arm_redial_timer(ctx);
             }
             SupervisorTimer::DialingCloses => self.close_dialing_if_due(now),
+            SupervisorTimer::PacingChange(index) => {
+                if let Some((_, strategy)) = self.pacing_changes.get(index as usize)
+                    && !self.dialing_closed
+                {
+                    self.pacer
+                        .do_send(Mail::new(PacingControl::SetStrategy(*strategy)));
+                }
+            }
             SupervisorTimer::Reconcile => self.request_list(ctx),
             SupervisorTimer::WatchdogSweep => {
                 self.sweep_timer = None;

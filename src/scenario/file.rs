@@ -230,6 +230,16 @@ pub struct DialingSection {
     pub watchdog_grace: Option<RawDuration>,
     #[serde(default)]
     pub deadline: Option<RawDuration>,
+    /// The shortest ring timeout allowed (default 15 s: FCC and Ofcom).
+    #[serde(default)]
+    pub ring_timeout_floor: Option<RawDuration>,
+    /// Allows a ring timeout under the floor.
+    #[serde(default)]
+    pub allow_short_ring_timeout: Option<bool>,
+    #[serde(default)]
+    pub max_lines_per_agent: Option<f64>,
+    #[serde(default)]
+    pub max_calls_per_second: Option<f64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -308,6 +318,103 @@ pub struct PacingSection {
     pub assumed_wrap_up: Option<RawDuration>,
     #[serde(default)]
     pub queue_guard: Option<QueueGuardSection>,
+    /// Preview time, for strategy "preview".
+    #[serde(default)]
+    pub preview_time: Option<RawDuration>,
+    #[serde(default)]
+    pub adaptive: Option<AdaptiveSection>,
+    #[serde(default)]
+    pub predictive: Option<PredictiveSection>,
+    #[serde(default)]
+    pub abandon: Option<AbandonSection>,
+    /// Strategy changes while the campaign runs.
+    #[serde(default)]
+    pub changes: Vec<PacingChange>,
+}
+
+/// A change of strategy (or of its settings) at a time: the same keys as `[pacing]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PacingChange {
+    pub at: RawDuration,
+    pub strategy: String,
+    #[serde(default)]
+    pub ratio: Option<f64>,
+    #[serde(default)]
+    pub rate_per_minute: Option<f64>,
+    #[serde(default)]
+    pub preview_time: Option<RawDuration>,
+    #[serde(default)]
+    pub adaptive: Option<AdaptiveSection>,
+    #[serde(default)]
+    pub predictive: Option<PredictiveSection>,
+}
+
+/// VICIdial ADAPT settings, for strategy "adaptive_ratio".
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdaptiveSection {
+    #[serde(default)]
+    pub variant: Option<String>,
+    #[serde(default)]
+    pub initial_level: Option<f64>,
+    #[serde(default)]
+    pub maximum_level: Option<f64>,
+    #[serde(default)]
+    pub dropped_percent: Option<f64>,
+    #[serde(default)]
+    pub intensity: Option<f64>,
+    #[serde(default)]
+    pub diff_target: Option<f64>,
+    /// HHMM, like VICIdial's `adaptive_latest_server_time` (2100).
+    #[serde(default)]
+    pub latest_server_time: Option<i64>,
+    #[serde(default)]
+    pub placement_interval: Option<RawDuration>,
+    #[serde(default)]
+    pub available_only_tally: Option<bool>,
+    #[serde(default)]
+    pub level_threshold_agents: Option<i64>,
+}
+
+/// Settings of strategy "predictive".
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PredictiveSection {
+    #[serde(default)]
+    pub criterion: Option<String>,
+    #[serde(default)]
+    pub aggressiveness: Option<f64>,
+    #[serde(default)]
+    pub min_dial_outcomes: Option<i64>,
+    #[serde(default)]
+    pub min_live_answers: Option<i64>,
+    #[serde(default)]
+    pub min_talks: Option<i64>,
+    #[serde(default)]
+    pub step: Option<RawDuration>,
+    #[serde(default)]
+    pub max_dials_per_decision: Option<i64>,
+}
+
+/// Abandon accounting, the cap and its guard.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AbandonSection {
+    #[serde(default)]
+    pub threshold: Option<RawDuration>,
+    #[serde(default)]
+    pub denominator: Option<String>,
+    #[serde(default)]
+    pub cap_percent: Option<f64>,
+    #[serde(default)]
+    pub target_percent: Option<f64>,
+    #[serde(default)]
+    pub window: Option<String>,
+    #[serde(default)]
+    pub guard: Option<bool>,
+    #[serde(default)]
+    pub spend_horizon: Option<RawDuration>,
 }
 
 #[derive(Debug, Deserialize)]

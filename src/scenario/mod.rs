@@ -16,7 +16,11 @@ use crate::campaign::supervisor::{CampaignSetup, ReconcileSettings};
 use crate::compliance::hours::{self, CallingHours, ZoneSet};
 use crate::compliance::{Compliance, phone};
 use crate::domain::PhoneNumber;
+use crate::pacing::abandon::{AbandonSettings, AbandonWindow, Denominator};
 use crate::pacing::actor::PacingSetup;
+use crate::pacing::adaptive::{AdaptVariant, AdaptiveSettings};
+use crate::pacing::limits::DialLimits;
+use crate::pacing::predictive::{Criterion, PredictiveSettings};
 use crate::pacing::{QueueGuard, Strategy};
 use crate::sim::dist::Dist;
 use crate::sim::rng::{Purpose, stream_seed};
@@ -242,7 +246,17 @@ pub struct DialingSettings {
     pub watchdog_grace: SimDuration,
     /// The simulation stops here even if calls are still up (a safety net).
     pub deadline: SimTime,
+    /// The shortest ring timeout allowed without an explicit override.
+    pub ring_timeout_floor: SimDuration,
+    /// Lines per agent and calls per second.
+    pub limits: DialLimits,
 }
+
+/// The shortest ring timeout the FCC and Ofcom allow (15 s or 4 rings).
+pub const DEFAULT_RING_TIMEOUT_FLOOR: SimDuration = SimDuration(15_000_000);
+
+/// The budget controller aims at this share of the cap unless told otherwise.
+pub const DEFAULT_TARGET_SHARE_OF_CAP: f64 = 0.8;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct LeadSettings {
@@ -262,6 +276,10 @@ pub struct PacingSettings {
     pub assumed_wrap_up: SimDuration,
     /// `(pause_at, resume_at)` queued calls.
     pub queue_guard: Option<(u32, u32)>,
+    /// Abandon accounting, the cap, the budget and the guard.
+    pub abandon: AbandonSettings,
+    /// Strategy changes while running, in time order.
+    pub changes: Vec<(SimTime, Strategy)>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -433,7 +451,11 @@ impl Scenario {
                     .map(|(pause_at, resume_at)| QueueGuard::new(pause_at, resume_at)),
                 tick: self.pacing.tick,
                 seed: stream_seed(seed, Purpose::Pacing, 0, 0),
+                limits: self.dialing.limits,
+                abandon_guard: self.pacing.abandon.guard,
             },
+            abandon: self.pacing.abandon,
+            pacing_changes: self.pacing.changes.clone(),
             reconcile: self.reconcile,
         }
     }
@@ -854,11 +876,43 @@ fn build(raw: &ScenarioFile, check: &mut Checker) -> Scenario {
     let default_deadline = dial_until.map_or(SimTime::from_secs(30 * 86_400), |until| {
         until + SimDuration::from_secs(86_400)
     });
-    let dialing = DialingSettings {
-        ring_timeout: check.positive_duration(
+    let ring_timeout_floor =
+        duration_or(dialing_raw.ring_timeout_floor, DEFAULT_RING_TIMEOUT_FLOOR);
+    let ring_timeout = check.positive_duration(
+        "dialing.ring_timeout",
+        duration_or(dialing_raw.ring_timeout, SimDuration::from_secs(25)),
+    );
+    if ring_timeout < ring_timeout_floor && dialing_raw.allow_short_ring_timeout != Some(true) {
+        check.fail(
             "dialing.ring_timeout",
-            duration_or(dialing_raw.ring_timeout, SimDuration::from_secs(25)),
-        ),
+            format!(
+                "{ring_timeout} is under the ring-timeout floor of {ring_timeout_floor} (FCC and Ofcom: let it ring at least 15 s); set dialing.allow_short_ring_timeout = true to override"
+            ),
+        );
+    }
+    let max_lines_per_agent = dialing_raw.max_lines_per_agent.inspect(|&lines| {
+        if !(lines.is_finite() && lines >= 1.0) {
+            check.fail(
+                "dialing.max_lines_per_agent",
+                format!("{lines} is out of range; it must be at least 1 (one line for each agent)"),
+            );
+        }
+    });
+    let max_calls_per_second = dialing_raw.max_calls_per_second.inspect(|&rate| {
+        if !(rate.is_finite() && rate > 0.0) {
+            check.fail(
+                "dialing.max_calls_per_second",
+                format!("{rate} must be above 0"),
+            );
+        }
+    });
+    let dialing = DialingSettings {
+        ring_timeout,
+        ring_timeout_floor,
+        limits: DialLimits {
+            max_lines_per_agent,
+            max_calls_per_second,
+        },
         max_attempts,
         dial_until,
         watchdog_grace: duration_or(dialing_raw.watchdog_grace, SimDuration::from_secs(10)),
@@ -1166,71 +1220,139 @@ fn round_for_message(value: f64) -> f64 {
     (value * 1e9).round() / 1e9
 }
 
-fn build_pacing(raw: &ScenarioFile, wrap_up: &Dist, check: &mut Checker) -> PacingSettings {
-    let section = &raw.pacing;
-    let strategy = match section.strategy.as_str() {
+/// The keys that name a strategy and its settings, in `[pacing]` or a `[[pacing.changes]]` entry.
+struct StrategyKeys<'a> {
+    /// Key path prefix, like `pacing` or `pacing.changes[0]`.
+    prefix: String,
+    strategy: &'a str,
+    ratio: Option<f64>,
+    rate_per_minute: Option<f64>,
+    preview_time: Option<RawDuration>,
+    adaptive: Option<&'a file::AdaptiveSection>,
+    predictive: Option<&'a file::PredictiveSection>,
+}
+
+fn build_strategy(keys: &StrategyKeys<'_>, check: &mut Checker) -> Strategy {
+    let path = |key: &str| format!("{}.{key}", keys.prefix);
+    let strategy = match keys.strategy {
         "progressive" => Strategy::Progressive,
-        "power" => match section.ratio {
-            Some(ratio) if ratio.is_finite() && ratio > 0.0 && ratio <= 100.0 => {
+        "power" => match keys.ratio {
+            Some(ratio) if ratio.is_finite() && (1.0..=100.0).contains(&ratio) => {
                 Strategy::Power { ratio }
             }
             Some(ratio) => {
                 check.fail(
-                    "pacing.ratio",
-                    format!("{ratio} is out of range; it must be above 0 and at most 100"),
+                    &path("ratio"),
+                    format!(
+                        "{ratio} is out of range; it must be at least 1 (power keeps ratio × idle agents dials in flight) and at most 100"
+                    ),
                 );
                 Strategy::Power { ratio: 1.0 }
             }
             None => {
                 check.fail(
-                    "pacing.ratio",
+                    &path("ratio"),
                     "required for strategy \"power\": lines per idle agent",
                 );
                 Strategy::Power { ratio: 1.0 }
             }
         },
-        "rate" => match section.rate_per_minute {
+        "rate" => match keys.rate_per_minute {
             Some(rate) if rate.is_finite() && rate > 0.0 => Strategy::Rate { per_minute: rate },
             Some(rate) => {
-                check.fail("pacing.rate_per_minute", format!("{rate} must be above 0"));
+                check.fail(&path("rate_per_minute"), format!("{rate} must be above 0"));
                 Strategy::Rate { per_minute: 1.0 }
             }
             None => {
                 check.fail(
-                    "pacing.rate_per_minute",
+                    &path("rate_per_minute"),
                     "required for strategy \"rate\": mean dials per minute",
                 );
                 Strategy::Rate { per_minute: 1.0 }
             }
         },
+        "preview" => Strategy::Preview {
+            preview_seconds: keys
+                .preview_time
+                .map_or(PREVIEW_TIME_DEFAULT_SECONDS, |d| d.0.as_secs_f64()),
+        },
+        "adaptive_ratio" => Strategy::AdaptiveRatio(build_adaptive(
+            &path("adaptive"),
+            keys.adaptive.unwrap_or(&Default::default()),
+            check,
+        )),
+        "predictive" => Strategy::Predictive(build_predictive(
+            &path("predictive"),
+            keys.predictive.unwrap_or(&Default::default()),
+            check,
+        )),
         other => {
             check.fail(
-                "pacing.strategy",
+                &path("strategy"),
                 format!(
-                    "unknown strategy \"{other}\"; choose \"progressive\", \"power\" or \"rate\""
+                    "unknown strategy \"{other}\"; choose \"progressive\", \"power\", \"rate\", \"preview\", \"adaptive_ratio\" or \"predictive\""
                 ),
             );
             Strategy::Progressive
         }
     };
-    if section.ratio.is_some() && !matches!(strategy, Strategy::Power { .. }) {
-        check.fail(
-            "pacing.ratio",
-            format!(
-                "only applies to strategy \"power\", not \"{}\"",
-                section.strategy
-            ),
+    let mut only_for = |present: bool, key: &str, applies_to: &str| {
+        if present && keys.strategy != applies_to {
+            check.fail(
+                &path(key),
+                format!(
+                    "only applies to strategy \"{applies_to}\", not \"{}\"",
+                    keys.strategy
+                ),
+            );
+        }
+    };
+    only_for(keys.ratio.is_some(), "ratio", "power");
+    only_for(keys.rate_per_minute.is_some(), "rate_per_minute", "rate");
+    only_for(keys.preview_time.is_some(), "preview_time", "preview");
+    only_for(keys.adaptive.is_some(), "adaptive", "adaptive_ratio");
+    only_for(keys.predictive.is_some(), "predictive", "predictive");
+    strategy
+}
+
+fn build_pacing(raw: &ScenarioFile, wrap_up: &Dist, check: &mut Checker) -> PacingSettings {
+    let section = &raw.pacing;
+    let strategy = build_strategy(
+        &StrategyKeys {
+            prefix: "pacing".to_string(),
+            strategy: &section.strategy,
+            ratio: section.ratio,
+            rate_per_minute: section.rate_per_minute,
+            preview_time: section.preview_time,
+            adaptive: section.adaptive.as_ref(),
+            predictive: section.predictive.as_ref(),
+        },
+        check,
+    );
+    let mut changes = Vec::with_capacity(section.changes.len());
+    for (index, change) in section.changes.iter().enumerate() {
+        let prefix = format!("pacing.changes[{index}]");
+        let changed = build_strategy(
+            &StrategyKeys {
+                prefix: prefix.clone(),
+                strategy: &change.strategy,
+                ratio: change.ratio,
+                rate_per_minute: change.rate_per_minute,
+                preview_time: change.preview_time,
+                adaptive: change.adaptive.as_ref(),
+                predictive: change.predictive.as_ref(),
+            },
+            check,
         );
+        if changed.is_open_loop() != strategy.is_open_loop() {
+            check.fail(
+                &format!("{prefix}.strategy"),
+                "cannot switch between \"rate\" (open loop, for validation) and the closed-loop strategies",
+            );
+        }
+        changes.push((SimTime::ZERO + change.at.0, changed));
     }
-    if section.rate_per_minute.is_some() && !matches!(strategy, Strategy::Rate { .. }) {
-        check.fail(
-            "pacing.rate_per_minute",
-            format!(
-                "only applies to strategy \"rate\", not \"{}\"",
-                section.strategy
-            ),
-        );
-    }
+    changes.sort_by_key(|(at, _)| *at);
     let queue_guard = section.queue_guard.as_ref().map(|guard| {
         let pause_at = check.count("pacing.queue_guard.pause_at", guard.pause_at, 1, 1_000_000);
         let resume_at = check.count(
@@ -1248,6 +1370,24 @@ fn build_pacing(raw: &ScenarioFile, wrap_up: &Dist, check: &mut Checker) -> Paci
         (pause_at as u32, resume_at as u32)
     });
     let tick = duration_or(section.tick, SimDuration::from_secs(1));
+    if tick.is_zero()
+        && matches!(
+            strategy,
+            Strategy::AdaptiveRatio(_) | Strategy::Predictive(_)
+        )
+    {
+        check.fail(
+            "pacing.tick",
+            format!(
+                "strategy \"{}\" decides with time as well as events; the tick must be above 0 (1s samples like VICIdial)",
+                if strategy.needs_tick() { strategy.name() } else { "adaptive_ratio or predictive (in pacing.changes)" }
+            ),
+        );
+    }
+    let abandon = build_abandon(
+        section.abandon.as_ref().unwrap_or(&Default::default()),
+        check,
+    );
     PacingSettings {
         strategy,
         tick: (!tick.is_zero()).then_some(tick),
@@ -1255,6 +1395,242 @@ fn build_pacing(raw: &ScenarioFile, wrap_up: &Dist, check: &mut Checker) -> Paci
             .assumed_wrap_up
             .map_or_else(|| SimDuration::from_secs_f64(wrap_up.mean_secs()), |d| d.0),
         queue_guard,
+        abandon,
+        changes,
+    }
+}
+
+/// Preview time when `pacing.preview_time` is not given.
+pub const PREVIEW_TIME_DEFAULT_SECONDS: f64 = 10.0;
+
+fn build_adaptive(
+    prefix: &str,
+    section: &file::AdaptiveSection,
+    check: &mut Checker,
+) -> AdaptiveSettings {
+    let defaults = AdaptiveSettings::default();
+    let variant = match section.variant.as_deref() {
+        None => defaults.variant,
+        Some("hard_limit") => AdaptVariant::HardLimit,
+        Some("average") => AdaptVariant::Average,
+        Some("tapered") => AdaptVariant::Tapered,
+        Some(other) => {
+            check.fail(
+                &format!("{prefix}.variant"),
+                format!(
+                    "unknown variant \"{other}\"; choose \"hard_limit\", \"average\" or \"tapered\" (VICIdial's ADAPT_HARD_LIMIT, ADAPT_AVERAGE, ADAPT_TAPERED)"
+                ),
+            );
+            defaults.variant
+        }
+    };
+    let maximum_level = section.maximum_level.unwrap_or(defaults.maximum_level);
+    if !(maximum_level.is_finite() && (1.0..=100.0).contains(&maximum_level)) {
+        check.fail(
+            &format!("{prefix}.maximum_level"),
+            format!("{maximum_level} is out of range; it must be between 1 and 100"),
+        );
+    }
+    let initial_level = section.initial_level.unwrap_or(defaults.initial_level);
+    if !(initial_level.is_finite() && initial_level >= 1.0 && initial_level <= maximum_level) {
+        check.fail(
+            &format!("{prefix}.initial_level"),
+            format!("{initial_level} is out of range; it must be between 1 and maximum_level ({maximum_level})"),
+        );
+    }
+    let dropped_percentage = section
+        .dropped_percent
+        .unwrap_or(defaults.dropped_percentage);
+    if !(0.0..=100.0).contains(&dropped_percentage) {
+        check.fail(
+            &format!("{prefix}.dropped_percent"),
+            format!("{dropped_percentage} is not a percentage; it must be between 0 and 100"),
+        );
+    }
+    let intensity = section.intensity.unwrap_or(defaults.intensity);
+    if !(-100.0..=100.0).contains(&intensity) {
+        check.fail(
+            &format!("{prefix}.intensity"),
+            format!("{intensity} is out of range; it must be between -100 and 100 (percent)"),
+        );
+    }
+    let diff_target = section.diff_target.unwrap_or(defaults.diff_target);
+    if !diff_target.is_finite() {
+        check.fail(&format!("{prefix}.diff_target"), "must be a number");
+    }
+    let latest_server_time = match section.latest_server_time {
+        None => defaults.latest_server_time,
+        Some(hhmm) if (0..=2400).contains(&hhmm) && hhmm % 100 < 60 => hhmm as u32,
+        Some(hhmm) => {
+            check.fail(
+                &format!("{prefix}.latest_server_time"),
+                format!("{hhmm} is not a time of day written HHMM, like 2100"),
+            );
+            defaults.latest_server_time
+        }
+    };
+    let placement_interval = section
+        .placement_interval
+        .map_or(defaults.placement_interval, |d| {
+            check.positive_duration(&format!("{prefix}.placement_interval"), d.0);
+            d.0.as_secs_f64()
+        });
+    let level_threshold_agents = section.level_threshold_agents.map_or(0, |n| {
+        check.count(&format!("{prefix}.level_threshold_agents"), n, 0, 100_000) as u32
+    });
+    AdaptiveSettings {
+        variant,
+        initial_level,
+        maximum_level,
+        dropped_percentage,
+        intensity,
+        diff_target,
+        latest_server_time,
+        placement_interval,
+        available_only_tally: section.available_only_tally.unwrap_or(false),
+        level_threshold_agents,
+    }
+}
+
+fn build_predictive(
+    prefix: &str,
+    section: &file::PredictiveSection,
+    check: &mut Checker,
+) -> PredictiveSettings {
+    let defaults = PredictiveSettings::default();
+    let criterion = match section.criterion.as_deref() {
+        None => defaults.criterion,
+        Some("marginal") => Criterion::Marginal,
+        Some("average") => Criterion::Average,
+        Some(other) => {
+            check.fail(
+                &format!("{prefix}.criterion"),
+                format!("unknown criterion \"{other}\"; choose \"marginal\" or \"average\""),
+            );
+            defaults.criterion
+        }
+    };
+    let aggressiveness = section.aggressiveness.unwrap_or(defaults.aggressiveness);
+    if !(aggressiveness.is_finite() && aggressiveness > 0.0 && aggressiveness <= 100.0) {
+        check.fail(
+            &format!("{prefix}.aggressiveness"),
+            format!("{aggressiveness} is out of range; it must be above 0 and at most 100"),
+        );
+    }
+    let count = |check: &mut Checker, key: &str, value: Option<i64>, default: u32, min: i64| {
+        value.map_or(default, |n| {
+            check.count(&format!("{prefix}.{key}"), n, min, 1_000_000) as u32
+        })
+    };
+    let step_seconds = section.step.map_or(defaults.step_seconds, |d| {
+        if d.0 < SimDuration::from_millis(50) || d.0 > SimDuration::from_secs(10) {
+            check.fail(
+                &format!("{prefix}.step"),
+                format!("{} is out of range; it must be between 50ms and 10s", d.0),
+            );
+        }
+        d.0.as_secs_f64()
+    });
+    PredictiveSettings {
+        min_dial_outcomes: count(
+            check,
+            "min_dial_outcomes",
+            section.min_dial_outcomes,
+            defaults.min_dial_outcomes,
+            1,
+        ),
+        min_live_answers: count(
+            check,
+            "min_live_answers",
+            section.min_live_answers,
+            defaults.min_live_answers,
+            1,
+        ),
+        min_talks: count(check, "min_talks", section.min_talks, defaults.min_talks, 1),
+        criterion,
+        aggressiveness,
+        step_seconds,
+        max_dials_per_decision: count(
+            check,
+            "max_dials_per_decision",
+            section.max_dials_per_decision,
+            defaults.max_dials_per_decision,
+            1,
+        ),
+    }
+}
+
+fn build_abandon(section: &file::AbandonSection, check: &mut Checker) -> AbandonSettings {
+    let defaults = AbandonSettings::default();
+    let percent = |check: &mut Checker, key: &str, value: f64| -> f64 {
+        if !(value.is_finite() && (0.0..=100.0).contains(&value)) {
+            check.fail(
+                &format!("pacing.abandon.{key}"),
+                format!("{value}% is not a possible cap; it must be between 0 and 100 (percent)"),
+            );
+            return 0.0;
+        }
+        value / 100.0
+    };
+    let cap = section
+        .cap_percent
+        .map_or(defaults.cap, |value| percent(check, "cap_percent", value));
+    let target = match section.target_percent {
+        Some(value) => {
+            let target = percent(check, "target_percent", value);
+            if target > cap {
+                check.fail(
+                    "pacing.abandon.target_percent",
+                    format!(
+                        "{value}% is above the cap ({}%); the budget must aim at or below the cap",
+                        cap * 100.0
+                    ),
+                );
+            }
+            target
+        }
+        None => cap * DEFAULT_TARGET_SHARE_OF_CAP,
+    };
+    let denominator = match section.denominator.as_deref() {
+        None => defaults.denominator,
+        Some("live_answers") => Denominator::LiveAnswers,
+        Some("reached_queue") => Denominator::ReachedQueue,
+        Some(other) => {
+            check.fail(
+                "pacing.abandon.denominator",
+                format!(
+                    "unknown denominator \"{other}\"; choose \"live_answers\" (every call a person answered) or \"reached_queue\" (answered calls that reached the queue)"
+                ),
+            );
+            defaults.denominator
+        }
+    };
+    let window = match section.window.as_deref() {
+        None => defaults.window,
+        Some("campaign_to_date") => AbandonWindow::CampaignToDate,
+        Some("rolling_24h") => AbandonWindow::Rolling24h,
+        Some("rolling_30d") => AbandonWindow::Rolling30d,
+        Some(other) => {
+            check.fail(
+                "pacing.abandon.window",
+                format!(
+                    "unknown window \"{other}\"; choose \"campaign_to_date\", \"rolling_24h\" (Ofcom) or \"rolling_30d\" (FCC)"
+                ),
+            );
+            defaults.window
+        }
+    };
+    let spend_horizon = section.spend_horizon.map_or(defaults.spend_horizon, |d| {
+        check.positive_duration("pacing.abandon.spend_horizon", d.0)
+    });
+    AbandonSettings {
+        threshold: section.threshold.map_or(defaults.threshold, |d| d.0),
+        denominator,
+        cap,
+        target,
+        window,
+        guard: section.guard.unwrap_or(defaults.guard),
+        spend_horizon,
     }
 }
 
@@ -1439,6 +1815,202 @@ strategy = "progressive"
         let shifted = mix.with_answer_probability(0.2);
         assert!((shifted.total() - 1.0).abs() < 1e-12);
         assert!((shifted.no_answer / shifted.busy - 3.0).abs() < 1e-12);
+    }
+
+    fn problems_with(overrides: &[&str]) -> Vec<Problem> {
+        let overrides: Vec<String> = overrides.iter().map(|s| s.to_string()).collect();
+        match Scenario::from_toml("t.toml", MINIMAL, &overrides) {
+            Ok(_) => panic!("expected problems with {overrides:?}"),
+            Err(error) => error.problems().to_vec(),
+        }
+    }
+
+    fn has(problems: &[Problem], path: &str, text: &str) -> bool {
+        problems
+            .iter()
+            .any(|p| p.path == path && p.message.contains(text))
+    }
+
+    #[test]
+    fn impossible_abandon_caps_are_refused_with_the_reason() {
+        for cap in ["150", "-1"] {
+            let problems = problems_with(&[&format!("pacing.abandon.cap_percent={cap}")]);
+            assert!(
+                has(&problems, "pacing.abandon.cap_percent", "between 0 and 100"),
+                "{problems:?}"
+            );
+        }
+        let problems = problems_with(&[
+            "pacing.abandon.cap_percent=3",
+            "pacing.abandon.target_percent=4",
+        ]);
+        assert!(has(
+            &problems,
+            "pacing.abandon.target_percent",
+            "above the cap"
+        ));
+        let problems = problems_with(&["pacing.abandon.denominator=\"calls\""]);
+        assert!(has(&problems, "pacing.abandon.denominator", "live_answers"));
+        let problems = problems_with(&["pacing.abandon.window=\"week\""]);
+        assert!(has(&problems, "pacing.abandon.window", "rolling_30d"));
+    }
+
+    #[test]
+    fn the_ring_timeout_floor_needs_an_explicit_override() {
+        let problems = problems_with(&["dialing.ring_timeout=10s"]);
+        assert!(
+            has(
+                &problems,
+                "dialing.ring_timeout",
+                "under the ring-timeout floor of 15"
+            ),
+            "{problems:?}"
+        );
+        assert!(problems[0].message.contains("allow_short_ring_timeout"));
+        let allowed = Scenario::from_toml(
+            "t.toml",
+            MINIMAL,
+            &[
+                "dialing.ring_timeout=10s".to_string(),
+                "dialing.allow_short_ring_timeout=true".to_string(),
+            ],
+        )
+        .unwrap();
+        assert_eq!(allowed.dialing.ring_timeout, SimDuration::from_secs(10));
+        let lower_floor = Scenario::from_toml(
+            "t.toml",
+            MINIMAL,
+            &[
+                "dialing.ring_timeout=10s".to_string(),
+                "dialing.ring_timeout_floor=8s".to_string(),
+            ],
+        );
+        assert!(lower_floor.is_ok());
+    }
+
+    #[test]
+    fn power_needs_a_ratio_of_at_least_one() {
+        let problems = problems_with(&["pacing.strategy=\"power\"", "pacing.ratio=0.8"]);
+        assert!(has(&problems, "pacing.ratio", "at least 1"), "{problems:?}");
+    }
+
+    #[test]
+    fn dialing_limits_are_checked() {
+        let problems = problems_with(&["dialing.max_lines_per_agent=0.5"]);
+        assert!(has(&problems, "dialing.max_lines_per_agent", "at least 1"));
+        let problems = problems_with(&["dialing.max_calls_per_second=0"]);
+        assert!(has(&problems, "dialing.max_calls_per_second", "above 0"));
+        let ok = Scenario::from_toml(
+            "t.toml",
+            MINIMAL,
+            &[
+                "dialing.max_lines_per_agent=2.5".to_string(),
+                "dialing.max_calls_per_second=8".to_string(),
+            ],
+        )
+        .unwrap();
+        assert_eq!(ok.dialing.limits.max_lines_per_agent, Some(2.5));
+        assert_eq!(ok.dialing.limits.max_calls_per_second, Some(8.0));
+    }
+
+    #[test]
+    fn strategy_settings_are_checked_and_belong_to_their_strategy() {
+        let problems = problems_with(&[
+            "pacing.strategy=\"adaptive_ratio\"",
+            "pacing.adaptive.initial_level=4",
+            "pacing.adaptive.maximum_level=3",
+            "pacing.adaptive.latest_server_time=2575",
+            "pacing.adaptive.variant=\"fast\"",
+        ]);
+        assert!(has(
+            &problems,
+            "pacing.adaptive.initial_level",
+            "maximum_level"
+        ));
+        assert!(has(&problems, "pacing.adaptive.latest_server_time", "HHMM"));
+        assert!(has(&problems, "pacing.adaptive.variant", "hard_limit"));
+        let problems = problems_with(&["pacing.adaptive.intensity=10"]);
+        assert!(has(
+            &problems,
+            "pacing.adaptive",
+            "only applies to strategy \"adaptive_ratio\""
+        ));
+        let problems = problems_with(&["pacing.strategy=\"predictive\"", "pacing.tick=0s"]);
+        assert!(has(&problems, "pacing.tick", "above 0"), "{problems:?}");
+        let problems = problems_with(&[
+            "pacing.strategy=\"predictive\"",
+            "pacing.predictive.aggressiveness=0",
+        ]);
+        assert!(has(
+            &problems,
+            "pacing.predictive.aggressiveness",
+            "above 0"
+        ));
+        let problems = problems_with(&["pacing.strategy=\"slow\""]);
+        assert!(has(&problems, "pacing.strategy", "predictive"));
+    }
+
+    #[test]
+    fn strategies_and_their_defaults_are_read() {
+        let load = |overrides: &[&str]| {
+            let overrides: Vec<String> = overrides.iter().map(|s| s.to_string()).collect();
+            Scenario::from_toml("t.toml", MINIMAL, &overrides).unwrap()
+        };
+        let preview = load(&["pacing.strategy=\"preview\"", "pacing.preview_time=12s"]);
+        assert_eq!(
+            preview.pacing.strategy,
+            Strategy::Preview {
+                preview_seconds: 12.0
+            }
+        );
+        let adaptive = load(&[
+            "pacing.strategy=\"adaptive_ratio\"",
+            "pacing.adaptive.variant=\"tapered\"",
+            "pacing.adaptive.dropped_percent=2.5",
+        ]);
+        let Strategy::AdaptiveRatio(settings) = adaptive.pacing.strategy else {
+            panic!("not adaptive");
+        };
+        assert_eq!(settings.variant, AdaptVariant::Tapered);
+        assert_eq!(settings.dropped_percentage, 2.5);
+        assert_eq!(settings.maximum_level, 3.0);
+        let predictive = load(&["pacing.strategy=\"predictive\""]);
+        assert!(matches!(
+            predictive.pacing.strategy,
+            Strategy::Predictive(_)
+        ));
+        let abandon = predictive.pacing.abandon;
+        assert_eq!(abandon.threshold, SimDuration::from_secs(2));
+        assert!((abandon.cap - 0.03).abs() < 1e-12);
+        assert!((abandon.target - 0.024).abs() < 1e-12);
+        assert!(abandon.guard);
+    }
+
+    #[test]
+    fn pacing_can_change_while_running() {
+        let text = format!(
+            "{MINIMAL}\n[[pacing.changes]]\nat = \"01:00\"\nstrategy = \"power\"\nratio = 2.0\n\n[[pacing.changes]]\nat = \"00:30\"\nstrategy = \"predictive\"\n"
+        );
+        let scenario = Scenario::from_toml("t.toml", &text, &[]).unwrap();
+        assert_eq!(scenario.pacing.changes.len(), 2);
+        assert_eq!(scenario.pacing.changes[0].0, SimTime::from_secs(1800));
+        assert!(matches!(scenario.pacing.changes[1].1, Strategy::Power { ratio } if ratio == 2.0));
+        let bad = format!(
+            "{MINIMAL}\n[[pacing.changes]]\nat = \"01:00\"\nstrategy = \"power\"\nratio = 0.5\n"
+        );
+        let problems = problems_of(&bad);
+        assert!(
+            has(&problems, "pacing.changes[0].ratio", "at least 1"),
+            "{problems:?}"
+        );
+        let to_rate = format!(
+            "{MINIMAL}\n[[pacing.changes]]\nat = \"01:00\"\nstrategy = \"rate\"\nrate_per_minute = 3.0\n"
+        );
+        assert!(has(
+            &problems_of(&to_rate),
+            "pacing.changes[0].strategy",
+            "open loop"
+        ));
     }
 
     #[test]
