@@ -137,6 +137,10 @@ fn journal_attempts(bench: &mut Bench, count: u64, per_commit: u64) {
                     at: record.ended_at,
                     attempt: start.attempt,
                     kind: AbandonKind::LiveConnected,
+                    answered_at: start.at + SimDuration::from_secs(8),
+                    reached_queue: true,
+                    wait_for_agent: Some(SimDuration::from_millis(900)),
+                    abandoned_in_queue: false,
                 });
             }
             journal.attempt_ended(

@@ -159,7 +159,7 @@ pub enum Command {
         #[arg(long, global = true)]
         region: Option<String>,
     },
-    /// Leads by status and attempts by outcome of a campaign in the store.
+    /// Leads by status, attempts by outcome and the abandon windows of a campaign in the store.
     Status {
         campaign: String,
         #[arg(long, default_value = DEFAULT_DB)]
@@ -935,7 +935,42 @@ fn status(campaign: &str, db: &Path, out: &mut dyn Write) -> Result<(), CliError
         text.pop();
     }
     text.push('\n');
+    text.push_str(&abandon_status(&store, id)?);
     out.write_all(text.as_bytes()).map_err(CliError::Output)
+}
+
+/// The abandon windows of a stored campaign as of now, with the default accounting (not
+/// connected within 2 s, over live answers), from its abandon log.
+fn abandon_status(
+    store: &crate::store::Store,
+    campaign: crate::store::CampaignId,
+) -> Result<String, CliError> {
+    use crate::pacing::abandon::{AbandonCounts, AbandonLedger, AbandonSettings};
+    let settings = AbandonSettings::default();
+    let prior = store.prior_answers(campaign, crate::clock::wall_now())?;
+    if prior.is_empty() {
+        return Ok("  abandons: no call answered yet\n".to_string());
+    }
+    let mut ledger = AbandonLedger::new(settings);
+    ledger.carry_in(&prior);
+    ledger.advance(crate::time::SimTime::ZERO);
+    let show = |counts: AbandonCounts| {
+        format!(
+            "{:.2}% ({} of {})",
+            100.0 * counts.compliance_rate(settings.denominator),
+            counts.compliance_abandons,
+            counts.denominator(settings.denominator)
+        )
+    };
+    Ok(format!(
+        "  abandons (not connected within {} s, over live answers): last 24 h {}, last 30 days {}, \
+         campaign to date {}; cap {:.1}%\n",
+        settings.threshold.as_secs_f64(),
+        show(ledger.rolling_24h()),
+        show(ledger.rolling_30d()),
+        show(ledger.campaign()),
+        100.0 * settings.cap
+    ))
 }
 
 /// Writes the HTML report of a run: the report, the switch's samples and the engine's waits.

@@ -362,6 +362,7 @@ pub fn run_live_with(
             .map_err(|error| RuntimeError::Store(Box::new(error)))?;
             setup.leads = plan.leads;
             setup.compliance = Some(plan.compliance);
+            setup.prior_answers = plan.prior_answers;
             plan.journal
         }
     };

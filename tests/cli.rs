@@ -250,6 +250,10 @@ fn import_dnc_and_status_work_on_a_store() {
     let status = stdout(&dialer(&["status", "spring", "--db", db]));
     assert!(status.contains("leads: new 2"), "{status}");
     assert!(status.contains("attempts: none"), "{status}");
+    assert!(
+        status.contains("abandons: no call answered yet"),
+        "{status}"
+    );
 
     // A file without a phone column is bad input: exit 2, nothing imported.
     let bad = dir.path().join("bad.csv");

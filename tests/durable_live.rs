@@ -114,6 +114,21 @@ fn a_live_campaign_killed_at_random_points_loses_no_lead_and_overdials_none() {
         .copied()
         .unwrap_or(0);
     assert!(unknown > 0, "the kills should have left attempts in flight");
+    // The abandon accounting spans the runs: `dialer status` counts every answered call of all
+    // of them, campaign to date.
+    let answered: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM abandon_log WHERE campaign_id = ?1 AND kind != 'machine'",
+            [campaign.0],
+            |row| row.get(0),
+        )
+        .unwrap();
+    assert!(answered > 0, "people answered");
+    let status = stdout(&dialer(&["status", "crash", "--db", db.to_str().unwrap()]));
+    assert!(
+        status.contains(&format!(" of {answered}); cap 3.0%")),
+        "{answered} answered: {status}"
+    );
     eprintln!(
         "kills {KILLS}: attempts {}, unknown after a kill {unknown}, last run {:?}: {}",
         attempts.values().sum::<u64>(),

@@ -120,7 +120,11 @@ fn run(
     path: &std::path::Path,
     epoch: Timestamp,
     dies_after: Option<u32>,
-) -> (dialer::store::RunPlan, u64) {
+) -> (
+    dialer::store::RunPlan,
+    u64,
+    dialer::campaign::supervisor::AbandonReport,
+) {
     let world = Scenario::from_toml("resume-world.toml", WORLD, &[]).unwrap();
     let policy = policy();
     let mut plan = prepare_run(
@@ -142,6 +146,7 @@ fn run(
     let mut setup = world.campaign_setup(world.seed);
     setup.leads = plan.leads.clone();
     setup.compliance = Some(plan.compliance.clone());
+    setup.prior_answers = plan.prior_answers.clone();
     setup.redial = policy;
     let journal = std::mem::replace(&mut plan.journal, JournalSetup::in_memory());
     let journal = match dies_after {
@@ -168,7 +173,7 @@ fn run(
     )
     .unwrap();
     let engine = result.outcome.engine.expect("the campaign finished");
-    (plan, engine.tally.attempts)
+    (plan, engine.tally.attempts, engine.abandon)
 }
 
 #[test]
@@ -196,9 +201,10 @@ fn a_campaign_killed_mid_run_resumes_without_losing_or_overdialing_a_lead() {
             .unwrap();
     }
 
-    // The first run dies after 12 commits.
-    let (first, placed) = run(&path, epoch, Some(12));
+    // The first run dies after 20 commits (late enough that calls were answered).
+    let (first, placed, _) = run(&path, epoch, Some(20));
     assert_eq!(first.recovery.open, 0);
+    assert!(first.prior_answers.is_empty());
     let store = Store::open(&path).unwrap();
     let stored = store.attempts_per_phone(first.campaign).unwrap();
     // Every dial placed was journaled before it was placed.
@@ -210,7 +216,7 @@ fn a_campaign_killed_mid_run_resumes_without_losing_or_overdialing_a_lead() {
     let later = epoch
         .checked_add(jiff::SignedDuration::from_hours(1))
         .unwrap();
-    let (second, _) = run(&path, later, None);
+    let (second, _, abandon) = run(&path, later, None);
     assert_eq!(second.recovery.open, in_flight);
     assert_eq!(second.recovery.marked_unknown, in_flight);
     let store = Store::open(&path).unwrap();
@@ -230,4 +236,20 @@ fn a_campaign_killed_mid_run_resumes_without_losing_or_overdialing_a_lead() {
     );
     assert!(!attempts.contains_key("+12015550105"));
     assert_eq!(attempts.len() as u64, LEADS - 1);
+    // The abandon windows span the restart: the second run started from the first run's
+    // answered calls, and ended counting every answered call of both runs.
+    assert!(
+        !second.prior_answers.is_empty(),
+        "the first run answered calls"
+    );
+    let logged = store
+        .abandon_events_since(second.campaign, epoch)
+        .unwrap()
+        .iter()
+        .filter(|event| event.kind != dialer::journal::AbandonKind::Machine)
+        .count() as u64;
+    assert!(logged > second.prior_answers.len() as u64);
+    assert_eq!(abandon.campaign_to_date.live_answers, logged);
+    assert_eq!(abandon.rolling_24h.live_answers, logged);
+    assert_eq!(abandon.rolling_30d.live_answers, logged);
 }

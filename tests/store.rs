@@ -227,6 +227,10 @@ fn the_journal_commits_attempts_before_returning_and_records_outcomes_and_fates(
         at: SimTime::from_secs(40),
         attempt: AttemptId(2),
         kind: AbandonKind::LiveAbandoned,
+        answered_at: SimTime::from_secs(25),
+        reached_queue: true,
+        wait_for_agent: None,
+        abandoned_in_queue: true,
     });
     journal.attempt_ended(
         &record(2, 1, "+12015550102", Outcome::AbandonedInQueue, 40),
@@ -247,6 +251,22 @@ fn the_journal_commits_attempts_before_returning_and_records_outcomes_and_fates(
         .unwrap();
     assert_eq!(events.len(), 1);
     assert_eq!(events[0].at, ts("2026-03-02T15:00:40Z"));
+    assert_eq!(events[0].answered_at, ts("2026-03-02T15:00:25Z"));
+    assert!(events[0].reached_queue && events[0].abandoned_in_queue);
+    assert_eq!(events[0].wait_for_agent, None);
+    // The next run, an hour later, starts its abandon windows with this answer.
+    let prior = store
+        .prior_answers(loaded.id, ts("2026-03-02T16:00:25Z"))
+        .unwrap();
+    assert_eq!(
+        prior,
+        [dialer::pacing::abandon::PriorAnswer {
+            age: dialer::time::SimDuration::from_secs(3600),
+            reached_queue: true,
+            wait_for_agent: None,
+            abandoned_in_queue: true,
+        }]
+    );
 
     // A new run resumes each lead where it stood; its redial time is kept in real time.
     let mut rules = compliance("2026-03-02T15:05:00Z");
@@ -396,6 +416,21 @@ fn the_abandon_log_is_read_by_window_and_pruned() {
         .abandon_events_since(campaign, ts("2026-01-31T12:00:00Z"))
         .unwrap();
     assert_eq!(month.len(), 4);
+    // Rows without the version-2 columns: answered when logged, an agent at once if connected.
+    assert_eq!(month[0].answered_at, ts("2026-02-01T10:00:00Z"));
+    assert_eq!(
+        month[0].wait_for_agent,
+        Some(dialer::time::SimDuration::ZERO)
+    );
+    assert!(month[1].abandoned_in_queue && month[1].wait_for_agent.is_none());
+    // Machines are not live answers: three prior answers for the abandon windows.
+    assert_eq!(
+        store
+            .prior_answers(campaign, ts("2026-03-02T12:00:00Z"))
+            .unwrap()
+            .len(),
+        3
+    );
     assert_eq!(
         store
             .prune_abandon_events(campaign, ts("2026-02-15T00:00:00Z"))

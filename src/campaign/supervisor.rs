@@ -55,7 +55,7 @@ use crate::journal::memory::MemoryJournal;
 use crate::journal::{AbandonEvent, AbandonKind, AttemptStarted, Journal, SetAsideReason};
 use crate::mail::{InFlight, Mail};
 use crate::pacing::GuardTransition;
-use crate::pacing::abandon::{AbandonCounts, AbandonSettings, AnsweredCall};
+use crate::pacing::abandon::{AbandonCounts, AbandonSettings, AnsweredCall, PriorAnswer};
 use crate::pacing::actor::{
     CampaignNumbers, PacingActor, PacingControl, PacingCounters, PacingOrder, PacingSetup,
 };
@@ -93,6 +93,9 @@ pub struct CampaignSetup {
     /// Pacing strategy changes while the campaign runs, in time order.
     pub pacing_changes: Vec<(SimTime, Strategy)>,
     pub reconcile: ReconcileSettings,
+    /// Answered calls of the campaign's earlier runs (a stored campaign run again), counted in
+    /// its abandon windows from the start. Empty for a first run and in simulation.
+    pub prior_answers: Vec<PriorAnswer>,
 }
 
 /// How the campaign reconciles its calls with the switch's active-call list.
@@ -520,12 +523,13 @@ impl CampaignSupervisor {
             let me = ctx.address();
             let max_dial =
                 setup.call_settings.ring_timeout + setup.call_settings.dial_watchdog_grace;
-            let ledger = PacingLedger::new(
+            let mut ledger = PacingLedger::new(
                 setup.abandon,
                 max_dial.as_secs_f64(),
                 setup.assumed_wrap_up.as_secs_f64(),
-            )
-            .shared();
+            );
+            ledger.abandon.carry_in(&setup.prior_answers);
+            let ledger = ledger.shared();
             let pacer = PacingActor::new(
                 setup.pacing,
                 clock.clone(),
@@ -1109,9 +1113,9 @@ impl CampaignSupervisor {
             if let Some((answered_at, reached_queue)) = unrecorded_fate {
                 self.record_fate(answered_at, reached_queue, &record, now);
             }
-            if let Some(call) = self.live.remove(update.attempt)
-                && call.detached_after_request.is_some()
-            {
+            let removed = self.live.remove(update.attempt);
+            let reached_queue = removed.as_ref().is_some_and(|call| call.reached_queue);
+            if removed.is_some_and(|call| call.detached_after_request.is_some()) {
                 self.detached_live -= 1;
             }
             let outcome = record.outcome;
@@ -1147,6 +1151,10 @@ impl CampaignSupervisor {
                     at: now,
                     attempt: record.attempt,
                     kind,
+                    answered_at: record.answered_at.unwrap_or(now),
+                    reached_queue: reached_queue || record.queued_at.is_some(),
+                    wait_for_agent: record.wait_for_agent(),
+                    abandoned_in_queue: outcome == Outcome::AbandonedInQueue,
                 });
             }
             let lead_attempts = self.hopper.attempts_of(record.lead);

@@ -99,6 +99,15 @@ pub struct AbandonEvent {
     pub at: SimTime,
     pub attempt: AttemptId,
     pub kind: AbandonKind,
+    /// When the call was answered (the abandon windows count it there).
+    pub answered_at: SimTime,
+    /// It reached the call queue (the `reached_queue` denominator).
+    pub reached_queue: bool,
+    /// From the answer to an agent; `None` if it never reached one (the compliance abandon is
+    /// judged against the threshold of whichever run reads it back).
+    pub wait_for_agent: Option<crate::time::SimDuration>,
+    /// It ended in the queue without an agent (a true abandon).
+    pub abandoned_in_queue: bool,
 }
 
 /// Why the journal could not record.

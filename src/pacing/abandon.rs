@@ -25,6 +25,11 @@
 //!   their own abandons, [`guard_room`] also bounds a decision by the worst case: every answer
 //!   expected beyond the idle agents abandoned.
 //!
+//! A campaign that runs again (a durable campaign restarted, or resumed after a crash) starts
+//! with the answers of its earlier runs ([`AbandonLedger::carry_in`]): each counts campaign to
+//! date, and in the 24-hour and 30-day windows until it is older than the window, so a restart
+//! never resets the regulator's window.
+//!
 //! No clocks, no actors: times arrive as arguments.
 
 use crate::time::{SimDuration, SimTime};
@@ -265,6 +270,50 @@ pub struct AbandonLedger {
     /// Counts of the minute starting at `minute_start` (µs), not yet in the long windows.
     minute: AbandonCounts,
     minute_start: u64,
+    /// Answers of earlier runs still inside each long window, expiring in engine time.
+    carried_24h: CarriedCounts,
+    carried_30d: CarriedCounts,
+}
+
+/// An answered call of an earlier run of the campaign, as the store kept it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PriorAnswer {
+    /// How long before this run's engine time zero the person answered.
+    pub age: SimDuration,
+    pub reached_queue: bool,
+    /// From the answer to an agent; `None` if it never reached one.
+    pub wait_for_agent: Option<SimDuration>,
+    /// Ended in the queue without an agent.
+    pub abandoned_in_queue: bool,
+}
+
+/// Counts from before engine time zero, each leaving its window at a known engine time.
+#[derive(Clone, Debug, Default)]
+struct CarriedCounts {
+    /// (expires at, in µs of engine time; counts), in order of expiry.
+    entries: std::collections::VecDeque<(u64, AbandonCounts)>,
+    totals: AbandonCounts,
+}
+
+impl CarriedCounts {
+    /// Entries must come in order of expiry; equal expiries are merged.
+    fn push(&mut self, expires_at: u64, counts: &AbandonCounts) {
+        self.totals.add(counts);
+        match self.entries.back_mut() {
+            Some((last, last_counts)) if *last == expires_at => last_counts.add(counts),
+            _ => self.entries.push_back((expires_at, *counts)),
+        }
+    }
+
+    fn advance(&mut self, now: u64) {
+        while let Some(&(expires_at, counts)) = self.entries.front() {
+            if expires_at > now {
+                break;
+            }
+            self.totals.subtract(&counts);
+            self.entries.pop_front();
+        }
+    }
 }
 
 const MINUTE: u64 = 60_000_000;
@@ -296,6 +345,41 @@ impl AbandonLedger {
             latest: SimTime::ZERO,
             minute: AbandonCounts::default(),
             minute_start: 0,
+            carried_24h: CarriedCounts::default(),
+            carried_30d: CarriedCounts::default(),
+        }
+    }
+
+    /// Starts from the answers of earlier runs (any order). Each counts campaign to date, and
+    /// in the 24-hour and 30-day windows until its answer is older than the window (expiries
+    /// rounded up to the minute, as the windows' own buckets are). Whether it was connected in
+    /// time is judged by this run's threshold. Call before this run records anything.
+    pub fn carry_in(&mut self, prior: &[PriorAnswer]) {
+        let mut by_age: Vec<&PriorAnswer> = prior.iter().collect();
+        by_age.sort_by_key(|answer| std::cmp::Reverse(answer.age));
+        for answer in by_age {
+            let counts = AbandonCounts {
+                dials: 0,
+                live_answers: 1,
+                reached_queue: u64::from(answer.reached_queue),
+                compliance_abandons: u64::from(
+                    answer
+                        .wait_for_agent
+                        .is_none_or(|wait| wait > self.settings.threshold),
+                ),
+                true_abandons: u64::from(answer.abandoned_in_queue),
+            };
+            self.campaign.add(&counts);
+            let age = answer.age.as_micros();
+            for (carried, span) in [
+                (&mut self.carried_24h, DAY.as_micros()),
+                (&mut self.carried_30d, 30 * DAY.as_micros()),
+            ] {
+                if age < span {
+                    let expires_at = (span - age).div_ceil(MINUTE) * MINUTE;
+                    carried.push(expires_at, &counts);
+                }
+            }
         }
     }
 
@@ -354,6 +438,8 @@ impl AbandonLedger {
         self.rolling_24h.advance(now);
         self.rolling_30d.advance(now);
         let micros = now.as_micros();
+        self.carried_24h.advance(micros);
+        self.carried_30d.advance(micros);
         if micros >= self.today_start + DAY.as_micros() {
             self.today_index = micros / DAY.as_micros();
             self.today_start = self.today_index * DAY.as_micros();
@@ -404,12 +490,14 @@ impl AbandonLedger {
     pub fn rolling_24h(&self) -> AbandonCounts {
         let mut counts = self.rolling_24h.totals();
         counts.add(&self.minute);
+        counts.add(&self.carried_24h.totals);
         counts
     }
 
     pub fn rolling_30d(&self) -> AbandonCounts {
         let mut counts = self.rolling_30d.totals();
         counts.add(&self.minute);
+        counts.add(&self.carried_30d.totals);
         counts
     }
 
@@ -426,9 +514,11 @@ impl AbandonLedger {
     }
 
     /// Live answers per second over the last 24 hours (or since the start).
+    /// Only this run's answers count: the span is measured from its start.
     pub fn answer_rate(&self, now: SimTime) -> f64 {
         let span = now.as_secs_f64().min(self.rolling_24h.span().as_secs_f64());
-        ratio(self.rolling_24h().live_answers as f64, span)
+        let answers = self.rolling_24h.totals().live_answers + self.minute.live_answers;
+        ratio(answers as f64, span)
     }
 
     /// What pacing needs to know about abandons at `now`.
@@ -696,5 +786,74 @@ mod tests {
             let more = allowed_rate(&settings, denominator, abandons + 1, rate);
             prop_assert!(more <= allowed);
         }
+    }
+
+    #[test]
+    fn answers_of_earlier_runs_count_until_they_leave_each_window() {
+        let mut ledger = AbandonLedger::new(AbandonSettings::default());
+        let h = |hours: u64| SimDuration::from_secs(3600 * hours);
+        let connected = |age: SimDuration| PriorAnswer {
+            age,
+            reached_queue: true,
+            wait_for_agent: Some(SimDuration::from_millis(500)),
+            abandoned_in_queue: false,
+        };
+        let abandoned = |age: SimDuration| PriorAnswer {
+            age,
+            reached_queue: true,
+            wait_for_agent: None,
+            abandoned_in_queue: true,
+        };
+        let late = PriorAnswer {
+            age: h(2),
+            reached_queue: true,
+            wait_for_agent: Some(SimDuration::from_secs(5)),
+            abandoned_in_queue: false,
+        };
+        // Out of order on purpose: carry_in sorts.
+        ledger.carry_in(&[
+            connected(h(1)),
+            abandoned(h(30)),
+            late,
+            abandoned(h(24 * 40)),
+            connected(h(23)),
+        ]);
+        let campaign = ledger.campaign();
+        assert_eq!(campaign.live_answers, 5);
+        assert_eq!(
+            campaign.compliance_abandons, 3,
+            "late, and the two abandoned"
+        );
+        assert_eq!(campaign.true_abandons, 2);
+        let view = |ledger: &mut AbandonLedger, at: SimDuration| {
+            ledger.advance(SimTime::ZERO + at);
+            (ledger.rolling_24h(), ledger.rolling_30d())
+        };
+        let (day, month) = view(&mut ledger, SimDuration::ZERO);
+        assert_eq!((day.live_answers, day.compliance_abandons), (3, 1));
+        assert_eq!((month.live_answers, month.compliance_abandons), (4, 2));
+        // After 1 h 1 min the answer of 23 h ago is 24 h 1 min old: out of the day.
+        let (day, _) = view(&mut ledger, h(1) + SimDuration::from_secs(60));
+        assert_eq!(day.live_answers, 2);
+        // After 22 h, only the answer of 1 h ago (now 23 h old) is left in the day.
+        let (day, month) = view(&mut ledger, h(22));
+        assert_eq!((day.live_answers, day.compliance_abandons), (1, 0));
+        assert_eq!(month.live_answers, 4);
+        // After 30 days nothing carried is left in either window; the campaign keeps all.
+        let (day, month) = view(&mut ledger, h(24 * 30));
+        assert_eq!(day, AbandonCounts::default());
+        assert_eq!(month, AbandonCounts::default());
+        assert_eq!(ledger.campaign().live_answers, 5);
+        // This run's answers add on top, and the answer rate counts only them.
+        ledger.record_answered(
+            SimTime::ZERO + h(24 * 30),
+            AnsweredCall {
+                answered_at: SimTime::ZERO + h(24 * 30),
+                reached_queue: true,
+                connected_in_time: true,
+                abandoned_in_queue: false,
+            },
+        );
+        assert_eq!(ledger.campaign().live_answers, 6);
     }
 }

@@ -457,6 +457,7 @@ impl Scenario {
             abandon: self.pacing.abandon,
             pacing_changes: self.pacing.changes.clone(),
             reconcile: self.reconcile,
+            prior_answers: Vec::new(),
         }
     }
 

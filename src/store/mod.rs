@@ -31,7 +31,8 @@ use crate::compliance::{Compliance, ZoneId, phone};
 use crate::domain::{AttemptId, LeadId, Outcome, PhoneNumber};
 use crate::journal::recovery::{self, OpenAttempt, Resolution, SwitchActiveCalls};
 use crate::journal::{AbandonKind, SetAsideReason};
-use crate::time::SimTime;
+use crate::pacing::abandon::PriorAnswer;
+use crate::time::{SimDuration, SimTime};
 use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, params};
 use std::collections::BTreeMap;
@@ -95,6 +96,13 @@ pub struct StoredAbandonEvent {
     pub at: Timestamp,
     pub attempt: AttemptId,
     pub kind: AbandonKind,
+    /// The columns below came with schema version 2; rows written before are read as: answered
+    /// when the fate was known, reached the queue, an agent at once if connected, and a true
+    /// abandon if abandoned.
+    pub answered_at: Timestamp,
+    pub reached_queue: bool,
+    pub wait_for_agent: Option<SimDuration>,
+    pub abandoned_in_queue: bool,
 }
 
 /// A campaign loaded to run: its leads as the hopper takes them.
@@ -449,32 +457,76 @@ impl Store {
         let mut statement = self
             .conn
             .prepare(
-                "SELECT at, attempt, kind FROM abandon_log WHERE campaign_id = ?1 AND at >= ?2 ORDER BY at, rowid",
+                "SELECT at, attempt, kind, answered_at, reached_queue, wait_us, true_abandon \
+                 FROM abandon_log WHERE campaign_id = ?1 AND at >= ?2 ORDER BY at, rowid",
             )
             .map_err(|e| self.err("cannot read the abandon log", e))?;
         let rows = statement
             .query_map(params![campaign.0, micros(since)], |row| {
                 Ok((
-                    row.get::<_, i64>(0)?,
-                    row.get::<_, i64>(1)?,
-                    row.get::<_, String>(2)?,
+                    (
+                        row.get::<_, i64>(0)?,
+                        row.get::<_, i64>(1)?,
+                        row.get::<_, String>(2)?,
+                    ),
+                    (
+                        row.get::<_, Option<i64>>(3)?,
+                        row.get::<_, Option<bool>>(4)?,
+                        row.get::<_, Option<i64>>(5)?,
+                        row.get::<_, Option<bool>>(6)?,
+                    ),
                 ))
             })
             .map_err(|e| self.err("cannot read the abandon log", e))?;
         let mut events = Vec::new();
         for row in rows {
-            let (at, attempt, kind) =
+            let ((at, attempt, kind), (answered_at, reached_queue, wait_us, true_abandon)) =
                 row.map_err(|e| self.err("cannot read the abandon log", e))?;
             // A kind this build does not know is skipped, not guessed at.
-            if let Some(kind) = AbandonKind::parse(&kind) {
-                events.push(StoredAbandonEvent {
-                    at: instant(at),
-                    attempt: AttemptId(attempt as u64),
-                    kind,
-                });
-            }
+            let Some(kind) = AbandonKind::parse(&kind) else {
+                continue;
+            };
+            let version_1_wait = (kind == AbandonKind::LiveConnected).then_some(SimDuration::ZERO);
+            events.push(StoredAbandonEvent {
+                at: instant(at),
+                attempt: AttemptId(attempt as u64),
+                kind,
+                answered_at: instant(answered_at.unwrap_or(at)),
+                reached_queue: reached_queue.unwrap_or(true),
+                wait_for_agent: match wait_us {
+                    Some(wait) => Some(SimDuration(wait.max(0) as u64)),
+                    None if answered_at.is_some() => None,
+                    None => version_1_wait,
+                },
+                abandoned_in_queue: true_abandon.unwrap_or(kind == AbandonKind::LiveAbandoned),
+            });
         }
         Ok(events)
+    }
+
+    /// Every answered call of the campaign's runs before `epoch` (this run's engine time zero),
+    /// for its abandon accounting: campaign to date, and the windows it is still inside.
+    pub fn prior_answers(
+        &self,
+        campaign: CampaignId,
+        epoch: Timestamp,
+    ) -> Result<Vec<PriorAnswer>, StoreError> {
+        let events = self.abandon_events_since(campaign, Timestamp::MIN)?;
+        Ok(events
+            .into_iter()
+            .filter(|event| event.kind != AbandonKind::Machine)
+            .map(|event| PriorAnswer {
+                age: SimDuration(
+                    epoch
+                        .as_microsecond()
+                        .saturating_sub(event.answered_at.as_microsecond())
+                        .max(0) as u64,
+                ),
+                reached_queue: event.reached_queue,
+                wait_for_agent: event.wait_for_agent,
+                abandoned_in_queue: event.abandoned_in_queue,
+            })
+            .collect())
     }
 
     /// Deletes abandon-log entries older than `before` (past every window); returns how many.
@@ -794,6 +846,9 @@ pub struct RunPlan {
     pub journal: crate::campaign::supervisor::JournalSetup,
     /// What recovering the last run's attempts in flight did.
     pub recovery: RecoveryCounts,
+    /// The answered calls of earlier runs, for the abandon windows
+    /// ([`crate::pacing::abandon::AbandonLedger::carry_in`]).
+    pub prior_answers: Vec<PriorAnswer>,
     pub unknown_zones: u64,
 }
 
@@ -824,6 +879,7 @@ pub fn prepare_run(
         .find_campaign(name)?
         .ok_or_else(|| StoreError::NoCampaign(name.to_string()))?;
     let recovery = store.recover(id, settings.active, settings.policy, settings.epoch)?;
+    let prior_answers = store.prior_answers(id, settings.epoch)?;
     let mut compliance = Compliance::new(settings.epoch, settings.hours, settings.default_zone);
     let loaded = store.load_campaign(name, &mut compliance)?;
     let journal = SqliteJournal::start(
@@ -842,6 +898,7 @@ pub fn prepare_run(
             first_attempt: loaded.next_attempt,
         },
         recovery,
+        prior_answers,
         unknown_zones: loaded.unknown_zones,
     })
 }

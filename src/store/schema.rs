@@ -72,6 +72,13 @@ pub const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX abandon_log_by_time ON abandon_log (campaign_id, at);
     ",
+    // 2: what the abandon windows need to be rebuilt after a restart.
+    "
+    ALTER TABLE abandon_log ADD COLUMN answered_at INTEGER;
+    ALTER TABLE abandon_log ADD COLUMN reached_queue INTEGER;
+    ALTER TABLE abandon_log ADD COLUMN wait_us INTEGER;
+    ALTER TABLE abandon_log ADD COLUMN true_abandon INTEGER;
+    ",
 ];
 
 /// The schema version this build writes.

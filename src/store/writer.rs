@@ -333,13 +333,18 @@ fn write_record(
         }
         Record::Abandon(event) => {
             tx.prepare_cached(
-                "INSERT INTO abandon_log (campaign_id, at, attempt, kind) VALUES (?1, ?2, ?3, ?4)",
+                "INSERT INTO abandon_log (campaign_id, at, attempt, kind, answered_at, reached_queue, \
+                 wait_us, true_abandon) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             )?
             .execute(params![
                 rows.campaign,
                 rows.at(event.at),
                 event.attempt.0 as i64,
-                event.kind.as_str()
+                event.kind.as_str(),
+                rows.at(event.answered_at),
+                event.reached_queue,
+                event.wait_for_agent.map(|wait| wait.as_micros() as i64),
+                event.abandoned_in_queue,
             ])?;
         }
         Record::Barrier(_) => {}
