@@ -186,6 +186,9 @@ fn start_engine(workers: usize) -> (SocketAddr, mpsc::Sender<EngineCommand>) {
                 secret: Secret::new(SECRET),
                 body_limit: 64 * 1024,
                 workers,
+                // Far above what the client sends, so every request pays for the check and
+                // none is refused.
+                rate_limit: webhook::RateLimit::new(1_000_000.0, 1_000_000).unwrap(),
                 names: EventNames::default(),
                 time_base: TimeBase {
                     origin_unix_micros: 0,

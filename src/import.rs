@@ -11,8 +11,17 @@
 //! A lead's zone is its `time_zone`, else the zones of its region (the row's, or its number's
 //! country), else the import's default zone; a lead whose zone cannot be told is refused,
 //! since calling hours depend on it. Each bad row is reported with its line number and reason
-//! and the others are imported. Rows with the same E.164 number are merged into one lead: the
-//! first row's values stand, later rows fill what it lacked, and the priority is the highest.
+//! (naming the column at fault) and the others are imported. Rows with the same E.164 number
+//! are merged into one lead: the first row's values stand, later rows fill what it lacked, and
+//! the priority is the highest.
+//!
+//! Hostile files: a UTF-8 byte order mark is skipped; a UTF-16 file is refused whole; a field
+//! with a control character (NUL included; tab allowed) or over [`MAX_FIELD_BYTES`] refuses its
+//! row, as does a phone, zone, region or priority over [`MAX_KEY_CHARS`] characters, so every
+//! value quoted back in a message is short and printable. Custom fields are kept as text and
+//! never evaluated: `=cmd|' /C calc'!A0` stays those characters (nothing here writes CSV, so
+//! there is no spreadsheet to defuse it for). A number with an extension, or with digits other
+//! than 0-9 (Arabic-Indic, full-width), is refused with a message saying so.
 //!
 //! Reading and checking only; [`crate::store::Store::insert_leads`] writes.
 
@@ -21,6 +30,15 @@ use crate::store::NewLead;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::io::Read;
+
+/// The longest field a row may have, in bytes.
+pub const MAX_FIELD_BYTES: usize = 4096;
+
+/// The longest phone, time zone, region or priority, in characters.
+pub const MAX_KEY_CHARS: usize = 64;
+
+/// Header names listed at most in a message.
+const NAMES_SHOWN: usize = 12;
 
 /// How to read a file.
 #[derive(Clone, Debug, Default)]
@@ -114,10 +132,25 @@ pub fn read_leads(
         file: file.to_string(),
         message,
     };
+    let mut input = std::io::BufReader::new(input);
+    let head = std::io::BufRead::fill_buf(&mut input).map_err(|source| ImportError::Read {
+        file: file.to_string(),
+        source,
+    })?;
+    if head.starts_with(&[0xFF, 0xFE]) || head.starts_with(&[0xFE, 0xFF]) {
+        return Err(header_error(
+            "the file is UTF-16 text (it starts with a UTF-16 byte order mark); save it as UTF-8 CSV"
+                .into(),
+        ));
+    }
+    // Records end at `\n` (the `\r` of a CRLF file is trimmed with the other white space): the
+    // csv crate's CRLF mode ends a record at the `\r` and counts the line it starts on before
+    // the `\n`, which puts every row of a CRLF file one line early in messages.
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
         .has_headers(true)
         .trim(csv::Trim::All)
+        .terminator(csv::Terminator::Any(b'\n'))
         .from_reader(input);
     let header = reader.byte_headers().map_err(|error| match error.kind() {
         csv::ErrorKind::Io(_) => ImportError::Read {
@@ -139,6 +172,20 @@ pub fn read_leads(
             .trim()
             .trim_start_matches('\u{feff}')
             .to_ascii_lowercase();
+        if let Some(c) = name.chars().find(|c| c.is_control()) {
+            return Err(header_error(format!(
+                "line 1: the name of column {} contains the control character U+{:04X}: is the file UTF-16 or binary? Save it as UTF-8 CSV",
+                index + 1,
+                u32::from(c)
+            )));
+        }
+        if name.chars().count() > MAX_KEY_CHARS {
+            return Err(header_error(format!(
+                "line 1: the name of column {} is {} characters long; a name has at most {MAX_KEY_CHARS}",
+                index + 1,
+                name.chars().count()
+            )));
+        }
         if name.is_empty() {
             return Err(header_error(format!(
                 "line 1: column {} has no name",
@@ -166,9 +213,25 @@ pub fn read_leads(
         }
     }
     if !columns.contains(&Column::Phone) {
+        let mut listed = names
+            .iter()
+            .take(NAMES_SHOWN)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", ");
+        if names.len() > NAMES_SHOWN {
+            listed.push_str(&format!(" and {} more", names.len() - NAMES_SHOWN));
+        }
+        let hint = if names
+            .iter()
+            .any(|name| name.contains(';') || name.contains('\t'))
+        {
+            "; is the file separated by semicolons or tabs? Columns are separated by commas"
+        } else {
+            ""
+        };
         return Err(header_error(format!(
-            "line 1: no `phone` column (the header names: {})",
-            names.join(", ")
+            "line 1: no `phone` column (the header names: {listed}){hint}"
         )));
     }
 
@@ -271,8 +334,37 @@ fn check_row(
     let mut priority = 0;
     let mut fields = serde_json::Map::new();
     for (index, raw) in record.iter().enumerate() {
-        let value = std::str::from_utf8(raw)
-            .map_err(|_| format!("column `{}` is not valid UTF-8", names[index]))?;
+        let name = &names[index];
+        if raw.len() > MAX_FIELD_BYTES {
+            return Err(format!(
+                "column `{name}` is {} bytes long; a field holds at most {MAX_FIELD_BYTES}",
+                raw.len()
+            ));
+        }
+        let value = std::str::from_utf8(raw).map_err(|error| {
+            format!(
+                "column `{name}` is not valid UTF-8 (at byte {} of the field)",
+                error.valid_up_to() + 1
+            )
+        })?;
+        if let Some(c) = value.chars().find(|c| c.is_control() && *c != '\t') {
+            return Err(format!(
+                "column `{name}` contains the control character U+{:04X}",
+                u32::from(c)
+            ));
+        }
+        if columns[index] != Column::Field && value.chars().count() > MAX_KEY_CHARS {
+            return Err(format!(
+                "{}: the value is {} characters long; at most {MAX_KEY_CHARS}",
+                match columns[index] {
+                    Column::Phone => "phone",
+                    Column::TimeZone => "time_zone",
+                    Column::Region => "region",
+                    _ => "priority",
+                },
+                value.chars().count()
+            ));
+        }
         match columns[index] {
             Column::Phone => phone_text = value,
             Column::TimeZone if !value.is_empty() => zone_text = Some(value),
@@ -292,7 +384,7 @@ fn check_row(
         }
     }
     let region = match region_text {
-        Some(text) => Some(phone::region(text).map_err(|e| e.to_string())?),
+        Some(text) => Some(phone::region(text).map_err(|e| format!("region: {e}"))?),
         None => default_region,
     };
     let number = phone::normalize(phone_text, region).map_err(|e| format!("phone: {e}"))?;

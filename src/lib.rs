@@ -31,6 +31,7 @@
 //! - [`invariants`]: what must hold at the end of every simulation.
 //! - [`runtime`]: the one place that builds the actor system and chooses the backend.
 //! - [`compare`]: every pacing strategy side by side over many seeds.
+//! - [`text`]: quoting untrusted input back in messages, escaped and cut.
 //! - [`cli`]: the command line.
 
 pub mod backtest;
@@ -61,5 +62,6 @@ pub mod stats;
 pub mod store;
 pub mod sweep;
 pub mod switch;
+pub mod text;
 pub mod time;
 pub mod trace;

@@ -1,10 +1,12 @@
 //! Fuzzing the parsers that face users (proptest): mutated scenario files and hostile
-//! `--set` overrides never panic, and every refusal names the file it is about.
+//! `--set` overrides never panic, and every refusal names the file it is about. (CSV lead files
+//! and webhook bodies: `fuzz_csv` and `fuzz_webhook`.) `PROPTEST_CASES=N` runs N cases per
+//! target instead of the defaults.
 //!
 //! Mutations start from the shipped scenarios, so most inputs are nearly valid and reach deep
 //! into the checks, where the subtle bugs live.
 
-use crate::support::all_scenarios;
+use crate::support::{all_scenarios, proptest_cases};
 use dialer::scenario::Scenario;
 use proptest::prelude::*;
 
@@ -89,7 +91,7 @@ fn mutation() -> impl Strategy<Value = Mutation> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: proptest_cases(300), ..ProptestConfig::default() })]
 
     #[test]
     fn mutated_scenarios_never_panic_and_errors_name_the_file(

@@ -1,6 +1,7 @@
 //! Integration tests, in one binary so they link once.
 //!
-//! - `bad_input`: the corpus of malformed files in tests/bad_input/, each refused with its place.
+//! - `bad_input`: the corpus of hostile files in tests/bad_input/ (scenarios, lead CSV files,
+//!   webhook bodies over HTTP), each with the exact error it must produce.
 //! - `chaos`: injected faults and drift lose no call and keep every invariant (proptest too).
 //! - `cli`: the command line as a user runs it: outputs, exit codes, errors, the trace file.
 //! - `determinism`: every scenario, run twice in separate processes, gives the same trace.
@@ -8,6 +9,10 @@
 //!   with an independent plain event loop.
 //! - `erlang_validation`: rate-paced queues match Erlang C and Erlang A.
 //! - `fuzz_inputs`: mutated scenario files and hostile overrides never panic; errors name the file.
+//! - `fuzz_csv`, `fuzz_webhook`: mutated lead CSV files (both readers) and webhook bodies (the
+//!   parser and the receiver over HTTP) never panic; errors name their line, field or place.
+//! - `webhook_limits`: the webhook's rate limit (429, Retry-After, nothing accepted lost) and body
+//!   limit over loopback, and their settings in campaign files.
 //! - `call_props`, `model_props`: property tests of the call machine and the switch model.
 //! - `live`: live campaigns against the fake PortaSwitch server over loopback.
 //! - `live_processes`: the fake switch and the engine as separate processes, hand-written
@@ -19,7 +24,7 @@
 //! - `sweep`: sweeps, shards and merge, resuming after Ctrl-C, HTML reports, bad sweeps.
 //! - `compliance_props`, `rules_props`: calling hours across DST changes in nine zones; the
 //!   hopper under every attempt rule, calling hours and the DNC list.
-//! - `import_corpus`, `store`: broken CSV files and their errors; the SQLite store and journal.
+//! - `store`: the SQLite store and journal.
 //! - `durable_sim`, `durable_resume`: compliance and the journal in simulation; a campaign
 //!   killed mid-run and resumed from the store.
 //! - `durable_live`: the SIGKILL test: `dialer run` on a stored campaign against `dialer
@@ -43,8 +48,9 @@ mod durable_live;
 mod durable_resume;
 mod durable_sim;
 mod erlang_validation;
+mod fuzz_csv;
 mod fuzz_inputs;
-mod import_corpus;
+mod fuzz_webhook;
 mod live;
 mod live_processes;
 mod model_props;
@@ -55,3 +61,4 @@ mod rules_props;
 mod scenarios_behaviour;
 mod store;
 mod sweep;
+mod webhook_limits;

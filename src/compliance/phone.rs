@@ -2,7 +2,10 @@
 //!
 //! [`normalize`] validates a number with the phonenumber crate (libphonenumber's metadata) and
 //! writes it in E.164 (`+14155550123`). A number without a `+` country code needs a region
-//! (ISO 3166 code such as `US` or `GB`) to be read.
+//! (ISO 3166 code such as `US` or `GB`) to be read. Digits other than 0-9 (Arabic-Indic,
+//! full-width, superscripts) are refused with a message saying so, as the console's reader
+//! does, rather than guessed at; a number with an extension (`ext. 45`, `x45`, `#45`) is
+//! refused, since the dialer cannot dial one.
 //!
 //! [`zones_of_region`] gives the IANA zones a lead may be in when only its region is known. The
 //! phonenumber crate has no number-to-zone map, so this is a short table: one zone for
@@ -23,6 +26,12 @@ pub enum NumberError {
     Unreadable { number: String, hint: &'static str },
     #[error("`{0}` is not a valid phone number for its country")]
     Invalid(String),
+    #[error("`{0}` has digits other than 0-9; write the number in ASCII digits")]
+    NonAsciiDigits(String),
+    #[error(
+        "`{number}` has an extension ({extension}), which the dialer cannot dial; give the number alone"
+    )]
+    Extension { number: String, extension: String },
     #[error("`{0}` is not a region code (ISO 3166, like US or GB)")]
     Region(String),
 }
@@ -41,6 +50,12 @@ pub fn normalize(text: &str, region: Option<country::Id>) -> Result<PhoneNumber,
     if trimmed.is_empty() {
         return Err(NumberError::Empty);
     }
+    if trimmed
+        .chars()
+        .any(|c| c.is_numeric() && !c.is_ascii_digit())
+    {
+        return Err(NumberError::NonAsciiDigits(trimmed.to_string()));
+    }
     let international = trimmed.starts_with('+') || trimmed.starts_with("00");
     let hint = if !international && region.is_none() {
         " (no + country code and no region given)"
@@ -53,6 +68,12 @@ pub fn normalize(text: &str, region: Option<country::Id>) -> Result<PhoneNumber,
     })?;
     if !phonenumber::is_valid(&parsed) {
         return Err(NumberError::Invalid(trimmed.to_string()));
+    }
+    if let Some(extension) = parsed.extension() {
+        return Err(NumberError::Extension {
+            number: trimmed.to_string(),
+            extension: extension.to_string(),
+        });
     }
     let e164 = parsed.format().mode(phonenumber::Mode::E164).to_string();
     Ok(PhoneNumber(e164.into()))

@@ -500,7 +500,11 @@ async fn set_leads(
     state: web::Data<ConsoleState>,
 ) -> HttpResponse {
     let Ok(text) = std::str::from_utf8(&body) else {
-        return bad_request("the lead list is not UTF-8 text");
+        // Names the line and the character where the text stops being UTF-8.
+        return match super::leads_csv::parse_bytes(&body) {
+            Err(error) => bad_request(error.to_string()),
+            Ok(_) => bad_request("the lead list is not UTF-8 text"),
+        };
     };
     reply(
         state

@@ -281,6 +281,8 @@ pub fn render(campaigns: &[MetricsInput]) -> String {
             ("unauthorized", webhook.unauthorized),
             ("malformed", webhook.malformed),
             ("ignored_state", webhook.ignored_states),
+            ("rate_limited", webhook.rate_limited),
+            ("too_large", webhook.too_large),
         ] {
             out.sample(
                 "dialer_webhook_requests_total",
@@ -457,6 +459,8 @@ mod tests {
                 unauthorized: 2,
                 malformed: 0,
                 ignored_states: 0,
+                rate_limited: 3,
+                too_large: 1,
             }),
             switch: Some(Default::default()),
             report: None,
@@ -485,6 +489,8 @@ mod tests {
             "dialer_queue_length{campaign=\"7\"} 6",
             "dialer_dialing_paused{campaign=\"7\",reason=\"queue_guard\"} 1",
             "dialer_webhook_requests_total{campaign=\"7\",result=\"unauthorized\"} 2",
+            "dialer_webhook_requests_total{campaign=\"7\",result=\"rate_limited\"} 3",
+            "dialer_webhook_requests_total{campaign=\"7\",result=\"too_large\"} 1",
             "dialer_portaswitch_api_latency_seconds_bucket{campaign=\"7\",site=\"main\",le=\"0.005\"} 1",
             "dialer_portaswitch_api_latency_seconds_bucket{campaign=\"7\",site=\"main\",le=\"0.05\"} 2",
             "dialer_portaswitch_api_latency_seconds_bucket{campaign=\"7\",site=\"main\",le=\"+Inf\"} 2",

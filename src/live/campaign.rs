@@ -14,7 +14,7 @@ use crate::campaign::supervisor::CampaignSetup;
 use crate::domain::PhoneNumber;
 use crate::portaswitch::backend::{BackendSettings, SiteSpec};
 use crate::portaswitch::client::{ClientSettings, Credentials, LoginSecret, Secret};
-use crate::portaswitch::webhook::WebhookSettings;
+use crate::portaswitch::webhook::{RateLimit, WebhookSettings};
 use crate::portaswitch::wire::{ApiNames, EventNames, ListNames, OriginateNames, TimeBase};
 use crate::scenario::file::{
     AgentsSection, CalleesSection, DialingSection, PacingSection, RawDist, RawDuration,
@@ -187,6 +187,12 @@ struct RawWebhookSection {
     body_limit: Option<i64>,
     #[serde(default)]
     workers: Option<i64>,
+    /// Callbacks per second (default 5,000).
+    #[serde(default)]
+    rate_limit: Option<f64>,
+    /// Callbacks at once (default 10,000).
+    #[serde(default)]
+    rate_burst: Option<i64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -303,6 +309,28 @@ fn secret(
         },
         (None, None) => None,
     }
+}
+
+/// `[webhook] rate_limit` and `rate_burst`, checked; the default where a key is missing.
+fn webhook_rate_limit(
+    per_second: Option<f64>,
+    burst: Option<i64>,
+    problems: &mut Vec<Problem>,
+) -> RateLimit {
+    use crate::portaswitch::webhook::RateLimitError;
+    let default = RateLimit::default();
+    let per_second = per_second.unwrap_or(default.per_second());
+    let burst = burst.unwrap_or(i64::from(default.burst()));
+    RateLimit::new(per_second, burst).unwrap_or_else(|error| {
+        let key = match error {
+            RateLimitError::NotPositive(_) | RateLimitError::TooHigh(_) => "webhook.rate_limit",
+            RateLimitError::BurstTooSmall(_) | RateLimitError::BurstTooLarge(_) => {
+                "webhook.rate_burst"
+            }
+        };
+        problems.push(problem(key, error.to_string()));
+        default
+    })
 }
 
 fn duration(raw: Option<RawDuration>, default: Duration) -> Duration {
@@ -650,6 +678,7 @@ fn build(
         problems,
     ) as usize;
     let workers = count("webhook.workers", w.workers, 1, 1, 64, problems) as usize;
+    let rate_limit = webhook_rate_limit(w.rate_limit, w.rate_burst, problems);
     let agents = count(
         "agents.count",
         Some(raw.agents.count),
@@ -726,6 +755,7 @@ fn build(
             secret: webhook_secret,
             body_limit,
             workers,
+            rate_limit,
             names: events,
             time_base: TimeBase {
                 origin_unix_micros: 0,

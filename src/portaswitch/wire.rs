@@ -7,6 +7,7 @@
 
 use crate::domain::PhoneNumber;
 use crate::switch::{CallRef, CallStatus, StateNotification};
+use crate::text::shown;
 use crate::time::{SimDuration, SimTime};
 use compact_str::CompactString;
 use serde_json::{Map, Value, json};
@@ -257,18 +258,33 @@ pub fn parse_calls_list(value: &Value, names: &ListNames) -> Result<Vec<ListEntr
         .collect())
 }
 
-/// Why a callback body was refused.
+/// Why a callback body was refused. Every reason names the field (in backquotes) or the place
+/// in the text (line and column); values quoted back are cut to [`crate::text::SHOWN_CHARS`] characters and
+/// escaped, so a hostile body cannot make a long or unprintable answer.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum EventError {
+    #[error("the body is empty")]
+    Empty,
     #[error("the body is not JSON: {0}")]
     NotJson(String),
+    /// The same key twice in one object: JSON, but ambiguous.
+    #[error("the body is ambiguous: {0}")]
+    DuplicateKey(String),
     #[error("the body is not a JSON object")]
     NotAnObject,
-    #[error("`{0}` is missing or not text")]
+    #[error("`{0}` is missing")]
     Missing(String),
-    #[error("`{field}` is not a time: {text:?}")]
+    #[error("`{0}` is empty")]
+    EmptyField(String),
+    #[error("`{field}` must be {expected}, not {found}")]
+    WrongType {
+        field: String,
+        expected: &'static str,
+        found: String,
+    },
+    #[error("`{field}` is not a time: {text}")]
     BadTime { field: String, text: String },
-    #[error("`{field}` is not a number: {text}")]
+    #[error("`{field}` is not a number from 0 to 65535: {text}")]
     BadNumber { field: String, text: String },
     /// A state name outside the vocabulary the dialer follows (e.g. "early", "parked"): not
     /// malformed, but nothing to act on.
@@ -276,84 +292,240 @@ pub enum EventError {
     UnsupportedState(String),
 }
 
+/// A JSON value for an error message.
+fn shown_value(value: &Value) -> String {
+    shown(&value.to_string())
+}
+
+/// What a JSON value is, in words.
+fn kind_of(value: &Value) -> String {
+    match value {
+        Value::Null => "null".into(),
+        Value::Bool(_) => "a boolean".into(),
+        Value::Number(number) => format!("the number {}", shown(&number.to_string())),
+        Value::String(_) => "text".into(),
+        Value::Array(_) => "an array".into(),
+        Value::Object(_) => "an object".into(),
+    }
+}
+
+/// A JSON value read with every object's keys checked for repeats: a body with the same key
+/// twice (`"state"` once "ringing" and once "terminated") means different things to different
+/// readers, so it is refused rather than read as its last key. serde_json's recursion limit
+/// (128 levels) still holds, so deep nesting is refused without exhausting the stack.
+struct StrictValue(Value);
+
+impl<'de> serde::Deserialize<'de> for StrictValue {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(StrictVisitor).map(StrictValue)
+    }
+}
+
+struct StrictVisitor;
+
+impl<'de> serde::de::Visitor<'de> for StrictVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_string()))
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(StrictValue(item)) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Value::Array(items))
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut object = Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if object.contains_key(&key) {
+                return Err(serde::de::Error::custom(format!(
+                    "the key `{}` appears twice",
+                    shown(&key)
+                )));
+            }
+            let StrictValue(value) = map.next_value()?;
+            object.insert(key, value);
+        }
+        Ok(Value::Object(object))
+    }
+}
+
+/// The value at `path`, if there is one that is not null.
+fn present<'a>(value: &'a Value, path: &str) -> Option<&'a Value> {
+    lookup(value, path).filter(|found| !found.is_null())
+}
+
+/// Why a required field is not there: a step of its path that is not an object, or missing.
+fn absent(value: &Value, path: &str) -> EventError {
+    let keys: Vec<&str> = path.split('.').collect();
+    let mut current = value;
+    for (index, key) in keys.iter().enumerate() {
+        match current.get(*key) {
+            Some(next) if index + 1 < keys.len() && !next.is_object() && !next.is_null() => {
+                return EventError::WrongType {
+                    field: keys[..=index].join("."),
+                    expected: "an object",
+                    found: kind_of(next),
+                };
+            }
+            Some(next) => current = next,
+            None => break,
+        }
+    }
+    EventError::Missing(path.to_string())
+}
+
+/// An identifier: text, or a whole number (ids are sometimes numbers). Empty text is `None`.
+fn event_id(value: &Value, path: &str) -> Result<Option<CompactString>, EventError> {
+    let wrong = |found: String| EventError::WrongType {
+        field: path.to_string(),
+        expected: "text or a whole number",
+        found,
+    };
+    match present(value, path) {
+        None => Ok(None),
+        Some(Value::String(text)) if text.is_empty() => Ok(None),
+        Some(Value::String(text)) => Ok(Some(text.as_str().into())),
+        Some(found @ Value::Number(number)) => match number.as_u64() {
+            Some(id) => Ok(Some(id.to_string().into())),
+            None => Err(wrong(kind_of(found))),
+        },
+        Some(other) => Err(wrong(kind_of(other))),
+    }
+}
+
+/// Text, if there is some; anything else but null is refused.
+fn event_text<'a>(value: &'a Value, path: &str) -> Result<Option<&'a str>, EventError> {
+    match present(value, path) {
+        None => Ok(None),
+        Some(Value::String(text)) => Ok(Some(text)),
+        Some(other) => Err(EventError::WrongType {
+            field: path.to_string(),
+            expected: "text",
+            found: kind_of(other),
+        }),
+    }
+}
+
+/// The last second a callback's `update_time` may name as a number: 9999-12-31 23:59:59 UTC.
+const LATEST_UNIX_SECONDS: f64 = 253_402_300_799.0;
+
 /// Reads one call-state callback body.
 pub fn parse_event(
     body: &[u8],
     names: &EventNames,
     time_base: TimeBase,
 ) -> Result<StateNotification, EventError> {
-    let value: Value =
-        serde_json::from_slice(body).map_err(|error| EventError::NotJson(error.to_string()))?;
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(EventError::Empty);
+    }
+    let StrictValue(value) = serde_json::from_slice(body).map_err(|error| {
+        // Data errors come only from the duplicate-key check; the rest are syntax.
+        if error.classify() == serde_json::error::Category::Data {
+            EventError::DuplicateKey(error.to_string())
+        } else {
+            EventError::NotJson(error.to_string())
+        }
+    })?;
     if !value.is_object() {
         return Err(EventError::NotAnObject);
     }
-    let id =
-        id_at(&value, &names.call_id).ok_or_else(|| EventError::Missing(names.call_id.clone()))?;
-    let tag = id_at(&value, &names.call_tag).unwrap_or_default();
-    let tracking_id = id_at(&value, &names.tracking_id).unwrap_or_default();
+    let id = match event_id(&value, &names.call_id)? {
+        Some(id) => id,
+        None if present(&value, &names.call_id).is_some() => {
+            return Err(EventError::EmptyField(names.call_id.clone()));
+        }
+        None => return Err(absent(&value, &names.call_id)),
+    };
+    let tag = event_id(&value, &names.call_tag)?.unwrap_or_default();
+    let tracking_id = event_id(&value, &names.tracking_id)?.unwrap_or_default();
     let state_text =
-        text_at(&value, &names.state).ok_or_else(|| EventError::Missing(names.state.clone()))?;
+        event_text(&value, &names.state)?.ok_or_else(|| absent(&value, &names.state))?;
+    if state_text.trim().is_empty() {
+        return Err(EventError::EmptyField(names.state.clone()));
+    }
     let state = CallStatus::parse(state_text)
-        .ok_or_else(|| EventError::UnsupportedState(state_text.to_string()))?;
-    let reason = text_at(&value, &names.reason)
+        .ok_or_else(|| EventError::UnsupportedState(shown(state_text)))?;
+    let reason = event_text(&value, &names.reason)?
         .filter(|text| !text.is_empty())
         .map(CompactString::from);
-    let reason_code = match lookup(&value, &names.reason_code) {
-        None | Some(Value::Null) => None,
+    let bad_number = |text: String| EventError::BadNumber {
+        field: names.reason_code.clone(),
+        text,
+    };
+    let reason_code = match present(&value, &names.reason_code) {
+        None => None,
         Some(Value::Number(number)) => Some(
             number
                 .as_u64()
                 .and_then(|n| u16::try_from(n).ok())
-                .ok_or_else(|| EventError::BadNumber {
-                    field: names.reason_code.clone(),
-                    text: number.to_string(),
-                })?,
+                .ok_or_else(|| bad_number(shown(&number.to_string())))?,
         ),
-        Some(Value::String(text)) if text.is_empty() => None,
-        Some(Value::String(text)) => {
-            Some(
-                text.trim()
-                    .parse::<u16>()
-                    .map_err(|_| EventError::BadNumber {
-                        field: names.reason_code.clone(),
-                        text: text.clone(),
-                    })?,
-            )
-        }
-        Some(other) => {
-            return Err(EventError::BadNumber {
-                field: names.reason_code.clone(),
-                text: other.to_string(),
-            });
-        }
+        Some(Value::String(text)) if text.trim().is_empty() => None,
+        Some(Value::String(text)) => Some(
+            text.trim()
+                .parse::<u16>()
+                .map_err(|_| bad_number(format!("\"{}\"", shown(text))))?,
+        ),
+        Some(other) => return Err(bad_number(shown_value(other))),
     };
-    let update_time = match lookup(&value, &names.update_time) {
-        None | Some(Value::Null) => None,
+    let bad_time = |text: String| EventError::BadTime {
+        field: names.update_time.clone(),
+        text,
+    };
+    let update_time = match present(&value, &names.update_time) {
+        None => None,
         Some(Value::String(text)) if text.is_empty() => None,
-        Some(Value::String(text)) => Some(time_base.engine_time(
-            parse_switch_time(text, names.utc_offset_minutes).ok_or_else(|| {
-                EventError::BadTime {
-                    field: names.update_time.clone(),
-                    text: text.clone(),
-                }
-            })?,
-        )),
+        Some(Value::String(text)) => Some(
+            time_base.engine_time(
+                parse_switch_time(text, names.utc_offset_minutes)
+                    .ok_or_else(|| bad_time(format!("\"{}\"", shown(text))))?,
+            ),
+        ),
         Some(Value::Number(number)) => {
             let secs = number
                 .as_f64()
-                .filter(|secs| secs.is_finite() && *secs >= 0.0)
-                .ok_or_else(|| EventError::BadTime {
-                    field: names.update_time.clone(),
-                    text: number.to_string(),
-                })?;
+                .filter(|secs| (0.0..=LATEST_UNIX_SECONDS).contains(secs))
+                .ok_or_else(|| bad_time(shown(&number.to_string())))?;
             Some(time_base.engine_time((secs * 1e6).round() as u64))
         }
-        Some(other) => {
-            return Err(EventError::BadTime {
-                field: names.update_time.clone(),
-                text: other.to_string(),
-            });
-        }
+        Some(other) => return Err(bad_time(shown_value(other))),
     };
     Ok(StateNotification {
         call: CallRef { id, tag },
@@ -548,6 +720,50 @@ mod tests {
             parse_event(br#"{"call":{"id":"x"},"state":"parked"}"#, &names, base),
             Err(EventError::UnsupportedState(_))
         ));
+        assert_eq!(check(b" \n"), "the body is empty");
+        assert_eq!(
+            check(br#"{"call":{"id":"x"},"state":"ringing","state":"terminated"}"#),
+            "the body is ambiguous: the key `state` appears twice at line 1 column 44"
+        );
+        assert_eq!(
+            check(br#"{"call":{"id":true},"state":"ringing"}"#),
+            "`call.id` must be text or a whole number, not a boolean"
+        );
+        assert_eq!(
+            check(br#"{"call":{"id":"x","tag":[1]},"state":"ringing"}"#),
+            "`call.tag` must be text or a whole number, not an array"
+        );
+        assert_eq!(
+            check(br#"{"call":{"id":"x"},"state":7}"#),
+            "`state` must be text, not the number 7"
+        );
+        let long = format!(
+            r#"{{"call":{{"id":"x"}},"state":"ringing","update_time":"{}"}}"#,
+            "\\u0000".repeat(500)
+        );
+        let message = check(long.as_bytes());
+        assert!(message.len() < 200, "{message}");
+        assert!(message.contains("\\0\\0"), "{message}");
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_at_the_recursion_limit() {
+        let names = EventNames::default();
+        let base = TimeBase {
+            origin_unix_micros: 0,
+        };
+        let body = format!("{}{}", "[".repeat(200_000), "]".repeat(200_000));
+        let error = parse_event(body.as_bytes(), &names, base).unwrap_err();
+        assert!(
+            error.to_string().contains("recursion limit exceeded"),
+            "{error}"
+        );
+        let within = format!(
+            r#"{{"call":{{"id":"x"}},"state":"ringing","extra":{}{}}}"#,
+            "[".repeat(100),
+            "]".repeat(100)
+        );
+        assert!(parse_event(within.as_bytes(), &names, base).is_ok());
     }
 
     #[test]

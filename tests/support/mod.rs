@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod plain_loop;
+pub mod receiver;
 pub mod serve;
 pub mod webdriver;
 
@@ -31,6 +32,16 @@ pub fn all_scenarios() -> Vec<PathBuf> {
         .collect();
     files.sort();
     files
+}
+
+/// How many cases a fuzz target runs: `default` (chosen so the fuzz modules take seconds), or
+/// `PROPTEST_CASES` when it is set, e.g. `PROPTEST_CASES=100000 cargo test --release fuzz_`.
+pub fn proptest_cases(default: u32) -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|text| text.trim().parse().ok())
+        .filter(|cases| *cases > 0)
+        .unwrap_or(default)
 }
 
 /// Runs the `dialer` binary.
