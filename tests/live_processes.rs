@@ -4,6 +4,13 @@
 //! fake switch's control endpoint, and every call must still end with one outcome. With every
 //! log at trace level, no credential, token or webhook secret may appear in the logs, the
 //! report or the recorded trace.
+//!
+//! And the proof that no secret leaks anywhere: a stored campaign run from `dialer serve`
+//! against `dialer fake-switch`, every process at trace level, with a refused admin token, a
+//! campaign whose switch password is wrong, and sessions revoked mid-run; the
+//! switch password, the access and refresh tokens, the admin token and the webhook secret
+//! appear in none of: every process's stdout and stderr, `dialer import`'s output, the
+//! recorded trace, the SQLite store (with its WAL), the campaign's report and `/metrics`.
 
 use crate::cli::tempdir;
 use crate::live::{PASSWORD, WEBHOOK_SECRET, assert_one_outcome_each, campaign_text};
@@ -304,6 +311,278 @@ fn separate_processes_survive_hand_written_callbacks_and_mid_campaign_faults() {
             "Bearer ",
         ] {
             assert!(!text.contains(secret), "{secret:?} appears in the {name}");
+        }
+    }
+}
+
+/// `dialer fake-switch` at trace level, its stdout and stderr collected.
+fn start_logged_fake_switch(dir: &std::path::Path) -> (Process, String, Collected) {
+    let world = include_str!("../scenarios/live/world.toml");
+    std::fs::write(dir.join("world.toml"), world).unwrap();
+    let config = format!(
+        "[fake_switch]\nlogin = \"dialer\"\npassword = \"{PASSWORD}\"\ncustomer = 1\n\
+         auto_attendant = \"aa-100\"\nscenario = \"world.toml\"\ntime_scale = 50.0\n"
+    );
+    let config_path = dir.join("fake.toml");
+    std::fs::write(&config_path, config).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_dialer"))
+        .args(["fake-switch", "--listen", "127.0.0.1:0", "--config"])
+        .arg(&config_path)
+        .env("DIALER_LOG", "trace")
+        .current_dir(root())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the fake switch starts");
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    let url = line
+        .trim()
+        .strip_prefix("fake switch listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_string();
+    let mut err = child.stderr.take().unwrap();
+    let first = line.clone();
+    let collected = (
+        std::thread::spawn(move || {
+            use std::io::Read;
+            let mut bytes = first.into_bytes();
+            let _ = stdout.read_to_end(&mut bytes);
+            bytes
+        }),
+        std::thread::spawn(move || {
+            use std::io::Read;
+            let mut bytes = Vec::new();
+            let _ = err.read_to_end(&mut bytes);
+            bytes
+        }),
+    );
+    (Process(child), url, collected)
+}
+
+#[test]
+fn no_secret_reaches_any_output_of_a_stored_live_campaign_run_from_the_console() {
+    const ADMIN_TOKEN: &str = "admin-token-never-logged-0123456789";
+    const WRONG_PASSWORD: &str = "wrong-password-never-logged-4242";
+    let dir = tempdir("no-secret");
+    let (mut fake, api, fake_output) = start_logged_fake_switch(&dir);
+
+    // Leads into the store, as an admin imports them.
+    let db = dir.join("campaign.db");
+    let leads = dir.join("leads.csv");
+    let mut csv = String::from("phone,name\n");
+    for i in 0..20 {
+        csv.push_str(&format!("+1201555{:04},lead {i}\n", 100 + i));
+    }
+    std::fs::write(&leads, csv).unwrap();
+    let import = Command::new(env!("CARGO_BIN_EXE_dialer"))
+        .args(["import", "live-test"])
+        .arg(&leads)
+        .arg("--db")
+        .arg(&db)
+        .env("DIALER_LOG", "trace")
+        .current_dir(root())
+        .output()
+        .unwrap();
+    assert!(import.status.success(), "{}", stderr(&import));
+
+    let record_dir = dir.join("records");
+    std::fs::create_dir_all(&record_dir).unwrap();
+    let serve = crate::support::serve::Serve::start(
+        &["--record-dir", record_dir.to_str().unwrap()],
+        &[("DIALER_ADMIN_TOKEN", ADMIN_TOKEN), ("DIALER_LOG", "trace")],
+    );
+    // The leads come from the store (`[leads] count` only says when dialing stops).
+    let campaign = campaign_text(&api, 20) + &format!("\n[store]\npath = \"{}\"\n", db.display());
+    let wrong = campaign_text(&api, 3).replace(PASSWORD, WRONG_PASSWORD);
+
+    dialer::portaswitch::client::ensure_crypto_provider();
+    let (view, metrics, failed_view) = runtime().block_on(async {
+        let client = reqwest::Client::new();
+        let base = serve.url.clone();
+        let call = |method: reqwest::Method, path: &str, token: &str| {
+            client
+                .request(method, format!("{base}{path}"))
+                .bearer_auth(token)
+        };
+        // Refused tries carry secrets too.
+        let refused = call(
+            reqwest::Method::GET,
+            "/api/campaigns",
+            "guess-admin-token-000000",
+        )
+        .send()
+        .await
+        .unwrap();
+        assert_eq!(refused.status(), 401);
+        let create = |toml: String| {
+            call(reqwest::Method::POST, "/api/campaigns", ADMIN_TOKEN)
+                .json(&json!({ "toml": toml }))
+                .send()
+        };
+        let created: Value = create(campaign.clone())
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let id = created["id"]
+            .as_u64()
+            .unwrap_or_else(|| panic!("{created}"));
+        let failing: Value = create(wrong.clone()).await.unwrap().json().await.unwrap();
+        let failing_id = failing["id"]
+            .as_u64()
+            .unwrap_or_else(|| panic!("{failing}"));
+        for campaign in [id, failing_id] {
+            let started = call(
+                reqwest::Method::POST,
+                &format!("/api/campaigns/{campaign}/start"),
+                ADMIN_TOKEN,
+            )
+            .send()
+            .await
+            .unwrap();
+            assert_eq!(started.status(), 200);
+        }
+        // Mid-run: every session revoked (the engine logs in again).
+        tokio::time::sleep(Duration::from_millis(800)).await;
+        let reply = client
+            .post(format!("{api}/fake/control"))
+            .json(&json!({"revoke_tokens": true}))
+            .send()
+            .await
+            .unwrap();
+        assert!(reply.status().is_success());
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let view = loop {
+            let view: Value = call(
+                reqwest::Method::GET,
+                &format!("/api/campaigns/{id}"),
+                ADMIN_TOKEN,
+            )
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+            if view["phase"] == "finished" || view["phase"] == "failed" {
+                break view;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the campaign never finished: {view}"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        };
+        let failed_view = call(
+            reqwest::Method::GET,
+            &format!("/api/campaigns/{failing_id}"),
+            ADMIN_TOKEN,
+        )
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+        let metrics = call(reqwest::Method::GET, "/metrics", ADMIN_TOKEN)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        (view, metrics, failed_view)
+    });
+    assert_eq!(view["phase"], "finished", "{view}");
+    assert!(
+        view["switch"]["logins"].as_u64().unwrap() >= 2,
+        "the engine logged in again after its session was revoked: {view}"
+    );
+    let report = view.to_string();
+    assert!(report.contains("\"attempts\""), "{report}");
+    // The wrong password was refused by the switch (its faults are counted), and sent.
+    let failed: Value = serde_json::from_str(&failed_view).unwrap();
+    assert!(
+        failed["switch"]["faults"].as_u64().unwrap() >= 1
+            && failed["report"]["outcomes"]["failed"] == failed["report"]["attempts"],
+        "the campaign with a wrong password could not log in: {failed_view}"
+    );
+    let (serve_stdout, serve_stderr) = serve.stop_with_output();
+    let _ = fake.0.kill();
+    let fake_stdout = fake_output.0.join().unwrap();
+    let fake_stderr = fake_output.1.join().unwrap();
+    let _ = fake.0.wait();
+
+    // Everything a person or a file could see.
+    let mut outputs: Vec<(String, Vec<u8>)> = vec![
+        ("`dialer serve` stdout".into(), serve_stdout),
+        ("`dialer serve` logs".into(), serve_stderr.clone()),
+        ("`dialer fake-switch` stdout".into(), fake_stdout),
+        ("`dialer fake-switch` logs".into(), fake_stderr),
+        ("`dialer import` stdout".into(), import.stdout),
+        ("`dialer import` logs".into(), import.stderr),
+        ("the campaign's report".into(), report.into_bytes()),
+        ("the failed campaign".into(), failed_view.into_bytes()),
+        ("/metrics".into(), metrics.clone().into_bytes()),
+    ];
+    let mut records = 0;
+    for entry in std::fs::read_dir(&record_dir).unwrap() {
+        let path = entry.unwrap().path();
+        let bytes = std::fs::read(&path).unwrap();
+        records += bytes.iter().filter(|b| **b == b'\n').count();
+        outputs.push((path.display().to_string(), bytes));
+    }
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        if name.starts_with("campaign.db") {
+            outputs.push((path.display().to_string(), std::fs::read(&path).unwrap()));
+        }
+    }
+    // The outputs are real: trace-level logs, a recorded trace, a store with attempts.
+    let logs = String::from_utf8_lossy(&serve_stderr);
+    assert!(
+        logs.contains("TRACE") || logs.contains("DEBUG"),
+        "trace-level logs: {logs:.400}"
+    );
+    assert!(
+        logs.contains("logging in"),
+        "the engine's logs are in the console's: {logs:.400}"
+    );
+    assert!(records > 20, "the trace was recorded ({records} records)");
+    assert!(
+        metrics.contains("dialer_webhook_requests_total"),
+        "{metrics:.400}"
+    );
+    let store = rusqlite::Connection::open(&db).unwrap();
+    let attempts: i64 = store
+        .query_row("SELECT count(*) FROM attempts", [], |row| row.get(0))
+        .unwrap();
+    assert!(attempts >= 20, "{attempts} attempts journaled");
+    drop(store);
+
+    let secrets = [
+        ("the switch password", PASSWORD),
+        ("a wrong switch password", WRONG_PASSWORD),
+        ("an access token", "fake-access-"),
+        ("a refresh token", "fake-refresh-"),
+        ("a session id", "fake-session-"),
+        ("the admin token", ADMIN_TOKEN),
+        ("a guessed admin token", "guess-admin-token-000000"),
+        ("the webhook secret", WEBHOOK_SECRET),
+        ("an Authorization header", "Bearer "),
+    ];
+    for (name, bytes) in &outputs {
+        for (what, secret) in secrets {
+            assert!(
+                !bytes
+                    .windows(secret.len())
+                    .any(|window| window == secret.as_bytes()),
+                "{what} ({secret:?}) appears in {name}"
+            );
         }
     }
 }

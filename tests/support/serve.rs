@@ -11,7 +11,10 @@ pub struct Serve {
     /// The lines it printed on stdout at start.
     pub banner: Vec<String>,
     logs: Arc<Mutex<Vec<u8>>>,
+    /// What it printed on stdout after the banner.
+    output: Arc<Mutex<Vec<u8>>>,
     reader: Option<std::thread::JoinHandle<()>>,
+    output_reader: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Serve {
@@ -66,16 +69,21 @@ impl Serve {
             )
         });
         // Keep reading stdout so the server never blocks on a full pipe.
-        std::thread::spawn(move || {
-            let mut rest = String::new();
-            let _ = stdout.read_to_string(&mut rest);
+        let output = Arc::new(Mutex::new(Vec::new()));
+        let sink = output.clone();
+        let output_reader = std::thread::spawn(move || {
+            let mut rest = Vec::new();
+            let _ = stdout.read_to_end(&mut rest);
+            sink.lock().unwrap().extend_from_slice(&rest);
         });
         Serve {
             child,
             url,
             banner,
             logs,
+            output,
             reader: Some(reader),
+            output_reader: Some(output_reader),
         }
     }
 
@@ -83,6 +91,15 @@ impl Serve {
     pub fn stop(mut self) -> String {
         self.terminate();
         String::from_utf8_lossy(&self.logs.lock().unwrap()).into_owned()
+    }
+
+    /// Stops the server and returns all it printed: stdout (the banner included), then stderr.
+    pub fn stop_with_output(mut self) -> (Vec<u8>, Vec<u8>) {
+        self.terminate();
+        let mut stdout = self.banner.join("\n").into_bytes();
+        stdout.push(b'\n');
+        stdout.extend_from_slice(&self.output.lock().unwrap());
+        (stdout, self.logs.lock().unwrap().clone())
     }
 
     fn terminate(&mut self) {
@@ -105,6 +122,9 @@ impl Serve {
         let _ = self.child.kill();
         let _ = self.child.wait();
         if let Some(reader) = self.reader.take() {
+            let _ = reader.join();
+        }
+        if let Some(reader) = self.output_reader.take() {
             let _ = reader.join();
         }
     }
