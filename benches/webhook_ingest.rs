@@ -478,5 +478,34 @@ fn webhook_ingest(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, webhook_ingest);
+/// What the receiver adds per callback before the engine sees it: the rate check (lock, clock,
+/// token bucket) and the body parser (strict JSON with the duplicate-key check, then the
+/// fields), beside plain `serde_json::Value` parsing of the same body.
+fn receiver_checks(c: &mut Criterion) {
+    let body = br#"{"call":{"id":"3f2a-1","tag":"a9b1"},"tracking_id":"t-77","state":"terminated","update_time":"2026-01-05 10:00:12","reason":"Normal call clearing","reason_code":16}"#;
+    let names = EventNames::default();
+    let base = TimeBase {
+        origin_unix_micros: 0,
+    };
+    let mut group = c.benchmark_group("webhook_checks");
+    group.bench_function("rate_check", |b| {
+        let bucket = Mutex::new(webhook::TokenBucket::new(
+            webhook::RateLimit::new(1_000_000.0, 1_000_000).unwrap(),
+        ));
+        let started = Instant::now();
+        b.iter(|| {
+            let now = started.elapsed().as_nanos() as u64;
+            std::hint::black_box(bucket.lock().unwrap().admit(now))
+        })
+    });
+    group.bench_function("parse_callback", |b| {
+        b.iter(|| std::hint::black_box(dialer::portaswitch::wire::parse_event(body, &names, base)))
+    });
+    group.bench_function("serde_json_value_only", |b| {
+        b.iter(|| std::hint::black_box(serde_json::from_slice::<serde_json::Value>(body)))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, webhook_ingest, receiver_checks);
 criterion_main!(benches);

@@ -310,8 +310,7 @@ async fn receive(
     let now = u64::try_from(state.started.elapsed().as_nanos()).unwrap_or(u64::MAX);
     let admitted = match state.bucket.lock() {
         Ok(mut bucket) => bucket.admit(now),
-        // A worker panicked while holding the bucket: let callbacks through rather than
-        // lose them all.
+        // `admit` cannot panic, but a poisoned lock still holds a valid bucket: keep using it.
         Err(poisoned) => poisoned.into_inner().admit(now),
     };
     if let Err(wait) = admitted {
