@@ -372,7 +372,7 @@ fn check_row(
             Column::Priority if !value.is_empty() => {
                 priority = value
                     .parse::<i32>()
-                    .map_err(|_| format!("priority `{value}` is not a whole number"))?;
+                    .map_err(|_| format!("priority: `{value}` is not a whole number"))?;
             }
             Column::Field if !value.is_empty() => {
                 fields.insert(

@@ -165,7 +165,7 @@ const ROW_REASONS: [&str; 9] = [
     "phone: ",
     "time_zone: ",
     "region: ",
-    "priority `",
+    "priority: ",
     "column `",
     "cannot read the row: ",
     "the row runs over lines ",
