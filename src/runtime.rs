@@ -45,6 +45,8 @@ pub enum RuntimeError {
     },
     #[error("cannot set up the PortaSwitch client: {0}")]
     Client(#[source] crate::portaswitch::client::PortaError),
+    #[error("calling_hours.time_zone: {0}")]
+    CallingHours(String),
 }
 
 /// A finished simulation: what happened, and the trace's hash.
@@ -344,17 +346,34 @@ pub fn run_live_with(
     // A stored campaign: settle what the last run left in flight (no active-call list is asked
     // for yet, so those attempts end as `unknown`: never redialed blindly), load the leads where
     // they stood and the DNC list, and journal to the store.
+    // Calling hours hold in every live campaign, from the wall clock at the start: engine time
+    // zero.
+    let epoch = crate::clock::wall_now();
+    let hours = &campaign.calling_hours;
+    let zone = crate::compliance::hours::zone(&hours.time_zone)
+        .map_err(|error| RuntimeError::CallingHours(error.to_string()))?;
     let journal = match &campaign.store {
-        None => JournalSetup::in_memory(),
+        None => {
+            let mut compliance = crate::compliance::Compliance::new(
+                epoch,
+                Some(hours.hours.clone()),
+                (&hours.time_zone, zone),
+            );
+            if let Some(from_file) = &setup.compliance {
+                compliance.dnc = from_file.dnc.clone();
+            }
+            setup.compliance = Some(compliance);
+            JournalSetup::in_memory()
+        }
         Some(store) => {
             let plan = crate::store::prepare_run(
                 &store.path,
                 &store.campaign,
                 crate::store::RunSettings {
-                    epoch: crate::clock::wall_now(),
+                    epoch,
                     policy: &setup.redial,
-                    hours: None,
-                    default_zone: ("UTC", jiff::tz::TimeZone::UTC),
+                    hours: Some(hours.hours.clone()),
+                    default_zone: (&hours.time_zone, zone),
                     active: None,
                     durability: crate::store::Durability::Normal,
                 },
