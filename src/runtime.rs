@@ -454,11 +454,23 @@ pub fn run_live_with(
         tokio::pin!(deadline);
         let mut stop = stop;
         let mut stopping = false;
+        let mut deadline_reached = false;
         let finished = loop {
             let request = tokio::select! {
                 biased;
                 finished = &mut done_rx => break finished.ok(),
-                () = &mut deadline => break None,
+                () = &mut deadline => {
+                    // Nothing is lost at the deadline: the campaign reports what it knows.
+                    deadline_reached = true;
+                    let Some(supervisor) = &supervisor else { break None };
+                    supervisor.do_send(crate::mail::Mail::new(
+                        crate::campaign::supervisor::CampaignControl::ReportNow,
+                    ));
+                    break tokio::time::timeout(std::time::Duration::from_secs(5), &mut done_rx)
+                        .await
+                        .ok()
+                        .and_then(Result::ok);
+                }
                 signal = actix_rt::signal::ctrl_c(), if ctrl_c => match signal {
                     Ok(()) if !stopping => StopRequest::Graceful,
                     _ => StopRequest::Now,
@@ -489,14 +501,15 @@ pub fn run_live_with(
             }
         };
         receiver.handle.stop(true).await;
-        Ok::<_, RuntimeError>((finished, stopping))
+        Ok::<_, RuntimeError>((finished, stopping, deadline_reached))
     });
     drop(system);
-    let (finished, stopped_by_admin) = result?;
+    let (finished, stopped_by_admin, deadline_reached) = result?;
     let mut sink = trace.borrow_mut();
     sink.finish().map_err(RuntimeError::Trace)?;
     Ok(LiveRun {
         status: match (finished.is_some(), stopped_by_admin) {
+            _ if deadline_reached => crate::live::LiveStatus::DeadlineReached,
             (true, false) => crate::live::LiveStatus::Completed,
             (true, true) => crate::live::LiveStatus::Stopped,
             (false, true) => crate::live::LiveStatus::Aborted,

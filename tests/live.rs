@@ -225,6 +225,10 @@ fn a_live_campaign_outside_its_calling_hours_dials_nobody() {
         "nothing may be dialed on a holiday"
     );
     assert!(!records.iter().any(|r| r["kind"] == "dial"));
+    // At the deadline the campaign still reports: every lead deferred to its window.
+    let engine = run.engine.as_ref().expect("a report at the deadline");
+    assert_eq!(engine.tally.attempts, 0);
+    assert_eq!(engine.leads.deferred, 5, "{:?}", engine.leads);
 }
 
 #[test]
