@@ -84,16 +84,16 @@ pub enum Command {
         /// Override a setting for every run, like `--set agents.count=30` (repeatable).
         #[arg(long = "set", value_name = "KEY=VALUE")]
         overrides: Vec<String>,
-        /// The abandon cap, as a fraction.
-        #[arg(long, default_value_t = 0.03)]
-        abandon_cap: f64,
+        /// The abandon cap, as a fraction; default the scenario's `[pacing.abandon] cap_percent`.
+        #[arg(long)]
+        abandon_cap: Option<f64>,
         /// The highest acceptable chance of breaching the cap over a 30-day window.
         #[arg(long, default_value_t = 0.05)]
         max_breach: f64,
         /// Seconds within which an answered person must reach an agent not to count as a
-        /// compliance abandon.
-        #[arg(long, default_value_t = 2.0)]
-        compliance_wait: f64,
+        /// compliance abandon; default the scenario's `[pacing.abandon] threshold`.
+        #[arg(long)]
+        compliance_wait: Option<f64>,
         /// Whose numbers to summarise: the dialer's view, or the simulator's ground truth.
         #[arg(long, value_enum, default_value_t = View::Engine)]
         view: View,
@@ -461,6 +461,11 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
             shard,
             resume,
         } => {
+            // The dialer's own abandon accounting decides by default: the same cap and
+            // threshold as the scenario's `[pacing.abandon]`.
+            let abandon = Scenario::load(&scenario, &overrides)?.pacing.abandon;
+            let abandon_cap = abandon_cap.unwrap_or(abandon.cap);
+            let compliance_wait = compliance_wait.unwrap_or(abandon.threshold.as_secs_f64());
             let args = SweepArgs {
                 scenario,
                 grid,

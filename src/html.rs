@@ -25,8 +25,8 @@ const ROLLING_WINDOW_S: f64 = 1800.0;
 
 const STYLE: &str = "body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;max-width:960px;color:#1d2430;padding:0 1rem}\
 h1{font-size:1.5rem;margin-bottom:.2rem}h2{font-size:1.15rem;margin-top:2rem;border-bottom:1px solid #dde2ea;padding-bottom:.3rem}\
-.sub{color:#5b6575;margin-top:0}table{border-collapse:collapse;font-variant-numeric:tabular-nums;margin:.5rem 0}\
-td,th{padding:.25rem .7rem;border-bottom:1px solid #eef1f5;text-align:right;white-space:nowrap}th{background:#f5f7fa}td:first-child,th:first-child{text-align:left}\
+.sub{color:#5b6575;margin-top:0}table{border-collapse:collapse;font-variant-numeric:tabular-nums;margin:.5rem 0;font-size:.9rem}\
+td,th{padding:.25rem .5rem;border-bottom:1px solid #eef1f5;text-align:right;white-space:nowrap}th{background:#f5f7fa;white-space:normal;vertical-align:bottom}td:first-child,th:first-child{text-align:left}\
 .rec{background:#e7f6ec;font-weight:600}.bad{color:#b3261e}.note{color:#5b6575;font-size:.9rem}figure{margin:1rem 0}svg{max-width:100%;height:auto}";
 
 /// Escapes text for HTML.

@@ -45,6 +45,8 @@ pub enum RuntimeError {
     },
     #[error("cannot set up the PortaSwitch client: {0}")]
     Client(#[source] crate::portaswitch::client::PortaError),
+    #[error("calling_hours.time_zone: {0}")]
+    CallingHours(String),
 }
 
 /// A finished simulation: what happened, and the trace's hash.
@@ -344,17 +346,34 @@ pub fn run_live_with(
     // A stored campaign: settle what the last run left in flight (no active-call list is asked
     // for yet, so those attempts end as `unknown`: never redialed blindly), load the leads where
     // they stood and the DNC list, and journal to the store.
+    // Calling hours hold in every live campaign, from the wall clock at the start: engine time
+    // zero.
+    let epoch = crate::clock::wall_now();
+    let hours = &campaign.calling_hours;
+    let zone = crate::compliance::hours::zone(&hours.time_zone)
+        .map_err(|error| RuntimeError::CallingHours(error.to_string()))?;
     let journal = match &campaign.store {
-        None => JournalSetup::in_memory(),
+        None => {
+            let mut compliance = crate::compliance::Compliance::new(
+                epoch,
+                Some(hours.hours.clone()),
+                (&hours.time_zone, zone),
+            );
+            if let Some(from_file) = &setup.compliance {
+                compliance.dnc = from_file.dnc.clone();
+            }
+            setup.compliance = Some(compliance);
+            JournalSetup::in_memory()
+        }
         Some(store) => {
             let plan = crate::store::prepare_run(
                 &store.path,
                 &store.campaign,
                 crate::store::RunSettings {
-                    epoch: crate::clock::wall_now(),
+                    epoch,
                     policy: &setup.redial,
-                    hours: None,
-                    default_zone: ("UTC", jiff::tz::TimeZone::UTC),
+                    hours: Some(hours.hours.clone()),
+                    default_zone: (&hours.time_zone, zone),
                     active: None,
                     durability: crate::store::Durability::Normal,
                 },
@@ -435,11 +454,23 @@ pub fn run_live_with(
         tokio::pin!(deadline);
         let mut stop = stop;
         let mut stopping = false;
+        let mut deadline_reached = false;
         let finished = loop {
             let request = tokio::select! {
                 biased;
                 finished = &mut done_rx => break finished.ok(),
-                () = &mut deadline => break None,
+                () = &mut deadline => {
+                    // Nothing is lost at the deadline: the campaign reports what it knows.
+                    deadline_reached = true;
+                    let Some(supervisor) = &supervisor else { break None };
+                    supervisor.do_send(crate::mail::Mail::new(
+                        crate::campaign::supervisor::CampaignControl::ReportNow,
+                    ));
+                    break tokio::time::timeout(std::time::Duration::from_secs(5), &mut done_rx)
+                        .await
+                        .ok()
+                        .and_then(Result::ok);
+                }
                 signal = actix_rt::signal::ctrl_c(), if ctrl_c => match signal {
                     Ok(()) if !stopping => StopRequest::Graceful,
                     _ => StopRequest::Now,
@@ -470,14 +501,15 @@ pub fn run_live_with(
             }
         };
         receiver.handle.stop(true).await;
-        Ok::<_, RuntimeError>((finished, stopping))
+        Ok::<_, RuntimeError>((finished, stopping, deadline_reached))
     });
     drop(system);
-    let (finished, stopped_by_admin) = result?;
+    let (finished, stopped_by_admin, deadline_reached) = result?;
     let mut sink = trace.borrow_mut();
     sink.finish().map_err(RuntimeError::Trace)?;
     Ok(LiveRun {
         status: match (finished.is_some(), stopped_by_admin) {
+            _ if deadline_reached => crate::live::LiveStatus::DeadlineReached,
             (true, false) => crate::live::LiveStatus::Completed,
             (true, true) => crate::live::LiveStatus::Stopped,
             (false, true) => crate::live::LiveStatus::Aborted,

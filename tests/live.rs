@@ -119,6 +119,11 @@ tick = "200ms"
 # These tests exercise the switch seam; pacing stays plain power (no abandon guard).
 [pacing.abandon]
 guard = false
+
+# The tests run at any hour of the day (the default window is 08:00 to 21:00).
+[calling_hours]
+open = "00:00"
+close = "24:00"
 "#
     )
 }
@@ -189,6 +194,58 @@ fn engine_totals(run: &LiveRun) -> (u64, u64) {
     (engine.tally.attempts, engine.outcomes.iter().sum())
 }
 
+/// A live campaign keeps its calling hours: on a day that is a holiday in the leads' zone it
+/// dials nobody, and says why.
+#[test]
+fn a_live_campaign_outside_its_calling_hours_dials_nobody() {
+    let fake = fake(Faults::default());
+    let today = jiff::tz::TimeZone::UTC
+        .to_datetime(jiff::Timestamp::now())
+        .date();
+    let holidays: Vec<String> = [today.yesterday(), Ok(today), today.tomorrow()]
+        .into_iter()
+        .map(|day| format!("\"{}\"", day.unwrap()))
+        .collect();
+    let text = campaign_text(&fake.url(), 5).replace(
+        "open = \"00:00\"\nclose = \"24:00\"",
+        &format!("time_zone = \"UTC\"\nholidays = [{}]", holidays.join(", ")),
+    );
+    let campaign = load(&text, &["dialing.deadline=\"3s\""]);
+    assert_eq!(campaign.calling_hours.hours.holidays.len(), 3);
+    let (run, records) = run(&campaign);
+    // The leads wait for their window, past the deadline; the switch was reachable all along.
+    assert_eq!(run.status, dialer::live::LiveStatus::DeadlineReached);
+    assert!(
+        run.switch.logins >= 1 && run.switch.lists >= 1,
+        "{:?}",
+        run.switch
+    );
+    assert_eq!(
+        run.switch.originates, 0,
+        "nothing may be dialed on a holiday"
+    );
+    assert!(!records.iter().any(|r| r["kind"] == "dial"));
+    // At the deadline the campaign still reports: every lead deferred to its window.
+    let engine = run.engine.as_ref().expect("a report at the deadline");
+    assert_eq!(engine.tally.attempts, 0);
+    assert_eq!(engine.leads.deferred, 5, "{:?}", engine.leads);
+}
+
+#[test]
+fn live_calling_hours_default_to_eight_to_nine_and_are_checked() {
+    let fake = fake(Faults::default());
+    let text = campaign_text(&fake.url(), 5).replace("open = \"00:00\"\nclose = \"24:00\"", "");
+    let campaign = load(&text, &[]);
+    let default = dialer::compliance::hours::CallingHours::default();
+    assert_eq!(campaign.calling_hours.hours, default);
+    assert_eq!(campaign.calling_hours.time_zone, "UTC");
+    let bad = campaign_text(&fake.url(), 5).replace("close = \"24:00\"", "close = \"00:00\"");
+    let error = LiveCampaign::from_toml("bad.toml", &bad, &[], &|_| None)
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("calling_hours.close"), "{error}");
+}
+
 #[test]
 fn a_campaign_against_the_fake_switch_reconciles_every_call() {
     let fake = fake(Faults::default());
@@ -232,10 +289,14 @@ fn faults_in_callbacks_and_the_api_still_give_every_call_one_outcome() {
     };
     let fake = fake(faults);
     let campaign = load(&campaign_text(&fake.url(), 25), &[]);
-    // Mid-campaign, the switch forgets every session.
+    // Mid-campaign (once calls are up, so requests must follow), the switch forgets every
+    // session.
     let state = fake.state.clone();
     let revoker = std::thread::spawn(move || {
-        std::thread::sleep(Duration::from_millis(1200));
+        let began = std::time::Instant::now();
+        while state.live_calls() < 2 && began.elapsed() < Duration::from_secs(20) {
+            std::thread::sleep(Duration::from_millis(10));
+        }
         state.revoke_tokens();
     });
     let (run, records) = run(&campaign);

@@ -324,6 +324,9 @@ pub enum CampaignControl {
     Resume,
     /// Pace with this strategy from now on.
     SetPacing(Strategy),
+    /// The run is ending now (a live run's deadline): stop dialing and report what is known,
+    /// calls still up included as such (their leads count as dialing).
+    ReportNow,
 }
 
 /// Asks for the campaign's [`CampaignStatus`] and, with `with_calls`, its live calls. Not engine
@@ -1002,6 +1005,14 @@ impl CampaignSupervisor {
         if !(self.dialing_closed || self.hopper.is_exhausted()) {
             return;
         }
+        self.finish(ctx);
+    }
+
+    /// Stops dialing and the timers, flushes the journal and reports the campaign.
+    fn finish(&mut self, ctx: &mut Context<Self>) {
+        if self.finished {
+            return;
+        }
         self.finished = true;
         let now = self.clock.now();
         if let Some(since) = self.paused_since.take() {
@@ -1647,6 +1658,7 @@ impl Handler<Mail<CampaignControl>> for CampaignSupervisor {
                         .do_send(Mail::new(PacingControl::SetStrategy(strategy)));
                 }
             }
+            CampaignControl::ReportNow => self.finish(ctx),
         }
     }
 }

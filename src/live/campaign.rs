@@ -17,10 +17,12 @@ use crate::portaswitch::client::{ClientSettings, Credentials, LoginSecret, Secre
 use crate::portaswitch::webhook::{RateLimit, WebhookSettings};
 use crate::portaswitch::wire::{ApiNames, EventNames, ListNames, OriginateNames, TimeBase};
 use crate::scenario::file::{
-    AgentsSection, CalleesSection, DialingSection, PacingSection, RawDist, RawDuration,
-    ReconcileSection, RedialSection, ScenarioFile, ScenarioSection, TimedOutcome,
+    AgentsSection, CalleesSection, CallingHoursSection, DialingSection, PacingSection, RawDist,
+    RawDuration, ReconcileSection, RedialSection, ScenarioFile, ScenarioSection, TimedOutcome,
 };
-use crate::scenario::{Problem, Scenario, ScenarioError, locate_key, parse_toml};
+use crate::scenario::{
+    CallingHoursSettings, Problem, Scenario, ScenarioError, locate_key, parse_toml,
+};
 use crate::time::SimDuration;
 use serde::Deserialize;
 use std::net::SocketAddr;
@@ -42,6 +44,8 @@ pub struct LiveCampaign {
     pub deadline: Duration,
     /// The store holding the campaign's leads and journal, if any.
     pub store: Option<StoreSettings>,
+    /// When calls may be placed (always set for a live campaign: 08:00 to 21:00 by default).
+    pub calling_hours: CallingHoursSettings,
 }
 
 impl LiveCampaign {
@@ -111,6 +115,10 @@ struct RawCampaignFile {
     /// `[leads]` and the journal stays in memory.
     #[serde(default)]
     store: Option<RawStoreSection>,
+    /// When calls may be placed, in each lead's local time; default 08:00 to 21:00 every day,
+    /// leads without a zone of their own in `time_zone` (default UTC).
+    #[serde(default)]
+    calling_hours: CallingHoursSection,
 }
 
 #[derive(Debug, Deserialize)]
@@ -451,7 +459,7 @@ fn build(
         redial: raw.redial,
         pacing: raw.pacing,
         reconcile: raw.reconcile,
-        calling_hours: None,
+        calling_hours: Some(raw.calling_hours),
         timeline: Vec::new(),
     };
     let engine = match Scenario::from_file(scenario_file) {
@@ -763,5 +771,13 @@ fn build(
         },
         public_url: w.public_url,
         store: store_settings,
+        // Always set: the file's section (or its defaults) went into the engine scenario.
+        calling_hours: engine
+            .calling_hours
+            .clone()
+            .unwrap_or_else(|| CallingHoursSettings {
+                hours: crate::compliance::hours::CallingHours::default(),
+                time_zone: "UTC".to_string(),
+            }),
     })
 }

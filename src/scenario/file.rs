@@ -281,7 +281,7 @@ pub struct RedialSection {
     pub abandon_lockout: Option<RawDuration>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CallingHoursSection {
     #[serde(default)]

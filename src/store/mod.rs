@@ -314,17 +314,11 @@ impl Store {
 
     /// Leads of a campaign by status (`new`, `dialing`, `waiting`, `done`, `dnc`, `no_window`).
     pub fn lead_counts(&self, campaign: CampaignId) -> Result<BTreeMap<String, u64>, StoreError> {
-        let mut statement = self
-            .conn
-            .prepare("SELECT status, COUNT(*) FROM leads WHERE campaign_id = ?1 GROUP BY status")
-            .map_err(|e| self.err("cannot count leads", e))?;
-        let rows = statement
-            .query_map(params![campaign.0], |row| {
-                Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)? as u64))
-            })
-            .map_err(|e| self.err("cannot count leads", e))?;
-        rows.collect::<Result<_, _>>()
-            .map_err(|e| self.err("cannot count leads", e))
+        self.count_by(
+            "SELECT status, COUNT(*) FROM leads WHERE campaign_id = ?1 GROUP BY status",
+            campaign,
+            "cannot count leads",
+        )
     }
 
     /// Attempts per outcome of a campaign (`in_flight` for those without one).
@@ -332,19 +326,11 @@ impl Store {
         &self,
         campaign: CampaignId,
     ) -> Result<BTreeMap<String, u64>, StoreError> {
-        let mut statement = self
-            .conn
-            .prepare(
-                "SELECT COALESCE(outcome, 'in_flight'), COUNT(*) FROM attempts WHERE campaign_id = ?1 GROUP BY 1",
-            )
-            .map_err(|e| self.err("cannot count attempts", e))?;
-        let rows = statement
-            .query_map(params![campaign.0], |row| {
-                Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)? as u64))
-            })
-            .map_err(|e| self.err("cannot count attempts", e))?;
-        rows.collect::<Result<_, _>>()
-            .map_err(|e| self.err("cannot count attempts", e))
+        self.count_by(
+            "SELECT COALESCE(outcome, 'in_flight'), COUNT(*) FROM attempts WHERE campaign_id = ?1 GROUP BY 1",
+            campaign,
+            "cannot count attempts",
+        )
     }
 
     /// Attempts made per lead phone number (for checks: no lead dialed more than allowed).
@@ -352,17 +338,28 @@ impl Store {
         &self,
         campaign: CampaignId,
     ) -> Result<BTreeMap<String, u64>, StoreError> {
-        let mut statement = self
-            .conn
-            .prepare("SELECT phone, COUNT(*) FROM attempts WHERE campaign_id = ?1 GROUP BY phone")
-            .map_err(|e| self.err("cannot count attempts", e))?;
+        self.count_by(
+            "SELECT phone, COUNT(*) FROM attempts WHERE campaign_id = ?1 GROUP BY phone",
+            campaign,
+            "cannot count attempts",
+        )
+    }
+
+    /// Runs a `SELECT key, COUNT(*) ... WHERE campaign_id = ?1 GROUP BY key` query.
+    fn count_by(
+        &self,
+        sql: &str,
+        campaign: CampaignId,
+        what: &'static str,
+    ) -> Result<BTreeMap<String, u64>, StoreError> {
+        let mut statement = self.conn.prepare(sql).map_err(|e| self.err(what, e))?;
         let rows = statement
             .query_map(params![campaign.0], |row| {
                 Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)? as u64))
             })
-            .map_err(|e| self.err("cannot count attempts", e))?;
+            .map_err(|e| self.err(what, e))?;
         rows.collect::<Result<_, _>>()
-            .map_err(|e| self.err("cannot count attempts", e))
+            .map_err(|e| self.err(what, e))
     }
 
     // ---- The do-not-call list ----
