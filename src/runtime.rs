@@ -47,6 +47,11 @@ pub enum RuntimeError {
     Client(#[source] crate::portaswitch::client::PortaError),
     #[error("calling_hours.time_zone: {0}")]
     CallingHours(String),
+    #[error(
+        "PortaSwitch site `{site}` refused the campaign's login ({reason}); nothing was dialed: \
+         check [switch] login and password or api_token"
+    )]
+    LoginRefused { site: String, reason: String },
 }
 
 /// A finished simulation: what happened, and the trace's hash.
@@ -340,6 +345,22 @@ pub fn run_live_with(
     let sites_for_hooks = sites.clone();
 
     let system = actix::System::new();
+    // The credentials are checked before any lead is touched: a mistyped password must end the
+    // run here, not turn every lead's first attempt into a final `failed`. A site that does not
+    // answer is left to the backend's failover.
+    if let Some(first) = sites.first() {
+        let names = &backend_settings.names.list;
+        let params =
+            crate::portaswitch::wire::customer_params(names, backend_settings.customer, false);
+        if let Err(error @ crate::portaswitch::client::PortaError::LoginRefused { .. }) =
+            system.block_on(first.call(&names.subscribe_method, params))
+        {
+            return Err(RuntimeError::LoginRefused {
+                site: first.name().to_string(),
+                reason: error.summary(),
+            });
+        }
+    }
     let trace = trace.shared();
     let trace_for_run = trace.clone();
     let mut setup = campaign.setup.clone();

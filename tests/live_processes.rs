@@ -503,13 +503,18 @@ fn no_secret_reaches_any_output_of_a_stored_live_campaign_run_from_the_console()
     );
     let report = view.to_string();
     assert!(report.contains("\"attempts\""), "{report}");
-    // The wrong password was refused by the switch (its faults are counted), and sent.
+    // The wrong password was refused by the switch before any lead was touched: the campaign
+    // failed at its start, saying why, and dialed nobody.
     let failed: Value = serde_json::from_str(&failed_view).unwrap();
+    assert_eq!(failed["phase"], "failed", "{failed_view}");
     assert!(
-        failed["switch"]["faults"].as_u64().unwrap() >= 1
-            && failed["report"]["outcomes"]["failed"] == failed["report"]["attempts"],
+        failed["error"]
+            .as_str()
+            .is_some_and(|error| error.contains("refused the campaign's login")
+                && error.contains("nothing was dialed")),
         "the campaign with a wrong password could not log in: {failed_view}"
     );
+    assert!(failed["report"].is_null(), "{failed_view}");
     let (serve_stdout, serve_stderr) = serve.stop_with_output();
     let _ = fake.0.kill();
     let fake_stdout = fake_output.0.join().unwrap();
