@@ -958,7 +958,6 @@ fn abandon_status(
     }
     let mut ledger = AbandonLedger::new(settings);
     ledger.carry_in(&prior);
-    ledger.advance(crate::time::SimTime::ZERO);
     let show = |counts: AbandonCounts| {
         format!(
             "{:.2}% ({} of {})",

@@ -66,6 +66,12 @@ pub fn wall_now() -> jiff::Timestamp {
     jiff::Timestamp::now()
 }
 
+/// A monotonic instant, for real-time components outside the engine: the fake PortaSwitch
+/// server's world time and its token lifetimes. Never used in a simulation.
+pub fn monotonic_now() -> std::time::Instant {
+    std::time::Instant::now()
+}
+
 /// The wall clock as Unix microseconds. Live mode only (the PortaSwitch client's token lifetimes,
 /// and the switch's timestamps); a simulation never calls it.
 pub fn unix_now_micros() -> u64 {
@@ -120,6 +126,29 @@ impl Clock {
                 TimerHandle::Wall(ctx.notify_later(Mail::new(message), delay.to_std()))
             }
         }
+    }
+
+    /// Arms the timer kept in `slot` for `at`, unless it is already armed for `at` or earlier
+    /// (whoever handles that earlier wake re-arms for what is then due); a later timer is
+    /// cancelled and replaced.
+    pub fn schedule_no_later<A, M>(
+        &self,
+        ctx: &mut Context<A>,
+        own: &mut OwnAddress<A>,
+        slot: &mut Option<(SimTime, TimerHandle)>,
+        at: SimTime,
+        message: M,
+    ) where
+        A: Actor<Context = Context<A>> + Handler<Mail<M>>,
+        M: Send + 'static,
+    {
+        if slot.is_some_and(|(armed, _)| armed <= at) {
+            return;
+        }
+        if let Some((_, old)) = slot.take() {
+            self.cancel(ctx, old);
+        }
+        *slot = Some((at, self.schedule(ctx, own, at, message)));
     }
 
     pub fn cancel<A>(&self, ctx: &mut Context<A>, handle: TimerHandle)

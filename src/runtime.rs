@@ -375,15 +375,13 @@ pub fn run_live_with(
         .map_err(|error| RuntimeError::CallingHours(error.to_string()))?;
     let journal = match &campaign.store {
         None => {
-            let mut compliance = crate::compliance::Compliance::new(
+            // Replaces the rules the campaign file's engine scenario made with its own start as
+            // time zero (a live file has no DNC list of its own: that lives in the store).
+            setup.compliance = Some(crate::compliance::Compliance::new(
                 epoch,
                 Some(hours.hours.clone()),
                 (&hours.time_zone, zone),
-            );
-            if let Some(from_file) = &setup.compliance {
-                compliance.dnc = from_file.dnc.clone();
-            }
-            setup.compliance = Some(compliance);
+            ));
             JournalSetup::in_memory()
         }
         Some(store) => {
@@ -543,4 +541,65 @@ pub fn run_live_with(
         trace_hash: sink.hash(),
         trace_records: sink.records(),
     })
+}
+
+/// An actix-web server on its own thread and actix System, for callers that need it in the
+/// background (the fake switch and the console in tests, benchmarks and `serve --demo`).
+pub struct ServerThread {
+    handle: actix_web::dev::ServerHandle,
+    system: actix::System,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl ServerThread {
+    /// Runs `start` inside a new System on a new thread and keeps that System running until
+    /// [`ServerThread::stop`]; `handle` says which server to stop then. `None` if the thread
+    /// died before `start` returned.
+    pub fn spawn<T, E>(
+        start: impl FnOnce() -> Result<T, E> + Send + 'static,
+        handle: impl FnOnce(&T) -> actix_web::dev::ServerHandle,
+    ) -> Option<Result<(T, ServerThread), E>>
+    where
+        T: Send + 'static,
+        E: Send + 'static,
+    {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let thread = std::thread::spawn(move || {
+            let system = actix::System::new();
+            system.block_on(async move {
+                let _ = tx.send(start().map(|built| (built, actix::System::current())));
+            });
+            let _ = system.run();
+        });
+        let started = rx.recv().ok()?;
+        Some(started.map(|(built, system)| {
+            let server = ServerThread {
+                handle: handle(&built),
+                system,
+                thread: Some(thread),
+            };
+            (built, server)
+        }))
+    }
+
+    /// Stops the server from outside its thread, then its System, and waits for the thread.
+    /// Idempotent.
+    pub fn stop(&mut self) {
+        let Some(thread) = self.thread.take() else {
+            return;
+        };
+        let handle = self.handle.clone();
+        let system = self.system.clone();
+        let stopper = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build();
+            if let Ok(runtime) = runtime {
+                runtime.block_on(handle.stop(false));
+            }
+            system.stop();
+        });
+        let _ = stopper.join();
+        let _ = thread.join();
+    }
 }

@@ -817,35 +817,26 @@ impl CampaignSupervisor {
         let Some(&next) = self.wrap_up_ends.front() else {
             return;
         };
-        if self.wrap_up_timer.is_some_and(|(at, _)| at <= next) {
-            return;
-        }
-        if let Some((_, old)) = self.wrap_up_timer.take() {
-            self.clock.cancel(ctx, old);
-        }
-        let handle = self.clock.schedule(
+        self.clock.schedule_no_later(
             ctx,
             &mut self.own_address,
+            &mut self.wrap_up_timer,
             next,
             SupervisorTimer::WrapUpEnds,
         );
-        self.wrap_up_timer = Some((next, handle));
     }
 
     fn arm_redial_timer(&mut self, ctx: &mut Context<Self>) {
         let Some(next) = self.hopper.next_redial_due() else {
             return;
         };
-        if self.redial_timer.is_some_and(|(at, _)| at <= next) {
-            return;
-        }
-        if let Some((_, old)) = self.redial_timer.take() {
-            self.clock.cancel(ctx, old);
-        }
-        let handle =
-            self.clock
-                .schedule(ctx, &mut self.own_address, next, SupervisorTimer::RedialDue);
-        self.redial_timer = Some((next, handle));
+        self.clock.schedule_no_later(
+            ctx,
+            &mut self.own_address,
+            &mut self.redial_timer,
+            next,
+            SupervisorTimer::RedialDue,
+        );
     }
 
     fn arm_sweep(&mut self, ctx: &mut Context<Self>) {
@@ -1364,16 +1355,13 @@ impl CampaignSupervisor {
             (false, None) => return,
         };
         let at = self.clock.now() + wait;
-        if self.reconcile_timer.is_some_and(|(armed, _)| armed <= at) {
-            return;
-        }
-        if let Some((_, old)) = self.reconcile_timer.take() {
-            self.clock.cancel(ctx, old);
-        }
-        let handle =
-            self.clock
-                .schedule(ctx, &mut self.own_address, at, SupervisorTimer::Reconcile);
-        self.reconcile_timer = Some((at, handle));
+        self.clock.schedule_no_later(
+            ctx,
+            &mut self.own_address,
+            &mut self.reconcile_timer,
+            at,
+            SupervisorTimer::Reconcile,
+        );
     }
 
     fn request_list(&mut self, ctx: &mut Context<Self>) {

@@ -170,32 +170,21 @@ async fn wait_for_signal() {
 pub struct ConsoleThread {
     pub address: SocketAddr,
     pub manager: Arc<CampaignManager>,
-    handle: actix_web::dev::ServerHandle,
-    system: actix::System,
-    thread: Option<std::thread::JoinHandle<()>>,
+    server: crate::runtime::ServerThread,
     demo: Option<demo::Demo>,
 }
 
 impl ConsoleThread {
     pub fn spawn(settings: ConsoleSettings) -> Result<ConsoleThread, ConsoleError> {
-        let (tx, rx) = std::sync::mpsc::channel();
-        let thread = std::thread::spawn(move || {
-            let system = actix::System::new();
-            system.block_on(async move {
-                let started = start(settings).map(|console| (console, actix::System::current()));
-                let _ = tx.send(started);
-            });
-            let _ = system.run();
-        });
-        let (console, system) = rx
-            .recv()
-            .map_err(|_| ConsoleError::Demo("the console thread died".into()))??;
+        let (console, server) = crate::runtime::ServerThread::spawn(
+            move || start(settings),
+            |console: &Console| console.handle.clone(),
+        )
+        .ok_or_else(|| ConsoleError::Demo("the console thread died".into()))??;
         Ok(ConsoleThread {
             address: console.address,
             manager: console.manager,
-            handle: console.handle,
-            system,
-            thread: Some(thread),
+            server,
             demo: console.demo,
         })
     }
@@ -213,21 +202,7 @@ impl ConsoleThread {
 impl Drop for ConsoleThread {
     fn drop(&mut self) {
         self.manager.shutdown();
-        if let Some(thread) = self.thread.take() {
-            let handle = self.handle.clone();
-            let system = self.system.clone();
-            let stopper = std::thread::spawn(move || {
-                let runtime = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build();
-                if let Ok(runtime) = runtime {
-                    runtime.block_on(handle.stop(false));
-                }
-                system.stop();
-            });
-            let _ = stopper.join();
-            let _ = thread.join();
-        }
+        self.server.stop();
         self.demo.take();
     }
 }

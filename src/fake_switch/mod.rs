@@ -21,6 +21,7 @@ pub mod config;
 pub mod world;
 
 use crate::clock;
+use crate::clock::monotonic_now;
 use crate::domain::PhoneNumber;
 use crate::portaswitch::wire::format_switch_time;
 use crate::switch::CallStatus;
@@ -227,31 +228,20 @@ pub fn start(config: FakeConfig, listen: SocketAddr) -> std::io::Result<FakeSwit
 pub struct FakeSwitchThread {
     pub address: SocketAddr,
     pub state: Arc<FakeState>,
-    handle: actix_web::dev::ServerHandle,
-    system: actix::System,
-    thread: Option<std::thread::JoinHandle<()>>,
+    server: crate::runtime::ServerThread,
 }
 
 impl FakeSwitchThread {
     pub fn spawn(config: FakeConfig, listen: SocketAddr) -> std::io::Result<FakeSwitchThread> {
-        let (tx, rx) = std::sync::mpsc::channel();
-        let thread = std::thread::spawn(move || {
-            let system = actix::System::new();
-            system.block_on(async move {
-                let started = start(config, listen).map(|fake| (fake, actix::System::current()));
-                let _ = tx.send(started);
-            });
-            let _ = system.run();
-        });
-        let (fake, system) = rx
-            .recv()
-            .map_err(|_| std::io::Error::other("the fake switch thread died"))??;
+        let (fake, server) = crate::runtime::ServerThread::spawn(
+            move || start(config, listen),
+            |fake: &FakeSwitch| fake.handle.clone(),
+        )
+        .ok_or_else(|| std::io::Error::other("the fake switch thread died"))??;
         Ok(FakeSwitchThread {
             address: fake.address,
             state: fake.state,
-            handle: fake.handle,
-            system,
-            thread: Some(thread),
+            server,
         })
     }
 
@@ -266,22 +256,7 @@ impl FakeSwitchThread {
     }
 
     fn shutdown(&mut self) {
-        if let Some(thread) = self.thread.take() {
-            let handle = self.handle.clone();
-            let system = self.system.clone();
-            // Stop the server from outside its thread, then its System.
-            let stopper = std::thread::spawn(move || {
-                let runtime = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build();
-                if let Ok(runtime) = runtime {
-                    runtime.block_on(handle.stop(false));
-                }
-                system.stop();
-            });
-            let _ = stopper.join();
-            let _ = thread.join();
-        }
+        self.server.stop();
     }
 }
 
@@ -390,7 +365,7 @@ fn issue_session(state: &FakeState) -> HttpResponse {
     sessions.access.insert(
         access.clone(),
         Token {
-            expires: Instant::now() + ttl,
+            expires: monotonic_now() + ttl,
             subscribed: BTreeSet::new(),
         },
     );
@@ -507,7 +482,7 @@ fn authorised(
             return fault("Server.internal", "lock poisoned");
         };
         match sessions.access.get(&token) {
-            Some(info) if info.expires > Instant::now() => info.subscribed.clone(),
+            Some(info) if info.expires > monotonic_now() => info.subscribed.clone(),
             _ => {
                 state.stats.session_faults.fetch_add(1, Ordering::Relaxed);
                 return fault(

@@ -15,7 +15,6 @@ use compact_str::CompactString;
 use serde_json::{Value, json};
 use std::cmp::{Ordering, Reverse};
 use std::collections::{BinaryHeap, HashMap};
-use std::time::Instant;
 
 /// A callback to post.
 #[derive(Clone, Debug)]
@@ -63,7 +62,8 @@ pub struct World {
     hooks: HashMap<u64, Hook>,
     next_attempt: u64,
     epoch_unix_micros: u64,
-    started: Instant,
+    /// When the world started (real time, read through [`crate::clock::monotonic_now`]).
+    started: std::time::Instant,
     time_scale: f64,
     ring_timeout: SimDuration,
 }
@@ -79,7 +79,7 @@ impl World {
             hooks: HashMap::new(),
             next_attempt: 0,
             epoch_unix_micros,
-            started: Instant::now(),
+            started: crate::clock::monotonic_now(),
             time_scale: config.time_scale,
             ring_timeout: config.scenario.dialing.ring_timeout,
         };
