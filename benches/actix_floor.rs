@@ -13,7 +13,7 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: dialer::allocator::Allocator = dialer::allocator::Allocator;
 
 #[derive(Message)]
 #[rtype(result = "()")]

@@ -24,7 +24,7 @@ use dialer::time::{SimDuration, SimTime};
 use std::time::{Duration, Instant};
 
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: dialer::allocator::Allocator = dialer::allocator::Allocator;
 
 const LEADS: u64 = 20_000;
 const ATTEMPTS_PER_SAMPLE: u64 = 1_000;

@@ -18,7 +18,7 @@ use std::time::Duration;
 mod plain_loop;
 
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: dialer::allocator::Allocator = dialer::allocator::Allocator;
 
 fn load(name: &str) -> Scenario {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -225,6 +225,8 @@ fn start_engine(workers: usize) -> (SocketAddr, mpsc::Sender<EngineCommand>) {
                                 dial_watchdog_grace: dialer::time::SimDuration::from_secs(3600),
                                 ..CallSettings::default()
                             },
+                            // Every callback reaches the recorder, as the console would see it.
+                            report_ringing: true,
                         });
                         for index in 0..CALLS as u64 {
                             let attempt = base + index;

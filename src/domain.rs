@@ -25,10 +25,10 @@ pub struct LeadId(pub u64);
 pub struct PhoneNumber(pub CompactString);
 
 /// `prefix` followed by `number` in decimal, zero-padded to at least `width` digits, built
-/// without `format!` (this runs once per dial and per simulated call).
+/// without `format!` (this runs once per dial and three times per simulated call).
 pub fn numbered(prefix: &str, number: u64, width: usize) -> CompactString {
     let mut digits = itoa::Buffer::new();
-    let digits = digits.format(number).as_bytes();
+    let digits = digits.format(number);
     let padding = width.saturating_sub(digits.len());
     let length = prefix.len() + padding + digits.len();
     // Short texts (every simulated id and number) are built on the stack and copied once.
@@ -36,13 +36,15 @@ pub fn numbered(prefix: &str, number: u64, width: usize) -> CompactString {
     if length > text.len() {
         let mut long = CompactString::new(prefix);
         long.extend(std::iter::repeat_n('0', padding));
-        long.push_str(std::str::from_utf8(digits).unwrap_or_default());
+        long.push_str(digits);
         return long;
     }
     text[..prefix.len()].copy_from_slice(prefix.as_bytes());
-    text[prefix.len() + padding..length].copy_from_slice(digits);
-    // Only ASCII digits and zeros follow the (valid UTF-8) prefix.
-    CompactString::new(std::str::from_utf8(&text[..length]).unwrap_or_default())
+    text[prefix.len() + padding..length].copy_from_slice(digits.as_bytes());
+    // SAFETY: `text[..length]` is `prefix` (a `str`, so valid UTF-8) followed by ASCII zeros
+    // and ASCII digits, and a valid UTF-8 text followed by ASCII is valid UTF-8. Checking it
+    // again cost a third of this function on every simulated call.
+    CompactString::new(unsafe { std::str::from_utf8_unchecked(&text[..length]) })
 }
 
 impl fmt::Display for AttemptId {
@@ -147,6 +149,7 @@ mod tests {
         assert_eq!(numbered("", 123_456_789, 3), "123456789");
         let long_prefix = "+".repeat(45);
         assert_eq!(numbered(&long_prefix, 7, 5), format!("{long_prefix}00007"));
+        assert_eq!(numbered("x", 5, 45), format!("x{}5", "0".repeat(44)));
     }
 }
 

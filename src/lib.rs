@@ -34,6 +34,7 @@
 //! - [`text`]: quoting untrusted input back in messages, escaped and cut.
 //! - [`cli`]: the command line.
 
+pub mod allocator;
 pub mod backtest;
 pub mod call;
 pub mod campaign;

@@ -5,7 +5,7 @@ use clap::Parser;
 use std::process::ExitCode;
 
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: dialer::allocator::Allocator = dialer::allocator::Allocator;
 
 fn main() -> ExitCode {
     let cli = dialer::cli::Cli::parse();

@@ -96,3 +96,65 @@ fn counting_mail_finds_the_same_idle_points_as_the_runtime() {
         run_with(&bench, 2, Quiescence::RuntimeIdle).trace_hash
     );
 }
+
+#[test]
+fn hearing_of_ringing_or_not_changes_no_decision() {
+    // Calls report "dialing -> ringing" only when something shows or keeps call states
+    // (`call::actor::shown_only`). A journal that keeps every state asks for it; the default
+    // simulation journal does not. Both runs must take the same decisions: same trace, same
+    // report, and the keeping journal must really have heard the phones ring.
+    use dialer::campaign::supervisor::JournalSetup;
+    use dialer::domain::{AppState, AttemptId};
+    use dialer::journal::memory::MemoryJournal;
+    use dialer::report::RunReport;
+    use dialer::runtime::{SimulationOptions, simulate_with_journal};
+    use dialer::trace::TraceSink;
+
+    let jobs: Vec<_> = all_scenarios()
+        .into_iter()
+        .filter(|path| {
+            let name = path.to_str().unwrap();
+            !name.contains("bench-") && !name.contains("pacing-200")
+        })
+        .collect();
+    let results = parallel(jobs, |path| {
+        let scenario = load(&path, &[]);
+        let options = SimulationOptions {
+            quiescence: Quiescence::MailCount,
+            ..SimulationOptions::default()
+        };
+        let quiet = run_with(&scenario, 3, Quiescence::MailCount);
+        let keeping = MemoryJournal::keeping_all();
+        let log = keeping.log();
+        let run = simulate_with_journal(
+            &scenario,
+            3,
+            TraceSink::hashing_only(),
+            options,
+            JournalSetup {
+                journal: Box::new(keeping),
+                first_attempt: AttemptId(1),
+            },
+        )
+        .unwrap_or_else(|error| panic!("simulation failed: {error}"));
+        let heard = RunReport::build(&scenario, 3, &run);
+        let rang = log.read(|contents| {
+            contents
+                .states
+                .iter()
+                .filter(|(_, _, state)| *state == AppState::Ringing)
+                .count()
+        });
+        (path, quiet, heard, rang)
+    });
+    for (path, quiet, heard, rang) in results {
+        assert!(rang > 0, "{}: no ringing state was kept", path.display());
+        assert_eq!(
+            quiet.trace_hash,
+            heard.trace_hash,
+            "{}: hearing of ringing changed a decision",
+            path.display()
+        );
+        assert_eq!(quiet, heard, "{}", path.display());
+    }
+}

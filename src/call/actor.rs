@@ -28,6 +28,18 @@ pub struct CallEnv {
     pub switch: Recipient<Mail<SwitchCommand>>,
     pub supervisor: Recipient<Mail<CallUpdate>>,
     pub settings: CallSettings,
+    /// Whether the campaign wants to hear "dialing -> ringing" (see [`shown_only`]): yes when
+    /// something shows or keeps each call's state (a console feed, a store).
+    pub report_ringing: bool,
+}
+
+/// A change of state that only shows on screens and in stored histories: the campaign decides
+/// nothing on it, because a dial in flight is one whether its phone rings yet or not. Skipping
+/// it saves one message per dial on the simulator's hot path (BENCHMARKS.md); the campaign then
+/// hears `from: Dialing` with the next change. `tests/determinism.rs` checks that hearing it
+/// or not gives the same trace and report.
+pub fn shown_only(from: AppState, to: AppState) -> bool {
+    from == AppState::Dialing && to == AppState::Ringing
 }
 
 /// What a call tells its campaign after handling a message.
@@ -63,6 +75,8 @@ pub struct CallActor {
     /// While the call is suspect the switch has let go of it, but the campaign's active-call
     /// list has yet to settle it: the actor keeps itself alive until it ends.
     keep_alive: Option<actix::Addr<CallActor>>,
+    /// The state the campaign last heard of: the `from` of the next update.
+    reported: AppState,
 }
 
 impl CallActor {
@@ -84,6 +98,7 @@ impl CallActor {
             env,
             events_to: Some(address.recipient()),
             keep_alive: None,
+            reported: AppState::Dialing,
         };
         actor.run(Input::Start, &mut ctx);
         actix::spawn(ctx.into_future(actor));
@@ -92,18 +107,16 @@ impl CallActor {
 
     fn run(&mut self, input: Input<'_>, ctx: &mut Context<Self>) {
         let now = self.env.clock.now();
-        let before = self.machine.state();
         let mut effects = Effects::new();
         self.machine.handle(input, now, &mut effects);
         let must_report = matches!(input, Input::Watchdog | Input::Listed(_));
-        self.apply(before, now, effects, must_report, ctx);
+        self.apply(now, effects, must_report, ctx);
     }
 
     /// Carries out effects. `must_report` forces an update even without news (a watchdog poke
     /// must be answered with the new deadline).
     fn apply(
         &mut self,
-        before: AppState,
         now: SimTime,
         effects: Effects,
         must_report: bool,
@@ -141,10 +154,13 @@ impl CallActor {
             }
         }
         let after = self.machine.state();
-        if must_report || after != before || !anomalies.is_empty() || record.is_some() {
+        let from = self.reported;
+        let news = after != from && (self.env.report_ringing || !shown_only(from, after));
+        if must_report || news || !anomalies.is_empty() || record.is_some() {
+            self.reported = after;
             self.env.supervisor.do_send(Mail::new(CallUpdate {
                 attempt: self.machine.attempt(),
-                from: before,
+                from,
                 to: after,
                 at: now,
                 anomalies,
@@ -178,12 +194,11 @@ impl Handler<Mail<CallEvents>> for CallActor {
 
     fn handle(&mut self, mail: Mail<CallEvents>, ctx: &mut Context<Self>) {
         let now = self.env.clock.now();
-        let before = self.machine.state();
         let mut effects = Effects::new();
         for event in &mail.body.0 {
             self.machine.handle(Input::Event(event), now, &mut effects);
         }
-        self.apply(before, now, effects, false, ctx);
+        self.apply(now, effects, false, ctx);
     }
 }
 

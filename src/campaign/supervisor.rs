@@ -546,6 +546,7 @@ impl CampaignSupervisor {
                 switch,
                 supervisor: me.recipient(),
                 settings: setup.call_settings,
+                report_ringing: feed.is_some() || journal.journal.keeps_call_states(),
             });
             CampaignSupervisor {
                 clock,

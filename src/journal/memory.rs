@@ -179,6 +179,11 @@ impl Journal for MemoryJournal {
         Ok(())
     }
 
+    /// Only a journal keeping all keeps the states; the default one just counts them.
+    fn keeps_call_states(&self) -> bool {
+        self.keep_all
+    }
+
     fn call_state(&mut self, attempt: AttemptId, at: SimTime, state: AppState) {
         let mut log = self.log.0.borrow_mut();
         log.states_seen += 1;

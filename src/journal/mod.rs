@@ -128,6 +128,12 @@ pub trait Journal {
     /// A call reached a new state (queued; never waits).
     fn call_state(&mut self, attempt: AttemptId, at: SimTime, state: AppState);
 
+    /// Whether this journal keeps every state a call passes through, "ringing" included (a
+    /// store does). If it does not, calls need not report changes nobody decides on.
+    fn keeps_call_states(&self) -> bool {
+        true
+    }
+
     /// An attempt ended; `fate` is the lead's, after `lead_attempts` attempts (queued).
     fn attempt_ended(&mut self, record: &AttemptRecord, fate: LeadFate, lead_attempts: u32);
 

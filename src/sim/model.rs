@@ -1231,6 +1231,11 @@ impl SimSwitchModel {
     /// The state the switch lists for a call, as `get_sip_calls_list` would show it; `None`
     /// once the call is over. Calls the engine no longer hears about are listed too: that is
     /// how a dialer learns what became of them.
+    /// Whether the call `key` names is still carried (a key, once dead, never lives again).
+    pub fn is_live(&self, key: CallKey) -> bool {
+        self.call_ref(key).is_some()
+    }
+
     pub fn listed_state(&self, key: CallKey) -> Option<CallStatus> {
         self.call_ref(key).map(|call| listed_status(call.phase))
     }

@@ -117,8 +117,9 @@ pub struct SimCore {
     calendar: Rc<Calendar<SwitchItem>>,
     /// Where each live call's notifications go, by model slot.
     recipients: Vec<Option<Recipient<Mail<CallEvents>>>>,
-    /// The model's key for each attempt, for hangups (attempt ids are dense).
-    keys_by_attempt: Vec<Option<CallKey>>,
+    /// The model's key for each attempt whose call may still be up, for hangups and the
+    /// active-call list.
+    keys_by_attempt: KeysByAttempt,
     notices_to: Recipient<Mail<SwitchNotice>>,
     trace: SharedTrace,
     step: Step,
@@ -131,6 +132,47 @@ pub struct SimCore {
     sampler: Option<Sampler>,
     /// Delivery faults (`[faults]`), when any is configured.
     faults: Option<DeliveryFaults>,
+}
+
+/// The model's key of each recent attempt (attempt ids are dense), kept from the oldest attempt
+/// whose call may still be up: entries whose calls the model has let go of leave from the front,
+/// so a day of a million attempts holds only the window of calls in progress. A key, once
+/// dead, never lives again (slots change generation on reuse), so dropping it changes no answer.
+#[derive(Default)]
+struct KeysByAttempt {
+    /// The attempt id of `keys[0]`.
+    first: u64,
+    keys: std::collections::VecDeque<Option<CallKey>>,
+}
+
+impl KeysByAttempt {
+    fn insert(&mut self, attempt: AttemptId, key: CallKey, is_live: impl Fn(CallKey) -> bool) {
+        while let Some(front) = self.keys.front() {
+            if front.is_some_and(&is_live) {
+                break;
+            }
+            self.keys.pop_front();
+            self.first += 1;
+        }
+        if self.keys.is_empty() {
+            self.first = attempt.0;
+        }
+        // Requests normally arrive in attempt order; one that does not widens the window.
+        while attempt.0 < self.first {
+            self.keys.push_front(None);
+            self.first -= 1;
+        }
+        let index = (attempt.0 - self.first) as usize;
+        if self.keys.len() <= index {
+            self.keys.resize(index + 1, None);
+        }
+        self.keys[index] = Some(key);
+    }
+
+    fn get(&self, attempt: AttemptId) -> Option<CallKey> {
+        let index = attempt.0.checked_sub(self.first)?;
+        self.keys.get(index as usize).copied().flatten()
+    }
 }
 
 /// The state of injected delivery faults: callbacks held back for later, and calls whose
@@ -180,7 +222,7 @@ impl SimCore {
             model,
             calendar,
             recipients: Vec::new(),
-            keys_by_attempt: Vec::new(),
+            keys_by_attempt: KeysByAttempt::default(),
             notices_to,
             trace,
             step: Step::default(),
@@ -676,15 +718,12 @@ impl SimCore {
                     }
                     self.recipients[slot] = Some(request.events_to);
                 }
-                let index = request.attempt.0 as usize;
-                if self.keys_by_attempt.len() <= index {
-                    self.keys_by_attempt.resize(index + 1, None);
-                }
-                self.keys_by_attempt[index] = Some(key);
+                self.keys_by_attempt
+                    .insert(request.attempt, key, |key| self.model.is_live(key));
                 self.flush();
             }
             SwitchCommand::Hangup { attempt, .. } => {
-                if let Some(Some(key)) = self.keys_by_attempt.get(attempt.0 as usize).copied() {
+                if let Some(key) = self.keys_by_attempt.get(attempt) {
                     self.model.hangup(now, key, &mut self.step);
                     self.flush();
                 }
@@ -700,12 +739,7 @@ impl SimCore {
     /// The model's ground truth as PortaSwitch's active-call list: every call it carries, or
     /// only the attempts asked about.
     fn active_calls(&self, only: Option<Vec<AttemptId>>) -> ActiveCallList {
-        let key_of = |attempt: AttemptId| {
-            self.keys_by_attempt
-                .get(attempt.0 as usize)
-                .copied()
-                .flatten()
-        };
+        let key_of = |attempt: AttemptId| self.keys_by_attempt.get(attempt);
         match only {
             Some(attempts) => ActiveCallList {
                 listed: attempts
