@@ -101,7 +101,9 @@ impl CallActor {
             reported: AppState::Dialing,
         };
         actor.run(Input::Start, &mut ctx);
-        actix::spawn(ctx.into_future(actor));
+        // Boxed: tokio moves a task's future into its cell and out again; a pointer is cheaper
+        // to move than actix's context (hundreds of bytes), once per dial.
+        actix::spawn(Box::pin(ctx.into_future(actor)));
         weak
     }
 
