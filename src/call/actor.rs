@@ -2,9 +2,12 @@
 //!
 //! Each handler reads the clock, feeds the machine, and carries out the machine's effects: switch
 //! commands become mail to the backend, and what the campaign must know becomes one
-//! [`CallUpdate`] per handled message, with the machine's current watchdog deadline. The
-//! campaign keeps those deadlines and pokes silent calls ([`WatchdogPoke`]), so a call sets no
-//! timers of its own. The actor stops itself when the attempt has ended.
+//! [`CallUpdate`] per handled message, with the machine's current watchdog deadline. A change
+//! the campaign only shows or stores ("dialing -> ringing", see [`shown_only`]) is reported when
+//! something shows or stores it ([`CallEnv::report_ringing`]), and otherwise rides along as the
+//! `from` of the next update. The campaign keeps the deadlines and pokes silent calls
+//! ([`WatchdogPoke`]), so a call sets no timers of its own. The actor stops itself when the
+//! attempt has ended.
 //!
 //! The shell decides nothing about the call. It must not draw randomness or read a clock other
 //! than through `Clock`.
