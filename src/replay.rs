@@ -144,6 +144,19 @@ impl Recording {
                         site: record["site"].as_str().unwrap_or("").into(),
                     },
                 )),
+                "login_refused" => recording.notices.push((
+                    t_us,
+                    SwitchNotice::LoginRefused {
+                        site: record["site"].as_str().unwrap_or("").into(),
+                        reason: record["reason"].as_str().unwrap_or("").into(),
+                    },
+                )),
+                "login_restored" => recording.notices.push((
+                    t_us,
+                    SwitchNotice::LoginRestored {
+                        site: record["site"].as_str().unwrap_or("").into(),
+                    },
+                )),
                 "unknown_call" | "event_after_end" => {
                     let call = record["call"].as_str().unwrap_or("");
                     let (id, tag) = call.split_once('/').unwrap_or((call, ""));

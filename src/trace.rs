@@ -85,6 +85,10 @@ pub enum TraceRecord<'a> {
     ActiveCallsUnavailable { reason: &'a str },
     /// The backend moved to another PortaSwitch site.
     SiteChanged { site: &'a str },
+    /// The switch refused the login: dialing stops until it works again.
+    LoginRefused { site: &'a str, reason: &'a str },
+    /// The login works again: dialing resumes.
+    LoginRestored { site: &'a str },
     /// The simulated switch injected a fault (`[faults]`): what, to which attempt, and the
     /// state of the callback concerned, if any.
     Fault {
@@ -319,6 +323,15 @@ fn canonical_words(seq: u64, at: SimTime, record: &TraceRecord<'_>, out: &mut Wo
             put_tag(out, 12);
             put_str(out, site);
         }
+        TraceRecord::LoginRefused { site, reason } => {
+            put_tag(out, 21);
+            put_str(out, site);
+            put_str(out, reason);
+        }
+        TraceRecord::LoginRestored { site } => {
+            put_tag(out, 22);
+            put_str(out, site);
+        }
         TraceRecord::Fault {
             attempt,
             fault,
@@ -502,6 +515,12 @@ pub fn record_notice(trace: &SharedTrace, at: SimTime, notice: &SwitchNotice) {
             sink.record(at, &TraceRecord::ActiveCallsUnavailable { reason })
         }
         SwitchNotice::SiteChanged { site } => sink.record(at, &TraceRecord::SiteChanged { site }),
+        SwitchNotice::LoginRefused { site, reason } => {
+            sink.record(at, &TraceRecord::LoginRefused { site, reason })
+        }
+        SwitchNotice::LoginRestored { site } => {
+            sink.record(at, &TraceRecord::LoginRestored { site })
+        }
     }
 }
 

@@ -325,6 +325,67 @@ fn faults_in_callbacks_and_the_api_still_give_every_call_one_outcome() {
     );
 }
 
+/// An admin changes the dialer's password on PortaSwitch in the middle of a campaign. The dials
+/// already on their way fail; then the campaign places nothing until the login works again (it
+/// must not burn through its leads with calls that can only fail), and goes on by itself when the
+/// password is put back.
+#[test]
+fn a_login_refused_mid_run_pauses_dialing_until_the_login_works_again() {
+    let fake = fake(Faults::default());
+    let leads = 30;
+    let campaign = load(&campaign_text(&fake.url(), leads), &[]);
+    let state = fake.state.clone();
+    let admin = std::thread::spawn(move || {
+        let began = std::time::Instant::now();
+        while state.live_calls() < 2 && began.elapsed() < Duration::from_secs(20) {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        state.set_password(Some("changed-by-an-admin"));
+        state.revoke_tokens();
+        // A few of the dialer's login checks (every 300 ms here) are refused meanwhile.
+        std::thread::sleep(Duration::from_millis(2500));
+        state.set_password(None);
+    });
+    let (run, records) = run(&campaign);
+    admin.join().unwrap();
+    assert_eq!(run.status, dialer::live::LiveStatus::Completed);
+    let (attempts, outcomes) = engine_totals(&run);
+    assert_eq!(attempts, outcomes);
+    assert_eq!(assert_one_outcome_each(&records) as u64, attempts);
+    assert_eq!(run.switch.login_refusals, 1, "{:?}", run.switch);
+
+    let position = |kind: &str| {
+        records
+            .iter()
+            .position(|record| record["kind"] == kind)
+            .unwrap_or_else(|| panic!("no {kind} record in the trace"))
+    };
+    let (refused, restored) = (position("login_refused"), position("login_restored"));
+    assert!(refused < restored);
+    let dials_while_refused = records[refused..restored]
+        .iter()
+        .filter(|record| record["kind"] == "dial")
+        .count();
+    assert_eq!(
+        dials_while_refused, 0,
+        "a call was placed while the login was refused"
+    );
+
+    // Only the dials already placed when the switch refused failed for it.
+    let failed = records
+        .iter()
+        .filter(|record| record["kind"] == "outcome" && record["outcome"] == "failed")
+        .count();
+    assert!((1..=10).contains(&failed), "{failed} attempts failed");
+    // Every lead was dialed in the end: the campaign went on after the pause.
+    let leads_dialed: std::collections::BTreeSet<u64> = records
+        .iter()
+        .filter(|record| record["kind"] == "dial")
+        .map(|record| record["lead"].as_u64().unwrap())
+        .collect();
+    assert_eq!(leads_dialed.len(), leads as usize);
+}
+
 fn campaign_with_secondary(main: &str, secondary: &str, leads: u32) -> LiveCampaign {
     let text = campaign_text(main, leads).replace(
         "login = \"dialer\"",

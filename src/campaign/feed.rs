@@ -113,6 +113,8 @@ pub struct CampaignStatus {
     pub dialing_closed: bool,
     /// An admin paused dialing.
     pub admin_paused: bool,
+    /// PortaSwitch refused the dialer's login: no calls are placed until it works again.
+    pub switch_login_refused: bool,
     pub queue_guard: GuardView,
     pub calls: CallsByState,
     pub agents: AgentsView,

@@ -485,6 +485,8 @@ pub struct CampaignSupervisor {
     feed: Option<FeedPort>,
     /// An admin paused dialing.
     admin_paused: bool,
+    /// PortaSwitch refused the login ([`SwitchNotice::LoginRefused`]): no dials until it works.
+    login_refused: bool,
     /// Calls queued when the queue guard paused, while it is paused.
     guard_queued_at_pause: Option<u32>,
 }
@@ -598,6 +600,7 @@ impl CampaignSupervisor {
                 startup: Some(InFlight::new()),
                 feed,
                 admin_paused: false,
+                login_refused: false,
                 guard_queued_at_pause: None,
             }
         })
@@ -707,7 +710,7 @@ impl CampaignSupervisor {
 
     fn snapshot(&mut self, now: SimTime) -> PacingSnapshot {
         self.release_wrap_ups(now);
-        let dialable_leads = if self.dialing_closed || self.admin_paused {
+        let dialable_leads = if self.dialing_closed || self.dialing_held() {
             0
         } else {
             self.hopper.dialable_at(now).min(self.attempts_left())
@@ -725,8 +728,13 @@ impl CampaignSupervisor {
             // settles it.
             calls_queued: self.counts.get(AppState::Queued) + self.counts.get(AppState::Suspect),
             dialable_leads,
-            dialing_open: !self.dialing_closed && !self.admin_paused,
+            dialing_open: !self.dialing_closed && !self.dialing_held(),
         }
+    }
+
+    /// Dialing waits for someone: an admin paused it, or the switch refused the login.
+    fn dialing_held(&self) -> bool {
+        self.admin_paused || self.login_refused
     }
 
     /// The campaign's numbers now, for the console.
@@ -751,6 +759,7 @@ impl CampaignSupervisor {
             finished: self.finished,
             dialing_closed: self.dialing_closed,
             admin_paused: self.admin_paused,
+            switch_login_refused: self.login_refused,
             queue_guard: GuardView {
                 paused: self.paused_since.is_some(),
                 since_us: self.paused_since.map(SimTime::as_micros),
@@ -858,7 +867,7 @@ impl CampaignSupervisor {
     /// placed by [`CampaignSupervisor::place_started`] once journaled.
     fn take_dial(&mut self, now: SimTime) -> bool {
         if self.dialing_closed
-            || self.admin_paused
+            || self.dialing_held()
             || self.attempts_left() <= self.starting.len() as u64
         {
             return false;
@@ -1575,6 +1584,20 @@ impl Handler<Mail<SwitchNotice>> for CampaignSupervisor {
             }
             SwitchNotice::SiteChanged { .. } => {
                 self.reconcile_tally.site_changes += 1;
+            }
+            SwitchNotice::LoginRefused { site, reason } => {
+                tracing::error!(
+                    site = %site,
+                    reason = %reason,
+                    "PortaSwitch refused the login: no calls are placed until it works again"
+                );
+                self.login_refused = true;
+                self.send_numbers();
+            }
+            SwitchNotice::LoginRestored { site } => {
+                tracing::warn!(site = %site, "the login works again: dialing resumes");
+                self.login_refused = false;
+                self.send_numbers();
             }
         }
     }

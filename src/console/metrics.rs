@@ -251,13 +251,14 @@ pub fn render(campaigns: &[MetricsInput]) -> String {
     out.family(
         "dialer_dialing_paused",
         "gauge",
-        "1 while dialing is paused, by who paused it (an admin, or the queue guard).",
+        "1 while dialing is paused, by who paused it (an admin, the queue guard, or PortaSwitch refusing the login).",
     );
     for (status, id) in &with_status {
         let s = status;
         for (reason, paused) in [
             ("admin", s.admin_paused),
             ("queue_guard", s.queue_guard.paused),
+            ("login_refused", s.switch_login_refused),
         ] {
             out.sample(
                 "dialer_dialing_paused",
@@ -398,6 +399,7 @@ mod tests {
             finished: false,
             dialing_closed: false,
             admin_paused: false,
+            switch_login_refused: false,
             queue_guard: GuardView {
                 paused: true,
                 since_us: Some(4_000_000),

@@ -413,6 +413,7 @@ impl PlaybackBoard {
             finished: self.finished,
             dialing_closed: self.finished,
             admin_paused: false,
+            switch_login_refused: false,
             queue_guard: self.guard,
             calls: c,
             agents,

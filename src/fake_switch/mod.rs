@@ -71,6 +71,8 @@ struct Control {
     faults: Faults,
     operating_mode: String,
     blackhole: bool,
+    /// A password set while running (an admin changed it), in place of the configured one.
+    password: Option<String>,
 }
 
 /// The fake switch's shared state.
@@ -97,6 +99,14 @@ impl FakeState {
     pub fn revoke_tokens(&self) {
         if let Ok(mut sessions) = self.sessions.lock() {
             sessions.access.clear();
+        }
+    }
+
+    /// Changes the password the switch accepts (as an admin would on PortaSwitch); `None` goes
+    /// back to the configured one. Sessions already open stay valid until revoked.
+    pub fn set_password(&self, password: Option<&str>) {
+        if let Ok(mut control) = self.control.lock() {
+            control.password = password.map(String::from);
         }
     }
 
@@ -189,6 +199,7 @@ pub fn start(config: FakeConfig, listen: SocketAddr) -> std::io::Result<FakeSwit
             faults: config.faults.clone(),
             operating_mode: config.operating_mode.clone(),
             blackhole: false,
+            password: None,
         }),
         rng: Mutex::new(ChaCha8Rng::seed_from_u64(config.seed)),
         outbox,
@@ -451,8 +462,13 @@ fn login(state: &FakeState, params: &Value) -> HttpResponse {
     let password = params.get("password").and_then(Value::as_str);
     let token = params.get("token").and_then(Value::as_str);
     let good_login = login == Some(config.login.as_str());
+    let changed = state
+        .control
+        .lock()
+        .ok()
+        .and_then(|control| control.password.clone());
     let good_secret = match (password, token) {
-        (Some(given), _) => config.password.as_deref() == Some(given),
+        (Some(given), _) => changed.as_deref().or(config.password.as_deref()) == Some(given),
         (None, Some(given)) => config.api_token.as_deref() == Some(given),
         (None, None) => false,
     };
@@ -627,7 +643,8 @@ async fn show_state(state: web::Data<FakeState>) -> HttpResponse {
 }
 
 /// Changes faults and modes while running: any of `faults` (a partial table, as in the config
-/// file), `operating_mode`, `blackhole`, `revoke_tokens`.
+/// file), `operating_mode`, `blackhole`, `revoke_tokens`, `password` (a string, or null for the
+/// configured one).
 async fn control(body: web::Json<Value>, state: web::Data<FakeState>) -> HttpResponse {
     let body = body.into_inner();
     if let Some(faults) = body.get("faults") {
@@ -647,6 +664,9 @@ async fn control(body: web::Json<Value>, state: web::Data<FakeState>) -> HttpRes
         }
         if let Some(blackhole) = body.get("blackhole").and_then(Value::as_bool) {
             control.blackhole = blackhole;
+        }
+        if let Some(password) = body.get("password") {
+            control.password = password.as_str().map(String::from);
         }
     }
     if body.get("revoke_tokens").and_then(Value::as_bool) == Some(true)

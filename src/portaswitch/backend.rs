@@ -84,6 +84,8 @@ pub struct BackendStats {
     pub list_failures: AtomicU64,
     pub failovers: AtomicU64,
     pub switch_backs: AtomicU64,
+    /// Times the switch refused the login mid-run (each pauses dialing until it works again).
+    pub login_refusals: AtomicU64,
 }
 
 /// A plain copy of [`BackendStats`], with the sites' traffic.
@@ -98,6 +100,7 @@ pub struct BackendCounts {
     pub list_failures: u64,
     pub failovers: u64,
     pub switch_backs: u64,
+    pub login_refusals: u64,
     pub requests: u64,
     pub faults: u64,
     pub transport_errors: u64,
@@ -133,6 +136,10 @@ pub struct PortaSwitchBackend {
     held: Vec<SwitchCommand>,
     normal_probes: u32,
     probing: bool,
+    /// The switch refused the login; the campaign was told and waits for `LoginRestored`.
+    login_refused: bool,
+    /// A login check is on its way.
+    login_checking: bool,
     stats: Arc<BackendStats>,
     clock: Clock,
     trace: SharedTrace,
@@ -172,6 +179,10 @@ enum Done {
         result: Result<Value, PortaError>,
     },
     Probe {
+        result: Result<Value, PortaError>,
+    },
+    LoginCheck {
+        site: usize,
         result: Result<Value, PortaError>,
     },
 }
@@ -223,6 +234,8 @@ impl PortaSwitchBackend {
             held: Vec::new(),
             normal_probes: 0,
             probing: false,
+            login_refused: false,
+            login_checking: false,
             stats,
             clock,
             trace,
@@ -254,6 +267,7 @@ impl PortaSwitchBackend {
             list_failures: get(&stats.list_failures),
             failovers: get(&stats.failovers),
             switch_backs: get(&stats.switch_backs),
+            login_refusals: get(&stats.login_refusals),
             ..BackendCounts::default()
         };
         for site in sites {
@@ -367,6 +381,9 @@ impl PortaSwitchBackend {
                 );
                 if error.is_site_down() {
                     self.fail_over(site, &error, ctx);
+                }
+                if matches!(error, PortaError::LoginRefused { .. }) {
+                    self.on_login_refused(site, &error, ctx);
                 }
                 self.retry_pending();
             }
@@ -576,6 +593,70 @@ impl PortaSwitchBackend {
         }
     }
 
+    /// The switch refused the login (the password or API token changed): the campaign is told
+    /// once, so that it stops placing calls that can only fail, and the login is tried again
+    /// every `probe_interval` until it works.
+    fn on_login_refused(&mut self, site: usize, error: &PortaError, ctx: &mut Context<Self>) {
+        if self.login_refused {
+            return;
+        }
+        self.login_refused = true;
+        self.stats.login_refusals.fetch_add(1, Ordering::Relaxed);
+        self.notice(SwitchNotice::LoginRefused {
+            site: self.sites[site].name().into(),
+            reason: error.summary().into(),
+        });
+        ctx.run_later(self.settings.probe_interval, |actor, ctx| {
+            actor.check_login(ctx)
+        });
+    }
+
+    fn check_login(&mut self, ctx: &mut Context<Self>) {
+        if !self.login_refused || self.login_checking {
+            return;
+        }
+        self.login_checking = true;
+        let site = self.active;
+        let client = self.sites[site].clone();
+        let method = self.settings.names.list.session_data_method.clone();
+        ctx.spawn(
+            async move {
+                client.reset_session().await;
+                client.call(&method, json!({})).await
+            }
+            .into_actor(self)
+            .map(move |result, _actor, ctx| ctx.notify(Done::LoginCheck { site, result })),
+        );
+    }
+
+    fn on_login_check(
+        &mut self,
+        site: usize,
+        result: Result<Value, PortaError>,
+        ctx: &mut Context<Self>,
+    ) {
+        self.login_checking = false;
+        match result {
+            Ok(_) => {
+                self.login_refused = false;
+                tracing::info!(site = %self.sites[site].name(), "the switch accepts the login again");
+                self.notice(SwitchNotice::LoginRestored {
+                    site: self.sites[site].name().into(),
+                });
+            }
+            Err(error) => {
+                tracing::warn!(
+                    site = %self.sites[site].name(),
+                    error = %error.summary(),
+                    "the login still fails; trying again later"
+                );
+                ctx.run_later(self.settings.probe_interval, |actor, ctx| {
+                    actor.check_login(ctx)
+                });
+            }
+        }
+    }
+
     fn probe_main(&mut self, ctx: &mut Context<Self>) {
         if self.active == 0 || self.switching || self.probing {
             return;
@@ -721,6 +802,7 @@ impl Handler<Done> for PortaSwitchBackend {
                 }
             }
             Done::Probe { result } => self.on_probe(result, ctx),
+            Done::LoginCheck { site, result } => self.on_login_check(site, result, ctx),
         }
     }
 }

@@ -166,6 +166,14 @@ pub enum SwitchNotice {
     ActiveCallsUnavailable { reason: CompactString },
     /// The backend now talks to another PortaSwitch site (failover or switch-back).
     SiteChanged { site: CompactString },
+    /// The switch refused the dialer's login (its password or API token no longer works): the
+    /// campaign places no calls until [`SwitchNotice::LoginRestored`].
+    LoginRefused {
+        site: CompactString,
+        reason: CompactString,
+    },
+    /// The login works again after a [`SwitchNotice::LoginRefused`].
+    LoginRestored { site: CompactString },
 }
 
 /// Which of the engine's calls a switch listed as active, and in which state.

@@ -471,6 +471,10 @@ function campaignPage(app, id) {
         h("span", { text: view.kind === "live" ? "No new calls are placed; calls in progress go on. Resume to dial again." : "Playback is paused." }));
     } else if (stopping) {
       adminBanner.replaceChildren(h("strong", { text: "Stopping." }), h("span", { text: "No new calls; waiting for the calls in progress to end." }));
+    } else if (s && s.switch_login_refused && !s.finished) {
+      adminBanner.className = "banner stopping";
+      adminBanner.replaceChildren(h("strong", { text: "PortaSwitch refused the dialer's login." }),
+        h("span", { text: "No new calls are placed; calls in progress go on. Dialing resumes by itself once the login works again: check the password or API token in the campaign file." }));
     }
     const ended = view.phase === "finished" || view.phase === "failed";
     endBanner.className = "banner " + (view.phase === "failed" ? "error" : "done") + (ended ? "" : " hidden");
