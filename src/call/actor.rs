@@ -222,3 +222,23 @@ impl Handler<Mail<Reconciled>> for CallActor {
         self.run(Input::Listed(mail.body.0), ctx);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_dialing_to_ringing_is_shown_only() {
+        assert!(shown_only(AppState::Dialing, AppState::Ringing));
+        for (from, to) in [
+            (AppState::Ringing, AppState::Queued),
+            (AppState::Dialing, AppState::Queued),
+            (AppState::Dialing, AppState::Talking),
+            (AppState::Queued, AppState::Offered),
+            (AppState::Talking, AppState::Held),
+            (AppState::Ringing, AppState::Dialing),
+        ] {
+            assert!(!shown_only(from, to), "{from:?} -> {to:?}");
+        }
+    }
+}

@@ -817,3 +817,54 @@ impl Handler<Mail<CampaignFinished>> for SimSwitch {
         self.core.borrow_mut().campaign_finished(body);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    fn key(slot: u32) -> CallKey {
+        CallKey {
+            slot,
+            generation: 0,
+        }
+    }
+
+    #[test]
+    fn call_keys_are_kept_while_their_calls_may_be_up_and_dropped_after() {
+        let mut keys = KeysByAttempt::default();
+        let mut live: BTreeSet<u32> = BTreeSet::new();
+        for attempt in 1..=5 {
+            live.insert(attempt);
+            keys.insert(AttemptId(attempt as u64), key(attempt), |k| {
+                live.contains(&k.slot)
+            });
+        }
+        assert_eq!(keys.get(AttemptId(3)), Some(key(3)));
+        // Calls 1, 2 and 4 end; the next insert lets go of 1 and 2 (the front), not of 4,
+        // which is behind a call still up.
+        for ended in [1, 2, 4] {
+            live.remove(&ended);
+        }
+        live.insert(6);
+        keys.insert(AttemptId(6), key(6), |k| live.contains(&k.slot));
+        assert_eq!(keys.first, 3);
+        assert_eq!(keys.get(AttemptId(1)), None);
+        assert_eq!(keys.get(AttemptId(2)), None);
+        assert_eq!(keys.get(AttemptId(4)), Some(key(4)));
+        assert_eq!(keys.get(AttemptId(6)), Some(key(6)));
+        assert_eq!(keys.get(AttemptId(7)), None);
+        // A request older than the window widens it instead of being lost.
+        keys.insert(AttemptId(2), key(20), |k| {
+            live.contains(&k.slot) || k.slot == 20
+        });
+        assert_eq!(keys.get(AttemptId(2)), Some(key(20)));
+        assert_eq!(keys.get(AttemptId(3)), Some(key(3)));
+        // When every call is over, the window starts again at the next attempt.
+        live.clear();
+        live.insert(9);
+        keys.insert(AttemptId(9), key(9), |k| live.contains(&k.slot));
+        assert_eq!(keys.first, 9);
+        assert_eq!(keys.keys.len(), 1);
+    }
+}
