@@ -164,6 +164,7 @@ fn start_engine(workers: usize) -> (SocketAddr, mpsc::Sender<EngineCommand>) {
                 auto_attendant: "aa".into(),
                 callback_url: Secret::new(""),
                 agents_logged_in: 0,
+                agents_source: Default::default(),
                 unknown_grace: Duration::from_secs(5),
                 probe_interval: Duration::from_secs(3600),
                 switch_back_after: 2,

@@ -22,7 +22,11 @@ pub const WEBHOOK_SECRET: &str = "test-webhook-secret-4f1d2c9a";
 
 /// A small call centre: 3 agents who often miss calls, so the limitation shows.
 pub fn world(overrides: &[&str]) -> Scenario {
-    let text = r#"
+    let overrides: Vec<String> = overrides.iter().map(|s| s.to_string()).collect();
+    Scenario::from_toml("live-test-world.toml", WORLD, &overrides).expect("a valid world")
+}
+
+const WORLD: &str = r#"
 [scenario]
 name = "live-test-world"
 seed = 5
@@ -59,9 +63,6 @@ count = 100
 [pacing]
 strategy = "progressive"
 "#;
-    let overrides: Vec<String> = overrides.iter().map(|s| s.to_string()).collect();
-    Scenario::from_toml("live-test-world.toml", text, &overrides).expect("a valid world")
-}
 
 pub fn fake(faults: Faults) -> FakeSwitchThread {
     let mut config = FakeConfig::for_scenario(world(&[]), 50.0);
@@ -384,6 +385,69 @@ fn a_login_refused_mid_run_pauses_dialing_until_the_login_works_again() {
         .map(|record| record["lead"].as_u64().unwrap())
         .collect();
     assert_eq!(leads_dialed.len(), leads as usize);
+}
+
+/// A campaign that reads its agents from PortaSwitch (`[agents] source = "portaswitch"`) follows
+/// them logging out and back in: the count it paces on is the hunt group's active extensions.
+#[test]
+fn agents_read_from_the_switch_follow_logouts_and_logins() {
+    // 2 of the 3 agents log out one world minute in (1.2 s here) and back in at three minutes.
+    let text = format!(
+        "{WORLD}\n[[timeline]]\nat = \"00:01\"\nlogout_agents = 2\n\n\
+         [[timeline]]\nat = \"00:03\"\nlogin_agents = 2\n"
+    );
+    let scenario = Scenario::from_toml("live-test-world.toml", &text, &[]).unwrap();
+    let fake = FakeSwitchThread::spawn(
+        FakeConfig::for_scenario(scenario, 50.0),
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .expect("the fake switch starts");
+    let huntgroup = format!(
+        "agents.huntgroup=\"{}\"",
+        dialer::fake_switch::FAKE_HUNTGROUP
+    );
+    let campaign = load(
+        &campaign_text(&fake.url(), 60),
+        &[
+            "agents.source=\"portaswitch\"",
+            &huntgroup,
+            "agents.refresh=\"100ms\"",
+        ],
+    );
+    let (run, records) = run(&campaign);
+    assert_eq!(run.status, dialer::live::LiveStatus::Completed);
+    assert_eq!(run.switch.agent_read_failures, 0, "{:?}", run.switch);
+    let logged_in: Vec<u64> = records
+        .iter()
+        .filter(|record| record["kind"] == "agents")
+        .map(|record| record["logged_in"].as_u64().unwrap())
+        .collect();
+    assert_eq!(logged_in.first(), Some(&3), "{logged_in:?}");
+    let out = logged_in
+        .iter()
+        .position(|count| *count == 1)
+        .unwrap_or_else(|| panic!("the logouts were not seen: {logged_in:?}"));
+    assert!(
+        logged_in[out..].contains(&3),
+        "the logins were not seen: {logged_in:?}"
+    );
+    let (attempts, outcomes) = engine_totals(&run);
+    assert_eq!(attempts, outcomes);
+}
+
+/// Reading agents from the switch needs the hunt group; a wrong source is named.
+#[test]
+fn agents_from_the_switch_need_a_hunt_group() {
+    let text = campaign_text("http://127.0.0.1:9", 5);
+    for (overrides, key) in [
+        (vec!["agents.source=\"portaswitch\""], "agents.huntgroup"),
+        (vec!["agents.source=\"crm\""], "agents.source"),
+    ] {
+        let overrides: Vec<String> = overrides.iter().map(|s| s.to_string()).collect();
+        let error = LiveCampaign::from_toml("live-test.toml", &text, &overrides, &|_| None)
+            .expect_err("refused");
+        assert!(error.to_string().contains(key), "{error}");
+    }
 }
 
 fn campaign_with_secondary(main: &str, secondary: &str, leads: u32) -> LiveCampaign {

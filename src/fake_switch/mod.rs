@@ -75,6 +75,10 @@ struct Control {
     password: Option<String>,
 }
 
+/// The id of the fake switch's one hunt group (the campaign's queue), whose extensions are its
+/// world's agents: `[agents] huntgroup` of a campaign that reads its agents from the switch.
+pub const FAKE_HUNTGROUP: &str = "7001";
+
 /// The fake switch's shared state.
 pub struct FakeState {
     config: FakeConfig,
@@ -557,6 +561,47 @@ fn authorised(
                 let _ = state.outbox.send(callback);
             }
             HttpResponse::Ok().json(json!({ "calls_list": list }))
+        }
+        "Customer/get_huntgroup_list" => {
+            let customer = params.get("i_customer").and_then(Value::as_i64);
+            if customer != Some(state.config.customer) {
+                return fault(
+                    "Server.Customer.get_huntgroup_list.access_denied",
+                    "unknown i_customer",
+                );
+            }
+            let offset = params.get("offset").and_then(Value::as_u64).unwrap_or(0);
+            let (agents, callbacks) = match state.world.lock() {
+                Ok(mut world) => {
+                    let callbacks = world.advance_to_now();
+                    (world.agents(), callbacks)
+                }
+                Err(_) => return fault("Server.internal", "lock poisoned"),
+            };
+            for callback in callbacks {
+                let _ = state.outbox.send(callback);
+            }
+            // One hunt group, the campaign's queue: its extensions are the world's agents.
+            let groups = if offset == 0 {
+                let (total, logged_in) = agents;
+                let extensions: Vec<Value> = (0..total)
+                    .map(|index| {
+                        json!({
+                            "id": format!("agent-{}", index + 1),
+                            "type": "account",
+                            "hunt_active": if index < logged_in { "Y" } else { "N" },
+                        })
+                    })
+                    .collect();
+                vec![json!({
+                    "huntgroup_id": FAKE_HUNTGROUP,
+                    "name": "dialer queue",
+                    "assigned_extensions": extensions,
+                })]
+            } else {
+                Vec::new()
+            };
+            HttpResponse::Ok().json(json!({ "huntgroup_list": groups }))
         }
         "Generic/get_session_data" => {
             let mode = state

@@ -198,4 +198,12 @@ impl World {
     pub fn live_calls(&self) -> usize {
         self.model.live_calls()
     }
+
+    /// The agents of the world and how many of them are logged in.
+    pub fn agents(&self) -> (usize, usize) {
+        (
+            self.model.agent_count(),
+            self.model.agents_logged_in() as usize,
+        )
+    }
 }

@@ -12,10 +12,12 @@
 use crate::campaign::hopper::{LeadList, LeadSource};
 use crate::campaign::supervisor::CampaignSetup;
 use crate::domain::PhoneNumber;
-use crate::portaswitch::backend::{BackendSettings, SiteSpec};
+use crate::portaswitch::backend::{AgentsSource, BackendSettings, SiteSpec};
 use crate::portaswitch::client::{ClientSettings, Credentials, LoginSecret, Secret};
 use crate::portaswitch::webhook::{RateLimit, WebhookSettings};
-use crate::portaswitch::wire::{ApiNames, EventNames, ListNames, OriginateNames, TimeBase};
+use crate::portaswitch::wire::{
+    AgentNames, ApiNames, EventNames, ListNames, OriginateNames, TimeBase,
+};
 use crate::scenario::file::{
     AgentsSection, CalleesSection, CallingHoursSection, DialingSection, PacingSection, RawDist,
     RawDuration, ReconcileSection, RedialSection, ScenarioFile, ScenarioSection, TimedOutcome,
@@ -101,6 +103,10 @@ struct RawCampaignFile {
     events: RawEventsSection,
     #[serde(default)]
     calls_list: RawListSection,
+    /// Names of the hunt-group list the logged-in agents are read from (`[agents] source =
+    /// "portaswitch"`).
+    #[serde(default)]
+    agents_list: RawAgentsListSection,
     #[serde(default)]
     reconcile: ReconcileSection,
     agents: RawAgentsSection,
@@ -257,6 +263,27 @@ struct RawAgentsSection {
     count: i64,
     #[serde(default)]
     wrap_up: Option<RawDist>,
+    /// `"config"` (default): `count` agents throughout; `"portaswitch"`: `count` until the
+    /// first reading, then the active extensions of `huntgroup`, read every `refresh`.
+    #[serde(default)]
+    source: Option<String>,
+    #[serde(default)]
+    huntgroup: Option<String>,
+    #[serde(default)]
+    refresh: Option<RawDuration>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAgentsListSection {
+    method: Option<String>,
+    customer_param: Option<String>,
+    list_field: Option<String>,
+    group_id_field: Option<String>,
+    extensions_field: Option<String>,
+    active_field: Option<String>,
+    active_value: Option<String>,
+    page_size: Option<i64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -641,6 +668,50 @@ fn build(
             .unwrap_or(defaults.list.operating_mode_field),
     };
 
+    let a = raw.agents_list;
+    let agent_names = AgentNames {
+        method: a.method.unwrap_or(defaults.agents.method),
+        customer_param: a.customer_param.unwrap_or(defaults.agents.customer_param),
+        list_field: a.list_field.unwrap_or(defaults.agents.list_field),
+        group_id_field: a.group_id_field.unwrap_or(defaults.agents.group_id_field),
+        extensions_field: a
+            .extensions_field
+            .unwrap_or(defaults.agents.extensions_field),
+        active_field: a.active_field.unwrap_or(defaults.agents.active_field),
+        active_value: a.active_value.unwrap_or(defaults.agents.active_value),
+        page_size: count(
+            "agents_list.page_size",
+            a.page_size,
+            i64::from(defaults.agents.page_size),
+            1,
+            10_000,
+            problems,
+        ) as u32,
+    };
+    let agents_source = match raw.agents.source.as_deref() {
+        None | Some("config") => AgentsSource::Config,
+        Some("portaswitch") => match raw.agents.huntgroup.clone() {
+            Some(huntgroup) if !huntgroup.is_empty() => AgentsSource::Switch {
+                huntgroup,
+                refresh: duration(raw.agents.refresh, Duration::from_secs(30)),
+            },
+            _ => {
+                problems.push(problem(
+                    "agents.huntgroup",
+                    "name the hunt group whose extensions are the agents (source = \"portaswitch\")",
+                ));
+                AgentsSource::Config
+            }
+        },
+        Some(other) => {
+            problems.push(problem(
+                "agents.source",
+                format!("{other:?} is not \"config\" or \"portaswitch\""),
+            ));
+            AgentsSource::Config
+        }
+    };
+
     // The webhook.
     let w = raw.webhook;
     let listen: Option<SocketAddr> = match w.listen.parse() {
@@ -748,11 +819,13 @@ fn build(
                 originate,
                 events: events.clone(),
                 list,
+                agents: agent_names,
             },
             customer: switch.customer,
             auto_attendant: switch.auto_attendant,
             callback_url: Secret::new(""),
             agents_logged_in: agents,
+            agents_source,
             unknown_grace,
             probe_interval,
             switch_back_after,

@@ -65,11 +65,27 @@ pub struct BackendSettings {
     pub auto_attendant: String,
     /// Where PortaSwitch sends callbacks; it carries the webhook secret.
     pub callback_url: Secret,
-    /// Agents logged in to the campaign's queue, as configured.
+    /// Agents logged in to the campaign's queue, as configured (until the first reading, when
+    /// they are read from the switch).
     pub agents_logged_in: u32,
+    pub agents_source: AgentsSource,
     pub unknown_grace: Duration,
     pub probe_interval: Duration,
     pub switch_back_after: u32,
+}
+
+/// Where the number of agents logged in to the campaign's queue comes from.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub enum AgentsSource {
+    /// `[agents] count`, throughout.
+    #[default]
+    Config,
+    /// The active extensions of a PortaSwitch hunt group, read every `refresh`
+    /// ([`crate::portaswitch::wire::AgentNames`]).
+    Switch {
+        huntgroup: String,
+        refresh: Duration,
+    },
 }
 
 /// Counters of what the backend did.
@@ -86,6 +102,8 @@ pub struct BackendStats {
     pub switch_backs: AtomicU64,
     /// Times the switch refused the login mid-run (each pauses dialing until it works again).
     pub login_refusals: AtomicU64,
+    /// Readings of the agents logged in that failed (the last count stays).
+    pub agent_read_failures: AtomicU64,
 }
 
 /// A plain copy of [`BackendStats`], with the sites' traffic.
@@ -101,6 +119,7 @@ pub struct BackendCounts {
     pub failovers: u64,
     pub switch_backs: u64,
     pub login_refusals: u64,
+    pub agent_read_failures: u64,
     pub requests: u64,
     pub faults: u64,
     pub transport_errors: u64,
@@ -140,6 +159,9 @@ pub struct PortaSwitchBackend {
     login_refused: bool,
     /// A login check is on its way.
     login_checking: bool,
+    /// Agents logged in, as last told to the campaign; a reading of them is on its way.
+    agents_told: u32,
+    agents_reading: bool,
     stats: Arc<BackendStats>,
     clock: Clock,
     trace: SharedTrace,
@@ -184,6 +206,9 @@ enum Done {
     LoginCheck {
         site: usize,
         result: Result<Value, PortaError>,
+    },
+    Agents {
+        result: Result<u32, String>,
     },
 }
 
@@ -236,6 +261,8 @@ impl PortaSwitchBackend {
             probing: false,
             login_refused: false,
             login_checking: false,
+            agents_told: 0,
+            agents_reading: false,
             stats,
             clock,
             trace,
@@ -268,6 +295,7 @@ impl PortaSwitchBackend {
             failovers: get(&stats.failovers),
             switch_backs: get(&stats.switch_backs),
             login_refusals: get(&stats.login_refusals),
+            agent_read_failures: get(&stats.agent_read_failures),
             ..BackendCounts::default()
         };
         for site in sites {
@@ -657,6 +685,48 @@ impl PortaSwitchBackend {
         }
     }
 
+    /// Reads how many of the hunt group's extensions take its calls (`AgentsSource::Switch`).
+    fn read_agents(&mut self, ctx: &mut Context<Self>) {
+        let AgentsSource::Switch { huntgroup, .. } = &self.settings.agents_source else {
+            return;
+        };
+        if self.agents_reading {
+            return;
+        }
+        self.agents_reading = true;
+        let client = self.sites[self.active].clone();
+        let names = self.settings.names.agents.clone();
+        let customer = self.settings.customer;
+        let group = huntgroup.clone();
+        ctx.spawn(
+            fetch_active_agents(client, names, customer, group)
+                .into_actor(self)
+                .map(|result, _actor, ctx| ctx.notify(Done::Agents { result })),
+        );
+    }
+
+    fn on_agents(&mut self, result: Result<u32, String>) {
+        self.agents_reading = false;
+        match result {
+            Ok(count) if count != self.agents_told => {
+                tracing::info!(
+                    from = self.agents_told,
+                    to = count,
+                    "agents logged in changed"
+                );
+                self.agents_told = count;
+                self.notice(SwitchNotice::AgentsLoggedIn { count });
+            }
+            Ok(_) => {}
+            Err(error) => {
+                tracing::warn!(error = %error, "cannot read the agents logged in; keeping {}", self.agents_told);
+                self.stats
+                    .agent_read_failures
+                    .fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+
     fn probe_main(&mut self, ctx: &mut Context<Self>) {
         if self.active == 0 || self.switching || self.probing {
             return;
@@ -692,6 +762,35 @@ impl PortaSwitchBackend {
     }
 }
 
+/// Pages through the customer's hunt groups until `group` is found; returns how many of its
+/// extensions are active.
+async fn fetch_active_agents(
+    client: SiteClient,
+    names: wire::AgentNames,
+    customer: i64,
+    group: String,
+) -> Result<u32, String> {
+    /// A customer with more hunt groups than this many pages is not served (lists are capped).
+    const MAX_PAGES: u32 = 100;
+    for page in 0..MAX_PAGES {
+        let params = wire::agents_params(&names, customer, page);
+        let reply = client
+            .call(&names.method, params)
+            .await
+            .map_err(|error| error.summary())?;
+        let (found, on_page) = wire::parse_active_agents(&reply, &names, &group)?;
+        if let Some(count) = found {
+            return Ok(count);
+        }
+        if on_page < names.page_size as usize {
+            break;
+        }
+    }
+    Err(format!(
+        "hunt group `{group}` is not in the customer's hunt-group list"
+    ))
+}
+
 /// Fetches the active-call list, subscribing first if the session is not subscribed.
 async fn fetch_list(
     client: SiteClient,
@@ -719,9 +818,14 @@ impl Actor for PortaSwitchBackend {
 
     fn started(&mut self, ctx: &mut Context<Self>) {
         ctx.set_mailbox_capacity(usize::MAX);
+        self.agents_told = self.settings.agents_logged_in;
         self.notice(SwitchNotice::AgentsLoggedIn {
             count: self.settings.agents_logged_in,
         });
+        if let AgentsSource::Switch { refresh, .. } = self.settings.agents_source.clone() {
+            self.read_agents(ctx);
+            ctx.run_interval(refresh, |actor, ctx| actor.read_agents(ctx));
+        }
         // Log in and subscribe at once, so the first dials find a session.
         let site = self.active;
         let client = self.sites[site].clone();
@@ -803,6 +907,7 @@ impl Handler<Done> for PortaSwitchBackend {
             }
             Done::Probe { result } => self.on_probe(result, ctx),
             Done::LoginCheck { site, result } => self.on_login_check(site, result, ctx),
+            Done::Agents { result } => self.on_agents(result),
         }
     }
 }

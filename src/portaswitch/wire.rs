@@ -130,6 +130,83 @@ pub struct ApiNames {
     pub originate: OriginateNames,
     pub events: EventNames,
     pub list: ListNames,
+    pub agents: AgentNames,
+}
+
+/// Names of the hunt-group list the logged-in agents are read from (portaswitch-api.md §4.1:
+/// `Customer/get_huntgroup_list`, each group with `assigned_extensions[]{..., hunt_active}`).
+/// Known from PortaOne's own adapter code, not from documentation: every name is configurable.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AgentNames {
+    pub method: String,
+    pub customer_param: String,
+    pub list_field: String,
+    /// The field of a hunt group that names it (matched against `[agents] huntgroup`).
+    pub group_id_field: String,
+    pub extensions_field: String,
+    /// The field of an extension that says whether it takes the group's calls, and its value
+    /// when it does.
+    pub active_field: String,
+    pub active_value: String,
+    /// Hunt groups asked for per request (`limit`/`offset` paging).
+    pub page_size: u32,
+}
+
+impl Default for AgentNames {
+    fn default() -> Self {
+        AgentNames {
+            method: "Customer/get_huntgroup_list".into(),
+            customer_param: "i_customer".into(),
+            list_field: "huntgroup_list".into(),
+            group_id_field: "huntgroup_id".into(),
+            extensions_field: "assigned_extensions".into(),
+            active_field: "hunt_active".into(),
+            active_value: "Y".into(),
+            page_size: 500,
+        }
+    }
+}
+
+/// The parameters of one page of the hunt-group list.
+pub fn agents_params(names: &AgentNames, customer: i64, page: u32) -> Value {
+    let mut params = Map::new();
+    set_path(&mut params, &names.customer_param, json!(customer));
+    params.insert("limit".into(), json!(names.page_size));
+    params.insert("offset".into(), json!(page * names.page_size));
+    Value::Object(params)
+}
+
+/// One page of the hunt-group list: how many of `group`'s extensions are active, if the group
+/// is on this page, and how many groups the page held (fewer than a page: the last one).
+pub fn parse_active_agents(
+    value: &Value,
+    names: &AgentNames,
+    group: &str,
+) -> Result<(Option<u32>, usize), String> {
+    let groups = lookup(value, &names.list_field)
+        .and_then(Value::as_array)
+        .ok_or_else(|| format!("the response has no list `{}`", names.list_field))?;
+    let Some(found) = groups
+        .iter()
+        .find(|entry| id_at(entry, &names.group_id_field).as_deref() == Some(group))
+    else {
+        return Ok((None, groups.len()));
+    };
+    let extensions = lookup(found, &names.extensions_field)
+        .and_then(Value::as_array)
+        .ok_or_else(|| {
+            format!(
+                "hunt group `{group}` has no list `{}`",
+                names.extensions_field
+            )
+        })?;
+    let active = extensions
+        .iter()
+        .filter(|extension| {
+            text_at(extension, &names.active_field) == Some(names.active_value.as_str())
+        })
+        .count();
+    Ok((Some(active as u32), groups.len()))
 }
 
 /// Maps the switch's timestamps (Unix microseconds) to engine time.
@@ -659,6 +736,38 @@ fn civil_from_days(days: i64) -> (i64, i64, i64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn active_agents_are_counted_in_the_named_hunt_group_only() {
+        let names = AgentNames::default();
+        let page = json!({"huntgroup_list": [
+            {"huntgroup_id": "100", "assigned_extensions": [{"id": "a", "hunt_active": "Y"}]},
+            {"huntgroup_id": 7001, "assigned_extensions": [
+                {"id": "b", "hunt_active": "Y"},
+                {"id": "c", "hunt_active": "N"},
+                {"id": "d", "hunt_active": "Y"},
+                {"id": "e"},
+            ]},
+        ]});
+        assert_eq!(parse_active_agents(&page, &names, "7001"), Ok((Some(2), 2)));
+        assert_eq!(parse_active_agents(&page, &names, "9"), Ok((None, 2)));
+        let broken = json!({"huntgroup_list": [{"huntgroup_id": "9"}]});
+        assert!(
+            parse_active_agents(&broken, &names, "9")
+                .unwrap_err()
+                .contains("assigned_extensions")
+        );
+        assert!(
+            parse_active_agents(&json!({}), &names, "9")
+                .unwrap_err()
+                .contains("huntgroup_list")
+        );
+        let params = agents_params(&names, 12, 2);
+        assert_eq!(
+            params,
+            json!({"i_customer": 12, "limit": 500, "offset": 1000})
+        );
+    }
 
     #[test]
     fn switch_times_parse_with_and_without_offsets() {

@@ -1231,6 +1231,16 @@ impl SimSwitchModel {
     /// The state the switch lists for a call, as `get_sip_calls_list` would show it; `None`
     /// once the call is over. Calls the engine no longer hears about are listed too: that is
     /// how a dialer learns what became of them.
+    /// Agents the world knows of, logged in or not.
+    pub fn agent_count(&self) -> usize {
+        self.agents.len()
+    }
+
+    /// Agents logged in now, by the switch's truth.
+    pub fn agents_logged_in(&self) -> u32 {
+        self.logged_in
+    }
+
     /// Whether the call `key` names is still carried (a key, once dead, never lives again).
     pub fn is_live(&self, key: CallKey) -> bool {
         self.call_ref(key).is_some()
