@@ -35,6 +35,7 @@
 //! - [`cli`]: the command line.
 
 pub mod allocator;
+pub mod attempt_window;
 pub mod backtest;
 pub mod call;
 pub mod campaign;

@@ -57,6 +57,18 @@ fn trace_files_are_byte_identical_across_processes() {
     }
 }
 
+/// Every scenario but the large workloads: the speed benchmarks, and the 200-agent predictive
+/// day, whose model evaluation dominates the time and exercises nothing the others do not.
+fn light_scenarios() -> Vec<std::path::PathBuf> {
+    all_scenarios()
+        .into_iter()
+        .filter(|path| {
+            let name = path.to_str().unwrap();
+            !name.contains("bench-") && !name.contains("pacing-200")
+        })
+        .collect()
+}
+
 #[test]
 fn counting_mail_finds_the_same_idle_points_as_the_runtime() {
     // The simulator moves time when no engine mail is in flight. tokio's paused runtime knows
@@ -64,14 +76,7 @@ fn counting_mail_finds_the_same_idle_points_as_the_runtime() {
     // The large workloads are left out here (their traces are still compared across processes
     // above): the speed benchmarks, and the 200-agent predictive day, whose model evaluation
     // dominates the time and exercises no extra idle-point logic.
-    let jobs: Vec<_> = all_scenarios()
-        .into_iter()
-        .filter(|path| {
-            let name = path.to_str().unwrap();
-            !name.contains("bench-") && !name.contains("pacing-200")
-        })
-        .collect();
-    let results = parallel(jobs, |path| {
+    let results = parallel(light_scenarios(), |path| {
         let scenario = load(&path, &[]);
         let by_mail = run_with(&scenario, 5, Quiescence::MailCount);
         let by_runtime = run_with(&scenario, 5, Quiescence::RuntimeIdle);
@@ -110,14 +115,7 @@ fn hearing_of_ringing_or_not_changes_no_decision() {
     use dialer::runtime::{SimulationOptions, simulate_with_journal};
     use dialer::trace::TraceSink;
 
-    let jobs: Vec<_> = all_scenarios()
-        .into_iter()
-        .filter(|path| {
-            let name = path.to_str().unwrap();
-            !name.contains("bench-") && !name.contains("pacing-200")
-        })
-        .collect();
-    let results = parallel(jobs, |path| {
+    let results = parallel(light_scenarios(), |path| {
         let scenario = load(&path, &[]);
         let options = SimulationOptions {
             quiescence: Quiescence::MailCount,

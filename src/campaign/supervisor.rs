@@ -46,6 +46,7 @@
 
 use super::feed::{AgentsView, CallChange, CallsByState, CampaignStatus, FeedPort, GuardView};
 use super::hopper::{Hopper, LeadFate, LeadSource, LeadTally, RedialPolicy, SetAside};
+use crate::attempt_window::AttemptWindow;
 use crate::call::actor::{CallActor, CallEnv, CallUpdate, Reconciled, WatchdogPoke};
 use crate::call::machine::{Anomaly, AttemptRecord, CallMachine, CallSettings, Presence};
 use crate::clock::{Clock, OwnAddress, TimerHandle};
@@ -243,76 +244,8 @@ struct LiveCall {
     actor: WeakAddr<CallActor>,
 }
 
-/// Live calls by attempt id. Attempt ids are dense and increasing, so the table is a window
-/// from the oldest live attempt to the newest: constant-time access, kept in attempt order.
-struct LiveCalls {
-    first: u64,
-    slots: VecDeque<Option<LiveCall>>,
-    len: usize,
-}
-
-impl LiveCalls {
-    fn new() -> LiveCalls {
-        LiveCalls {
-            first: 1,
-            slots: VecDeque::new(),
-            len: 0,
-        }
-    }
-
-    fn insert(&mut self, attempt: AttemptId, call: LiveCall) {
-        if self.len == 0 {
-            self.first = attempt.0;
-            self.slots.clear();
-        }
-        let Some(index) = attempt.0.checked_sub(self.first) else {
-            return;
-        };
-        let index = index as usize;
-        if self.slots.len() <= index {
-            self.slots.resize_with(index + 1, || None);
-        }
-        if self.slots[index].replace(call).is_none() {
-            self.len += 1;
-        }
-    }
-
-    fn get_mut(&mut self, attempt: AttemptId) -> Option<&mut LiveCall> {
-        let index = attempt.0.checked_sub(self.first)? as usize;
-        self.slots.get_mut(index)?.as_mut()
-    }
-
-    fn remove(&mut self, attempt: AttemptId) -> Option<LiveCall> {
-        let index = attempt.0.checked_sub(self.first)? as usize;
-        let call = self.slots.get_mut(index)?.take()?;
-        self.len -= 1;
-        while matches!(self.slots.front(), Some(None)) {
-            self.slots.pop_front();
-            self.first += 1;
-        }
-        Some(call)
-    }
-
-    fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
-    fn iter_mut(&mut self) -> impl Iterator<Item = (AttemptId, &mut LiveCall)> {
-        let first = self.first;
-        self.slots
-            .iter_mut()
-            .enumerate()
-            .filter_map(move |(index, call)| {
-                Some((AttemptId(first + index as u64), call.as_mut()?))
-            })
-    }
-
-    fn iter(&self) -> impl Iterator<Item = (AttemptId, &LiveCall)> {
-        self.slots.iter().enumerate().filter_map(|(index, call)| {
-            Some((AttemptId(self.first + index as u64), call.as_ref()?))
-        })
-    }
-}
+/// Live calls by attempt id: a window from the oldest live attempt to the newest.
+type LiveCalls = AttemptWindow<LiveCall>;
 
 /// Orders to the campaign from outside the engine (an admin at the command line or console).
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -91,7 +91,9 @@ impl World {
     }
 
     fn world_time(&self) -> SimTime {
-        let real = self.started.elapsed().as_secs_f64();
+        let real = crate::clock::monotonic_now()
+            .duration_since(self.started)
+            .as_secs_f64();
         SimTime((real * self.time_scale * 1e6) as u64).max(self.now)
     }
 

@@ -12,12 +12,12 @@
 //! It must not decide anything; it must not read a clock.
 
 use super::{AbandonEvent, AttemptStarted, Journal, JournalError, SetAsideReason};
+use crate::attempt_window::AttemptWindow;
 use crate::call::machine::AttemptRecord;
 use crate::compliance::rules::LeadFate;
 use crate::domain::{AppState, AttemptId, LeadId, Outcome};
 use crate::time::SimTime;
 use std::cell::RefCell;
-use std::collections::VecDeque;
 use std::rc::Rc;
 
 /// One attempt as the memory journal holds it.
@@ -35,10 +35,8 @@ pub struct MemoryAttempt {
 /// What a memory journal was told.
 #[derive(Debug, Default)]
 pub struct MemoryContents {
-    /// Attempts in flight (lead, start), by attempt id from `first_open`.
-    open: VecDeque<Option<(LeadId, SimTime)>>,
-    first_open: u64,
-    open_count: usize,
+    /// Attempts in flight (lead, start).
+    open: AttemptWindow<(LeadId, SimTime)>,
     /// Counts.
     pub started: u64,
     pub ended: u64,
@@ -57,48 +55,20 @@ pub struct MemoryContents {
 impl MemoryContents {
     /// Attempts started and not ended, in attempt order.
     pub fn open_attempts(&self) -> Vec<MemoryAttempt> {
-        let first = self.first_open;
         self.open
             .iter()
-            .enumerate()
-            .filter_map(|(index, entry)| {
-                let (lead, started_at) = (*entry)?;
-                Some(MemoryAttempt {
-                    attempt: AttemptId(first + index as u64),
-                    lead,
-                    started_at,
-                    ended: None,
-                    fate: None,
-                })
+            .map(|(attempt, &(lead, started_at))| MemoryAttempt {
+                attempt,
+                lead,
+                started_at,
+                ended: None,
+                fate: None,
             })
             .collect()
     }
 
-    fn insert_open(&mut self, attempt: AttemptId, lead: LeadId, started_at: SimTime) {
-        if self.open_count == 0 {
-            self.open.clear();
-            self.first_open = attempt.0;
-        }
-        let Some(index) = attempt.0.checked_sub(self.first_open) else {
-            return;
-        };
-        let index = index as usize;
-        if self.open.len() <= index {
-            self.open.resize(index + 1, None);
-        }
-        if self.open[index].replace((lead, started_at)).is_none() {
-            self.open_count += 1;
-        }
-    }
-
     fn take_open(&mut self, attempt: AttemptId) -> Option<MemoryAttempt> {
-        let index = attempt.0.checked_sub(self.first_open)? as usize;
-        let (lead, started_at) = self.open.get_mut(index)?.take()?;
-        self.open_count -= 1;
-        while matches!(self.open.front(), Some(None)) {
-            self.open.pop_front();
-            self.first_open += 1;
-        }
+        let (lead, started_at) = self.open.remove(attempt)?;
         Some(MemoryAttempt {
             attempt,
             lead,
@@ -174,7 +144,7 @@ impl Journal for MemoryJournal {
         log.commits += 1;
         for start in started {
             log.started += 1;
-            log.insert_open(start.attempt, start.lead, start.at);
+            log.open.insert(start.attempt, (start.lead, start.at));
         }
         Ok(())
     }

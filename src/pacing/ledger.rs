@@ -14,6 +14,7 @@
 use super::abandon::{AbandonLedger, AbandonSettings};
 use super::actor::PacingCounters;
 use super::estimate::Estimates;
+use crate::attempt_window::AttemptWindow;
 use crate::domain::AttemptId;
 use crate::time::{SimDuration, SimTime};
 use std::cell::RefCell;
@@ -93,62 +94,11 @@ impl PacingLedger {
     }
 }
 
-/// Times keyed by attempt id, for attempts that live a short while (dials in flight): a window
-/// from the oldest to the newest, so insert, remove and iterate are cheap and in attempt order.
-#[derive(Clone, Debug, Default)]
-pub struct AttemptTimes {
-    first: u64,
-    slots: VecDeque<Option<SimTime>>,
-    len: usize,
-}
-
-impl AttemptTimes {
-    pub fn insert(&mut self, attempt: AttemptId, at: SimTime) {
-        if self.len == 0 {
-            self.first = attempt.0;
-            self.slots.clear();
-        }
-        let Some(index) = attempt.0.checked_sub(self.first) else {
-            return;
-        };
-        let index = index as usize;
-        if self.slots.len() <= index {
-            self.slots.resize(index + 1, None);
-        }
-        if self.slots[index].replace(at).is_none() {
-            self.len += 1;
-        }
-    }
-
-    pub fn remove(&mut self, attempt: AttemptId) -> Option<SimTime> {
-        let index = attempt.0.checked_sub(self.first)? as usize;
-        let at = self.slots.get_mut(index)?.take()?;
-        self.len -= 1;
-        while matches!(self.slots.front(), Some(None)) {
-            self.slots.pop_front();
-            self.first += 1;
-        }
-        Some(at)
-    }
-
-    pub fn len(&self) -> usize {
-        self.len
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
-    pub fn iter(&self) -> impl Iterator<Item = SimTime> + '_ {
-        self.slots.iter().filter_map(|slot| *slot)
-    }
-}
-
 /// The rich view of the campaign for strategies that look past the counts.
 #[derive(Clone, Debug)]
 pub struct DetailTracker {
     /// When each dial in flight was placed.
-    inflight: AttemptTimes,
+    inflight: AttemptWindow<SimTime>,
     /// Each call holding an agent, with when the agent got it.
     busy: Vec<(AttemptId, SimTime)>,
     /// When each agent in (assumed) wrap-up becomes free, in order.
@@ -166,7 +116,7 @@ pub struct DetailTracker {
 impl DetailTracker {
     pub fn new(max_dial_seconds: f64, assumed_wrap_up: f64) -> DetailTracker {
         DetailTracker {
-            inflight: AttemptTimes::default(),
+            inflight: AttemptWindow::new(),
             busy: Vec::new(),
             wrap_ups: VecDeque::new(),
             answered_unqueued: 0,
@@ -239,7 +189,7 @@ impl DetailTracker {
 
     /// When each dial in flight was placed, oldest first.
     pub fn inflight(&self) -> impl Iterator<Item = SimTime> + '_ {
-        self.inflight.iter()
+        self.inflight.iter().map(|(_, at)| *at)
     }
 
     pub fn inflight_count(&self) -> usize {
@@ -264,26 +214,6 @@ impl DetailTracker {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn attempt_times_keep_order_and_shrink() {
-        let mut times = AttemptTimes::default();
-        for id in 1..=5 {
-            times.insert(AttemptId(id), SimTime::from_secs(id));
-        }
-        assert_eq!(times.remove(AttemptId(3)), Some(SimTime::from_secs(3)));
-        assert_eq!(times.remove(AttemptId(1)), Some(SimTime::from_secs(1)));
-        assert_eq!(times.remove(AttemptId(1)), None);
-        let left: Vec<u64> = times.iter().map(|t| t.as_micros() / 1_000_000).collect();
-        assert_eq!(left, [2, 4, 5]);
-        assert_eq!(times.len(), 3);
-        for id in [2, 4, 5] {
-            times.remove(AttemptId(id));
-        }
-        assert!(times.is_empty());
-        times.insert(AttemptId(9), SimTime::from_secs(9));
-        assert_eq!(times.iter().count(), 1);
-    }
 
     #[test]
     fn the_tracker_follows_agents_and_wrap_ups() {

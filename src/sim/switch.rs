@@ -18,6 +18,7 @@ use super::calendar::{Calendar, Due};
 use super::model::{CallKey, SimSwitchModel, Step, SwitchItem, Truth};
 use super::rng::{self, Purpose};
 use super::sampler::{Sample, Sampler};
+use crate::attempt_window::AttemptWindow;
 use crate::campaign::supervisor::{CampaignFinished, EngineReport};
 use crate::domain::AttemptId;
 use crate::mail::{self, InFlight, Mail};
@@ -119,7 +120,7 @@ pub struct SimCore {
     recipients: Vec<Option<Recipient<Mail<CallEvents>>>>,
     /// The model's key for each attempt whose call may still be up, for hangups and the
     /// active-call list.
-    keys_by_attempt: KeysByAttempt,
+    keys_by_attempt: AttemptWindow<CallKey>,
     notices_to: Recipient<Mail<SwitchNotice>>,
     trace: SharedTrace,
     step: Step,
@@ -134,44 +135,15 @@ pub struct SimCore {
     faults: Option<DeliveryFaults>,
 }
 
-/// The model's key of each recent attempt (attempt ids are dense), kept from the oldest attempt
-/// whose call may still be up: entries whose calls the model has let go of leave from the front,
-/// so a day of a million attempts holds only the window of calls in progress. A key, once
-/// dead, never lives again (slots change generation on reuse), so dropping it changes no answer.
-#[derive(Default)]
-struct KeysByAttempt {
-    /// The attempt id of `keys[0]`.
-    first: u64,
-    keys: std::collections::VecDeque<Option<CallKey>>,
-}
-
-impl KeysByAttempt {
-    fn insert(&mut self, attempt: AttemptId, key: CallKey, is_live: impl Fn(CallKey) -> bool) {
-        while let Some(front) = self.keys.front() {
-            if front.is_some_and(&is_live) {
-                break;
-            }
-            self.keys.pop_front();
-            self.first += 1;
+/// Lets go of the keys of the oldest attempts whose calls the model no longer carries, so a day of
+/// a million attempts holds only the window of calls in progress. A key, once dead, never lives
+/// again (slots change generation on reuse), so dropping it changes no answer.
+fn forget_ended_calls(keys: &mut AttemptWindow<CallKey>, is_live: impl Fn(CallKey) -> bool) {
+    while let Some((oldest, &key)) = keys.front() {
+        if is_live(key) {
+            break;
         }
-        if self.keys.is_empty() {
-            self.first = attempt.0;
-        }
-        // Requests normally arrive in attempt order; one that does not widens the window.
-        while attempt.0 < self.first {
-            self.keys.push_front(None);
-            self.first -= 1;
-        }
-        let index = (attempt.0 - self.first) as usize;
-        if self.keys.len() <= index {
-            self.keys.resize(index + 1, None);
-        }
-        self.keys[index] = Some(key);
-    }
-
-    fn get(&self, attempt: AttemptId) -> Option<CallKey> {
-        let index = attempt.0.checked_sub(self.first)?;
-        self.keys.get(index as usize).copied().flatten()
+        keys.remove(oldest);
     }
 }
 
@@ -222,7 +194,7 @@ impl SimCore {
             model,
             calendar,
             recipients: Vec::new(),
-            keys_by_attempt: KeysByAttempt::default(),
+            keys_by_attempt: AttemptWindow::new(),
             notices_to,
             trace,
             step: Step::default(),
@@ -718,12 +690,12 @@ impl SimCore {
                     }
                     self.recipients[slot] = Some(request.events_to);
                 }
-                self.keys_by_attempt
-                    .insert(request.attempt, key, |key| self.model.is_live(key));
+                forget_ended_calls(&mut self.keys_by_attempt, |key| self.model.is_live(key));
+                self.keys_by_attempt.insert(request.attempt, key);
                 self.flush();
             }
             SwitchCommand::Hangup { attempt, .. } => {
-                if let Some(key) = self.keys_by_attempt.get(attempt) {
+                if let Some(&key) = self.keys_by_attempt.get(attempt) {
                     self.model.hangup(now, key, &mut self.step);
                     self.flush();
                 }
@@ -739,7 +711,7 @@ impl SimCore {
     /// The model's ground truth as PortaSwitch's active-call list: every call it carries, or
     /// only the attempts asked about.
     fn active_calls(&self, only: Option<Vec<AttemptId>>) -> ActiveCallList {
-        let key_of = |attempt: AttemptId| self.keys_by_attempt.get(attempt);
+        let key_of = |attempt: AttemptId| self.keys_by_attempt.get(attempt).copied();
         match only {
             Some(attempts) => ActiveCallList {
                 listed: attempts
@@ -832,39 +804,35 @@ mod tests {
 
     #[test]
     fn call_keys_are_kept_while_their_calls_may_be_up_and_dropped_after() {
-        let mut keys = KeysByAttempt::default();
+        let mut keys = AttemptWindow::new();
         let mut live: BTreeSet<u32> = BTreeSet::new();
+        let remember = |keys: &mut AttemptWindow<CallKey>, live: &BTreeSet<u32>, attempt: u64| {
+            forget_ended_calls(keys, |k| live.contains(&k.slot));
+            keys.insert(AttemptId(attempt), key(attempt as u32));
+        };
         for attempt in 1..=5 {
-            live.insert(attempt);
-            keys.insert(AttemptId(attempt as u64), key(attempt), |k| {
-                live.contains(&k.slot)
-            });
+            live.insert(attempt as u32);
+            remember(&mut keys, &live, attempt);
         }
-        assert_eq!(keys.get(AttemptId(3)), Some(key(3)));
+        assert_eq!(keys.get(AttemptId(3)), Some(&key(3)));
         // Calls 1, 2 and 4 end; the next insert lets go of 1 and 2 (the front), not of 4,
         // which is behind a call still up.
         for ended in [1, 2, 4] {
             live.remove(&ended);
         }
         live.insert(6);
-        keys.insert(AttemptId(6), key(6), |k| live.contains(&k.slot));
-        assert_eq!(keys.first, 3);
+        remember(&mut keys, &live, 6);
+        assert_eq!(keys.front().map(|(attempt, _)| attempt), Some(AttemptId(3)));
         assert_eq!(keys.get(AttemptId(1)), None);
         assert_eq!(keys.get(AttemptId(2)), None);
-        assert_eq!(keys.get(AttemptId(4)), Some(key(4)));
-        assert_eq!(keys.get(AttemptId(6)), Some(key(6)));
+        assert_eq!(keys.get(AttemptId(4)), Some(&key(4)));
+        assert_eq!(keys.get(AttemptId(6)), Some(&key(6)));
         assert_eq!(keys.get(AttemptId(7)), None);
-        // A request older than the window widens it instead of being lost.
-        keys.insert(AttemptId(2), key(20), |k| {
-            live.contains(&k.slot) || k.slot == 20
-        });
-        assert_eq!(keys.get(AttemptId(2)), Some(key(20)));
-        assert_eq!(keys.get(AttemptId(3)), Some(key(3)));
         // When every call is over, the window starts again at the next attempt.
         live.clear();
         live.insert(9);
-        keys.insert(AttemptId(9), key(9), |k| live.contains(&k.slot));
-        assert_eq!(keys.first, 9);
-        assert_eq!(keys.keys.len(), 1);
+        remember(&mut keys, &live, 9);
+        assert_eq!(keys.front().map(|(attempt, _)| attempt), Some(AttemptId(9)));
+        assert_eq!(keys.span(), 1);
     }
 }
