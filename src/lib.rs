@@ -12,7 +12,8 @@
 //! - [`call`]: a call as a pure state machine ([`call::machine`]) inside a thin actor.
 //! - [`pacing`]: pure pacing strategies and the queue guard, and the pacing actor.
 //! - [`campaign`]: the lead hopper and redial policy, and the campaign supervisor actor.
-//! - [`mail`], [`clock`]: how actors talk and tell time, the same way live and simulated.
+//! - [`mail`], [`clock`]: how actors talk and tell time, the same way live and simulated;
+//!   [`executor`]: the single-thread loop that polls the engine's actors.
 //! - [`sim`]: the simulated PortaSwitch: callees, queue, agents, truth, and virtual time.
 //! - [`scenario`]: scenario files, raw and validated.
 //! - [`compliance`]: calling hours in the callee's zone, attempt rules, the DNC list (pure).
@@ -46,6 +47,7 @@ pub mod compliance;
 pub mod console;
 pub mod domain;
 pub mod erlang;
+pub mod executor;
 pub mod fake_switch;
 pub mod html;
 pub mod import;

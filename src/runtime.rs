@@ -162,7 +162,7 @@ pub fn simulate_campaign(
         let wake = (quiescence == Quiescence::RuntimeIdle).then(|| idle_wake.clone());
         let core_slot: Rc<RefCell<Option<Rc<RefCell<SimCore>>>>> = Rc::new(RefCell::new(None));
         let core_out = core_slot.clone();
-        let switch = SimSwitch::create(move |ctx| {
+        let switch = crate::executor::create(move |ctx: &mut actix::Context<SimSwitch>| {
             let supervisor = CampaignSupervisor::start_with(
                 setup,
                 journal,

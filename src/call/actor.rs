@@ -106,7 +106,7 @@ impl CallActor {
         actor.run(Input::Start, &mut ctx);
         // Boxed: tokio moves a task's future into its cell and out again; a pointer is cheaper
         // to move than actix's context (hundreds of bytes), once per dial.
-        actix::spawn(Box::pin(ctx.into_future(actor)));
+        crate::executor::spawn(ctx.into_future(actor));
         weak
     }
 

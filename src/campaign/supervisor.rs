@@ -457,7 +457,7 @@ impl CampaignSupervisor {
         done_to: Recipient<Mail<CampaignFinished>>,
         trace: SharedTrace,
     ) -> Addr<CampaignSupervisor> {
-        CampaignSupervisor::create(move |ctx| {
+        crate::executor::create(move |ctx: &mut Context<CampaignSupervisor>| {
             let me = ctx.address();
             let max_dial =
                 setup.call_settings.ring_timeout + setup.call_settings.dial_watchdog_grace;
@@ -468,14 +468,13 @@ impl CampaignSupervisor {
             );
             ledger.abandon.carry_in(&setup.prior_answers);
             let ledger = ledger.shared();
-            let pacer = PacingActor::new(
+            let pacer = crate::executor::start(PacingActor::new(
                 setup.pacing,
                 clock.clone(),
                 me.clone().recipient(),
                 trace.clone(),
                 ledger.clone(),
-            )
-            .start();
+            ));
             let call_env = Rc::new(CallEnv {
                 clock: clock.clone(),
                 switch,
