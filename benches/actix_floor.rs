@@ -1,6 +1,8 @@
 //! The floor under the simulator's speed: what actix itself costs for one message between two
 //! actors (a "hop"), and for spawning an actor that sends one message and stops, on the same
-//! paused current-thread runtime the simulator uses. No engine code runs here.
+//! paused current-thread runtime the simulator uses. No engine code runs here. Each is measured
+//! twice: with actors as tokio tasks (actix's own `start`), and on `dialer::executor`, the
+//! runner the engine's actors use.
 //!
 //! BENCHMARKS.md multiplies these by the hops each simulated attempt needs to show how much of
 //! an attempt's time is the actor framework's.
@@ -98,36 +100,56 @@ fn paused_system() -> actix::SystemRunner {
     })
 }
 
-fn hops(count: u64) {
+/// Where actors run: tokio's `LocalSet` (actix's `start`) or the engine's runner.
+#[derive(Clone, Copy)]
+enum Runner {
+    Tokio,
+    Engine,
+}
+
+fn start<A: Actor<Context = Context<A>>>(actor: A, runner: Runner) -> Addr<A> {
+    match runner {
+        Runner::Tokio => actor.start(),
+        Runner::Engine => dialer::executor::start(actor),
+    }
+}
+
+fn hops(count: u64, runner: Runner) {
     paused_system().block_on(async move {
         let (done, finished) = oneshot::channel();
-        let first = Player {
-            peer: None,
-            done: Some(done),
-        }
-        .start();
-        let second = Player {
-            peer: Some(first.clone().recipient()),
-            done: None,
-        }
-        .start();
+        let first = start(
+            Player {
+                peer: None,
+                done: Some(done),
+            },
+            runner,
+        );
+        let second = start(
+            Player {
+                peer: Some(first.clone().recipient()),
+                done: None,
+            },
+            runner,
+        );
         first.do_send(SetPeer(second.recipient()));
         first.do_send(Ping(count));
         let _ = finished.await;
     });
 }
 
-fn spawns(count: u64) {
+fn spawns(count: u64, runner: Runner) {
     paused_system().block_on(async move {
         let (done, finished) = oneshot::channel();
-        let sink = Sink {
-            left: count,
-            done: Some(done),
-        }
-        .start()
+        let sink = start(
+            Sink {
+                left: count,
+                done: Some(done),
+            },
+            runner,
+        )
         .recipient();
         for _ in 0..count {
-            OneShot { sink: sink.clone() }.start();
+            start(OneShot { sink: sink.clone() }, runner);
         }
         let _ = finished.await;
     });
@@ -141,13 +163,20 @@ fn actix_floor(c: &mut Criterion) {
     let hop_count = 100_000;
     group.throughput(Throughput::Elements(hop_count));
     group.bench_function("hop (do_send + poll + handle)", |b| {
-        b.iter(|| hops(hop_count))
+        b.iter(|| hops(hop_count, Runner::Tokio))
+    });
+    group.bench_function("hop on the engine's runner", |b| {
+        b.iter(|| hops(hop_count, Runner::Engine))
     });
     let spawn_count = 20_000;
     group.throughput(Throughput::Elements(spawn_count));
     group.bench_function("spawn, send one message, stop", |b| {
-        b.iter(|| spawns(spawn_count))
+        b.iter(|| spawns(spawn_count, Runner::Tokio))
     });
+    group.bench_function(
+        "spawn, send one message, stop, on the engine's runner",
+        |b| b.iter(|| spawns(spawn_count, Runner::Engine)),
+    );
     group.finish();
 }
 

@@ -181,7 +181,12 @@ impl Runner {
             let Some((mut task, waker)) = taken else {
                 continue;
             };
-            let outcome = task.as_mut().poll(&mut Context::from_waker(&waker));
+            // A task that panics is dropped and the others go on, as under tokio (the campaign's
+            // watchdog then finds the call that stopped without an outcome).
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                task.as_mut().poll(&mut Context::from_waker(&waker))
+            }))
+            .unwrap_or(Poll::Ready(()));
             match outcome {
                 Poll::Pending => {
                     let mut slots = self.slots.borrow_mut();
@@ -446,6 +451,30 @@ mod tests {
             }
         });
         assert_eq!(*seen.borrow(), ["poll1", "poll2"]);
+    }
+
+    #[test]
+    fn a_task_that_panics_is_dropped_and_the_others_go_on() {
+        let log = Rc::new(RefCell::new(Vec::new()));
+        let seen = log.clone();
+        system().block_on(async move {
+            spawn(async { panic!("a call actor broke its promise") });
+            spawn(TwoPolls {
+                name: "calm",
+                polls: 0,
+                log: log.clone(),
+            });
+            tokio::task::yield_now().await;
+            tokio::task::yield_now().await;
+            spawn(TwoPolls {
+                name: "later",
+                polls: 0,
+                log: log.clone(),
+            });
+            tokio::task::yield_now().await;
+            tokio::task::yield_now().await;
+        });
+        assert_eq!(*seen.borrow(), ["calm1", "calm2", "later1", "later2"]);
     }
 
     #[test]
