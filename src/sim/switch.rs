@@ -295,25 +295,27 @@ impl SimCore {
         self.calendar.now()
     }
 
-    /// Carries out what the model's last step produced.
+    /// Carries out what the model's last step produced. The step's buffers are kept for the
+    /// next step (taken out one at a time while `self` is borrowed, and put back).
     fn flush(&mut self) {
-        let mut step = std::mem::take(&mut self.step);
-        for (at, item) in step.schedule.drain(..) {
+        for (at, item) in self.step.schedule.drain(..) {
             self.calendar.schedule_item(at, item);
         }
         let now = self.now();
-        if !step.events.is_empty() {
-            self.deliver(&mut step.events, now);
+        if !self.step.events.is_empty() {
+            let mut events = std::mem::take(&mut self.step.events);
+            self.deliver(&mut events, now);
+            self.step.events = events;
         }
-        for notice in step.notices.drain(..) {
+        for notice in self.step.notices.drain(..) {
             self.notices_to.do_send(Mail::new(notice));
         }
-        for action in step.timeline.drain(..) {
-            self.trace
-                .borrow_mut()
-                .record(now, &TraceRecord::Timeline { action: &action });
+        if !self.step.timeline.is_empty() {
+            let mut trace = self.trace.borrow_mut();
+            for action in self.step.timeline.drain(..) {
+                trace.record(now, &TraceRecord::Timeline { action: &action });
+            }
         }
-        self.step = step;
     }
 
     /// Sends notifications in order, one batch per run of events for the same call. The model
