@@ -317,6 +317,12 @@ impl Drop for RunnerTask {
                 *current = None;
             }
         });
+        // Nothing may wake this task once it is going: forget its waker before the tasks,
+        // whose destructors may wake others.
+        runner.turn_waker.borrow_mut().take();
+        if let Ok(mut waker) = runner.remote.runner_waker.lock() {
+            waker.take();
+        }
         let tasks: Vec<Task> = runner
             .slots
             .borrow_mut()
@@ -326,10 +332,6 @@ impl Drop for RunnerTask {
         drop(tasks);
         runner.slots.borrow_mut().clear();
         runner.ready.borrow_mut().clear();
-        runner.turn_waker.borrow_mut().take();
-        if let Ok(mut waker) = runner.remote.runner_waker.lock() {
-            waker.take();
-        }
     }
 }
 
