@@ -17,6 +17,11 @@
 //! another thread is legal (wakers are `Send`): it goes through a locked queue and wakes the
 //! runner's task.
 //!
+//! There is one runner per thread, started by the first spawn and ended when its System's
+//! `LocalSet` is dropped (the simulator, sweeps and tests run Systems one after another on a
+//! thread, each dropped before the next starts; two Systems alive on one thread at once would
+//! share a runner).
+//!
 //! Must not: decide anything. Tasks run in the order they were woken, one at a time, so the order
 //! is as deterministic as the messages that woke them. It must not run a task while it holds a
 //! borrow of its own state (a task may spawn or wake others, or be dropped and wake others).
