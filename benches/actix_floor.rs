@@ -91,13 +91,7 @@ impl Actor for OneShot {
 }
 
 fn paused_system() -> actix::SystemRunner {
-    actix::System::with_tokio_rt(|| {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_time()
-            .start_paused(true)
-            .build()
-            .expect("runtime")
-    })
+    dialer::runtime::paused_system().expect("runtime")
 }
 
 /// Where actors run: tokio's `LocalSet` (actix's `start`) or the engine's runner.

@@ -93,7 +93,9 @@ fn start_runner() -> Rc<Runner> {
 }
 
 /// One task in the slab. `generation` tells a stale wake (from a finished task whose slot was
-/// reused) from a live one.
+/// reused) from a live one. `waker` is made from `wake` once, at spawn: making it per poll
+/// would cost a reference-count increment and decrement each time; `wake` stays for its
+/// `queued` flag.
 struct Slot {
     generation: u32,
     task: Option<Task>,
@@ -108,7 +110,8 @@ struct Runner {
     ready: RefCell<VecDeque<(u32, u32)>>,
     /// True while the runner's task is polling tasks (no need to wake it then).
     running: Cell<bool>,
-    /// The runner's own waker, kept while it waits for work.
+    /// The runner's own waker, kept while it waits for work. `remote.runner_waker` holds the same
+    /// waker for other threads; this copy spares local wakes the lock.
     turn_waker: RefCell<Option<Waker>>,
     remote: Arc<Remote>,
 }
@@ -347,13 +350,7 @@ mod tests {
     use std::rc::Rc;
 
     fn system() -> actix::SystemRunner {
-        actix::System::with_tokio_rt(|| {
-            tokio::runtime::Builder::new_current_thread()
-                .enable_time()
-                .start_paused(true)
-                .build()
-                .expect("runtime")
-        })
+        crate::runtime::paused_system().expect("runtime")
     }
 
     /// Pending once (waking itself), then done; logs each poll.

@@ -341,12 +341,7 @@ pub fn replay(
 ) -> Result<(ReplayReport, Vec<u8>), ReplayError> {
     let buffer = Buffer::default();
     let trace = TraceSink::writing_to(Box::new(buffer.clone()));
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .start_paused(true)
-        .build()
-        .map_err(ReplayError::Start)?;
-    let system = actix::System::with_tokio_rt(move || runtime);
+    let system = crate::runtime::paused_system().map_err(ReplayError::Start)?;
     let trace = trace.shared();
     let trace_for_run = trace.clone();
     let recording_rc = std::rc::Rc::new(recording.clone());

@@ -112,6 +112,20 @@ pub fn simulate_with_journal(
     )
 }
 
+/// A current-thread tokio runtime on paused (virtual) time, as every simulated System runs on:
+/// timers follow the virtual clock and time jumps forward whenever nothing is runnable.
+pub fn paused_runtime_builder() -> tokio::runtime::Builder {
+    let mut builder = tokio::runtime::Builder::new_current_thread();
+    builder.enable_time().start_paused(true);
+    builder
+}
+
+/// An actix System on a paused runtime ([`paused_runtime_builder`]).
+pub fn paused_system() -> std::io::Result<actix::SystemRunner> {
+    let runtime = paused_runtime_builder().build()?;
+    Ok(actix::System::with_tokio_rt(move || runtime))
+}
+
 /// Runs the simulated world of `scenario` against a campaign set up elsewhere (its leads and
 /// rules from the store, say), journaling through `journal`.
 pub fn simulate_campaign(
@@ -124,8 +138,7 @@ pub fn simulate_campaign(
 ) -> Result<SimulationRun, RuntimeError> {
     let quiescence = options.quiescence;
     let idle_wake = Arc::new(IdleWake::default());
-    let mut builder = tokio::runtime::Builder::new_current_thread();
-    builder.enable_time().start_paused(true);
+    let mut builder = paused_runtime_builder();
     if quiescence == Quiescence::RuntimeIdle {
         let wake = idle_wake.clone();
         builder.on_thread_park(move || wake.on_park());

@@ -104,8 +104,6 @@ impl CallActor {
             reported: AppState::Dialing,
         };
         actor.run(Input::Start, &mut ctx);
-        // Boxed: tokio moves a task's future into its cell and out again; a pointer is cheaper
-        // to move than actix's context (hundreds of bytes), once per dial.
         crate::executor::spawn(ctx.into_future(actor));
         weak
     }
