@@ -13,6 +13,7 @@
 
 use crate::campaign::supervisor::{CampaignFinished, CampaignSetup, CampaignSupervisor};
 use crate::clock::Clock;
+use crate::executor::actors::Port;
 use crate::mail::Mail;
 use crate::switch::{
     ActiveCallList, CallEvents, ListedCall, SwitchCommand, SwitchEvent, SwitchNotice,
@@ -225,7 +226,7 @@ impl ReplaySwitch {
         attempt: u64,
         from: usize,
         origin_us: u64,
-        to: Recipient<Mail<CallEvents>>,
+        to: Port<Mail<CallEvents>>,
         ctx: &mut Context<Self>,
     ) {
         let Some(recorded) = self.recording.attempts.get(&attempt) else {

@@ -17,10 +17,11 @@ use super::machine::{
 };
 use crate::clock::Clock;
 use crate::domain::{AppState, AttemptId};
+use crate::executor::actors::{self, ActorRef, EngineContext, Port, WeakActorRef};
 use crate::mail::Mail;
 use crate::switch::{CallEvents, OriginateRequest, SwitchCommand};
 use crate::time::SimTime;
-use actix::{Actor, ActorContext, AsyncContext, Context, Handler, Recipient, WeakAddr};
+use actix::{Actor, ActorContext, Handler, Recipient};
 use smallvec::SmallVec;
 use std::rc::Rc;
 
@@ -72,43 +73,44 @@ pub struct CallActor {
     /// cheaper to start (BENCHMARKS.md).
     machine: Box<CallMachine>,
     env: Rc<CallEnv>,
-    /// The address the switch will send this call's events to, until the originate request
+    /// The handle the switch will send this call's events to, until the originate request
     /// carries it away.
-    events_to: Option<Recipient<Mail<CallEvents>>>,
+    events_to: Option<Port<Mail<CallEvents>>>,
     /// While the call is suspect the switch has let go of it, but the campaign's active-call
     /// list has yet to settle it: the actor keeps itself alive until it ends.
-    keep_alive: Option<actix::Addr<CallActor>>,
+    keep_alive: Option<ActorRef<CallActor>>,
     /// The state the campaign last heard of: the `from` of the next update.
     reported: AppState,
 }
 
 impl CallActor {
     /// Starts the attempt: builds the actor, feeds the machine its start (which originates the
-    /// call) and spawns the actor on the current System. Returns a weak address for the
+    /// call) and starts the actor on the engine's runner. Returns a weak handle for the
     /// campaign, which pokes the call through it only when its watchdog is due.
     ///
-    /// Two choices keep each attempt cheap, because a simulated day spawns one of these per
-    /// dial. The originate request leaves before the actor's task is first scheduled, so the
-    /// switch's first reply and the actor's start are handled in one poll. And the actor has a
-    /// single strong address, the one the switch delivers events through: the switch lets go
-    /// of it after "terminated", and the actor stops itself once the attempt has ended.
-    pub fn spawn(machine: CallMachine, env: Rc<CallEnv>) -> WeakAddr<CallActor> {
-        let mut ctx = Context::new();
-        let address = ctx.address();
-        let weak = address.downgrade();
-        let mut actor = CallActor {
-            machine: Box::new(machine),
-            env,
-            events_to: Some(address.recipient()),
-            keep_alive: None,
-            reported: AppState::Dialing,
-        };
-        actor.run(Input::Start, &mut ctx);
-        crate::executor::spawn(ctx.into_future(actor));
-        weak
+    /// Three choices keep each attempt cheap, because a simulated day starts one of these per
+    /// dial. The actor runs on the runner's own context ([`EngineContext`]): no thread-safe
+    /// mailbox, future or waker of its own. The originate request leaves before the actor's
+    /// first turn, so the switch's first reply and the actor's start are handled in one turn.
+    /// And the actor has a single strong handle, the one the switch delivers events through:
+    /// the switch lets go of it after "terminated", and the actor stops itself once the
+    /// attempt has ended.
+    pub fn spawn(machine: CallMachine, env: Rc<CallEnv>) -> WeakActorRef<CallActor> {
+        let address = actors::create(|ctx: &mut EngineContext<CallActor>| {
+            let mut actor = CallActor {
+                machine: Box::new(machine),
+                env,
+                events_to: Some(ctx.address().port()),
+                keep_alive: None,
+                reported: AppState::Dialing,
+            };
+            actor.run(Input::Start, ctx);
+            actor
+        });
+        address.downgrade()
     }
 
-    fn run(&mut self, input: Input<'_>, ctx: &mut Context<Self>) {
+    fn run(&mut self, input: Input<'_>, ctx: &mut EngineContext<Self>) {
         let now = self.env.clock.now();
         let mut effects = Effects::new();
         self.machine.handle(input, now, &mut effects);
@@ -123,7 +125,7 @@ impl CallActor {
         now: SimTime,
         effects: Effects,
         must_report: bool,
-        ctx: &mut Context<Self>,
+        ctx: &mut EngineContext<Self>,
     ) {
         let mut anomalies = SmallVec::new();
         let mut record = None;
@@ -181,11 +183,11 @@ impl CallActor {
 }
 
 impl Actor for CallActor {
-    type Context = Context<Self>;
+    type Context = EngineContext<Self>;
 
     /// An actor stops by itself once its attempt has ended. If it stops before (the switch let
     /// go of it and nobody else holds it), the attempt is recorded as unknown rather than lost.
-    fn stopped(&mut self, ctx: &mut Context<Self>) {
+    fn stopped(&mut self, ctx: &mut EngineContext<Self>) {
         if !self.machine.is_ended() {
             self.run(Input::SwitchLetGo, ctx);
         }
@@ -195,7 +197,7 @@ impl Actor for CallActor {
 impl Handler<Mail<CallEvents>> for CallActor {
     type Result = ();
 
-    fn handle(&mut self, mail: Mail<CallEvents>, ctx: &mut Context<Self>) {
+    fn handle(&mut self, mail: Mail<CallEvents>, ctx: &mut EngineContext<Self>) {
         let now = self.env.clock.now();
         let mut effects = Effects::new();
         for event in &mail.body.0 {
@@ -208,7 +210,7 @@ impl Handler<Mail<CallEvents>> for CallActor {
 impl Handler<Mail<WatchdogPoke>> for CallActor {
     type Result = ();
 
-    fn handle(&mut self, _mail: Mail<WatchdogPoke>, ctx: &mut Context<Self>) {
+    fn handle(&mut self, _mail: Mail<WatchdogPoke>, ctx: &mut EngineContext<Self>) {
         self.run(Input::Watchdog, ctx);
     }
 }
@@ -216,7 +218,7 @@ impl Handler<Mail<WatchdogPoke>> for CallActor {
 impl Handler<Mail<Reconciled>> for CallActor {
     type Result = ();
 
-    fn handle(&mut self, mail: Mail<Reconciled>, ctx: &mut Context<Self>) {
+    fn handle(&mut self, mail: Mail<Reconciled>, ctx: &mut EngineContext<Self>) {
         self.run(Input::Listed(mail.body.0), ctx);
     }
 }

@@ -52,6 +52,7 @@ use crate::call::machine::{Anomaly, AttemptRecord, CallMachine, CallSettings, Pr
 use crate::clock::{Clock, OwnAddress, TimerHandle};
 use crate::compliance::Compliance;
 use crate::domain::{AppState, AttemptId, LeadId, Outcome, PhoneNumber};
+use crate::executor::actors::{ActorRef, WeakActorRef};
 use crate::journal::memory::MemoryJournal;
 use crate::journal::{AbandonEvent, AbandonKind, AttemptStarted, Journal, SetAsideReason};
 use crate::mail::{InFlight, Mail};
@@ -66,7 +67,7 @@ use crate::stats::{AgentTime, Tally};
 use crate::switch::{ActiveCallList, SwitchCommand, SwitchNotice};
 use crate::time::{SimDuration, SimTime};
 use crate::trace::{self, SharedTrace, TraceRecord};
-use actix::{Actor, Addr, AsyncContext, Context, Handler, Recipient, WeakAddr};
+use actix::{Actor, Addr, AsyncContext, Context, Handler, Recipient};
 use serde::Serialize;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
@@ -241,7 +242,7 @@ struct LiveCall {
     /// Complete active-call lists in a row that did not carry this call.
     missing_from_lists: u32,
     /// Weak: the switch holds the call's one strong address (see [`CallActor::spawn`]).
-    actor: WeakAddr<CallActor>,
+    actor: WeakActorRef<CallActor>,
 }
 
 /// Live calls by attempt id: a window from the oldest live attempt to the newest.
@@ -584,7 +585,7 @@ impl CampaignSupervisor {
                 self.queue_watchdog(attempt, Some(later));
                 continue;
             }
-            match call.actor.upgrade().filter(Addr::connected) {
+            match call.actor.upgrade().filter(ActorRef::connected) {
                 Some(actor) if call.watchdog_at.is_some() => {
                     actor.do_send(Mail::new(WatchdogPoke));
                 }

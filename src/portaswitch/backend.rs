@@ -25,6 +25,7 @@ use super::webhook::InboundEvent;
 use super::wire::{self, ApiNames, ListEntry};
 use crate::clock::Clock;
 use crate::domain::AttemptId;
+use crate::executor::actors::Port;
 use crate::mail::Mail;
 use crate::switch::{
     ActiveCallList, CallEvents, CallRef, ListedCall, OriginateRequest, StateNotification,
@@ -131,7 +132,7 @@ pub struct BackendCounts {
 /// Where a known call's events go.
 struct Route {
     attempt: AttemptId,
-    to: Recipient<Mail<CallEvents>>,
+    to: Port<Mail<CallEvents>>,
 }
 
 /// Ended calls remembered so that late callbacks are recognised.
@@ -145,7 +146,7 @@ pub struct PortaSwitchBackend {
     routes: HashMap<CompactString, Route>,
     by_attempt: BTreeMap<AttemptId, CallRef>,
     /// Originates sent and not yet answered.
-    waiting: BTreeMap<AttemptId, Recipient<Mail<CallEvents>>>,
+    waiting: BTreeMap<AttemptId, Port<Mail<CallEvents>>>,
     /// Events for call ids not known yet, with when they arrived.
     pending: VecDeque<(Instant, StateNotification)>,
     finished: HashSet<CompactString>,
@@ -174,7 +175,7 @@ pub struct PortaSwitchBackend {
 pub struct AdoptCall {
     pub attempt: AttemptId,
     pub call: CallRef,
-    pub events_to: Recipient<Mail<CallEvents>>,
+    pub events_to: Port<Mail<CallEvents>>,
 }
 
 /// Internal results of spawned requests.
@@ -270,7 +271,7 @@ impl PortaSwitchBackend {
     }
 
     /// Records and delivers one event to a call.
-    fn deliver(&self, attempt: AttemptId, to: &Recipient<Mail<CallEvents>>, event: SwitchEvent) {
+    fn deliver(&self, attempt: AttemptId, to: &Port<Mail<CallEvents>>, event: SwitchEvent) {
         self.trace.borrow_mut().record(
             self.clock.now(),
             &TraceRecord::Switch {

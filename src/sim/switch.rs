@@ -21,6 +21,7 @@ use super::sampler::{Sample, Sampler};
 use crate::attempt_window::AttemptWindow;
 use crate::campaign::supervisor::{CampaignFinished, EngineReport};
 use crate::domain::AttemptId;
+use crate::executor::actors::Port;
 use crate::mail::{self, InFlight, Mail};
 use crate::scenario::FaultSettings;
 use crate::switch::{
@@ -117,7 +118,7 @@ pub struct SimCore {
     model: SimSwitchModel,
     calendar: Rc<Calendar<SwitchItem>>,
     /// Where each live call's notifications go, by model slot.
-    recipients: Vec<Option<Recipient<Mail<CallEvents>>>>,
+    recipients: Vec<Option<Port<Mail<CallEvents>>>>,
     /// The model's key for each attempt whose call may still be up, for hangups and the
     /// active-call list.
     keys_by_attempt: AttemptWindow<CallKey>,
@@ -157,17 +158,17 @@ struct DeliveryFaults {
     held: Vec<Option<HeldCallback>>,
     /// Calls whose originate reply was lost: their events reach nobody, but their actors
     /// live on until their own watchdog ends them.
-    orphans: Vec<Recipient<Mail<CallEvents>>>,
+    orphans: Vec<Port<Mail<CallEvents>>>,
     orphan_slots: Vec<bool>,
     /// Calls whose "terminated" was lost: the switch has no more to say, but, like a live
     /// backend that never heard the end, it does not let go of them either.
-    parked: Vec<Recipient<Mail<CallEvents>>>,
+    parked: Vec<Port<Mail<CallEvents>>>,
 }
 
 struct HeldCallback {
     attempt: AttemptId,
     event: SwitchEvent,
-    to: Option<Recipient<Mail<CallEvents>>>,
+    to: Option<Port<Mail<CallEvents>>>,
 }
 
 /// What happens to one callback.

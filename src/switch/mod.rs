@@ -17,9 +17,9 @@
 pub mod reasons;
 
 use crate::domain::{AttemptId, PhoneNumber};
+use crate::executor::actors::Port;
 use crate::mail::Mail;
 use crate::time::{SimDuration, SimTime};
-use actix::Recipient;
 use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
 use smallvec::SmallVec;
@@ -146,8 +146,9 @@ pub struct OriginateRequest {
     pub callee: PhoneNumber,
     /// How long the callee's phone may ring before the switch gives up.
     pub ring_timeout: SimDuration,
-    /// Where this call's events go.
-    pub events_to: Recipient<Mail<CallEvents>>,
+    /// Where this call's events go (the call's one strong handle: see
+    /// [`crate::call::actor::CallActor::spawn`]).
+    pub events_to: Port<Mail<CallEvents>>,
 }
 
 /// What a switch tells the campaign as a whole.

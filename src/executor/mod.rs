@@ -1,57 +1,65 @@
-//! The task runner for the engine's actors (calls, the campaign supervisor, pacing, the simulated
-//! switch): polls each actor's future on the System's own thread, with none of the per-task
-//! atomics of tokio's `LocalSet`.
-//!
-//! A simulated day spawns one call actor per attempt and wakes the engine's actors several times
-//! per attempt, so what a task spawn and a task wake cost is paid hundreds of thousands of times
-//! per run. tokio's `LocalSet`
-//! pays for being usable from anywhere (reference-counted task headers, state transitions by
-//! compare-and-swap, a join handle per task); this runner keeps the tasks in a slab and the ready
-//! ones in a FIFO queue, all owned by one thread. It is itself one task on the System's
-//! `LocalSet`, so actix, tokio's timers (live mode) and everything else work unchanged; the
-//! actors stay actix actors (`Context`, `Addr`, handlers), only the loop that polls them is ours.
-//! Actors that other threads talk to all the time (the live backend, the console) stay on
+//! The runner for the engine's actors: one loop on the System's own thread that runs every call,
+//! the campaign supervisor, pacing and the simulated switch, with none of the per-task atomics of
 //! tokio's `LocalSet`.
 //!
-//! Owns: the slab of tasks, the ready queue, and the wakers handed to the tasks. A wake from
-//! another thread is legal (wakers are `Send`): it goes through a locked queue and wakes the
-//! runner's task.
+//! A simulated day starts one call actor per attempt and passes several messages per attempt,
+//! so what starting an actor and delivering a message cost is paid hundreds of thousands of
+//! times per run (BENCHMARKS.md). The runner holds two kinds of work in one slab, in one FIFO
+//! queue of ready entries:
+//!
+//! - **futures**: actix actors on actix's own `Context` (started with [`start`] or [`create`]),
+//!   polled like tokio would poll them, but a wake on the runner's thread is a queue push;
+//! - **engine actors** ([`actors`]): actix actors whose context is the runner's own
+//!   [`actors::EngineContext`]. Their mail goes straight into an inbox in their slot and their
+//!   handlers are called directly: no thread-safe mailbox, no future, no waker.
+//!
+//! Both follow actix's rules, so moving an actor from one kind to the other changes no order:
+//! an entry is queued when it is woken (spawned, sent mail, or left by its last strong handle)
+//! and not already queued; when its turn comes it handles all the mail it has, in the order it
+//! was sent, and then stops if it asked to or if nobody holds a strong handle to it.
+//!
+//! The runner is itself one task on the System's `LocalSet`, so actix, tokio's timers (live
+//! mode) and everything else work unchanged. Actors that other threads talk to all the time
+//! (the live backend, the console) stay on tokio's `LocalSet`. A wake or a message from another
+//! thread is legal: it goes through a locked queue and wakes the runner's task.
 //!
 //! There is one runner per thread, started by the first spawn and ended when its System's
 //! `LocalSet` is dropped (the simulator, sweeps and tests run Systems one after another on a
 //! thread, each dropped before the next starts; two Systems alive on one thread at once would
 //! share a runner).
 //!
-//! Must not: decide anything. Tasks run in the order they were woken, one at a time, so the order
-//! is as deterministic as the messages that woke them. It must not run a task while it holds a
-//! borrow of its own state (a task may spawn or wake others, or be dropped and wake others).
+//! Must not: decide anything. Entries run in the order they were woken, one at a time, so the
+//! order is as deterministic as the messages that woke them. It must not run an actor, poll a
+//! task or drop anything of theirs while it holds a borrow of its own state (they may send
+//! mail, spawn others, or wake others as they are dropped).
+
+pub mod actors;
 
 use std::cell::{Cell, RefCell};
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Weak};
 use std::task::{Context, Poll, Wake, Waker};
 
 type Task = Pin<Box<dyn Future<Output = ()>>>;
 
-/// How many tasks one turn of the runner polls before it lets the rest of the `LocalSet` run.
-const TASKS_PER_TURN: usize = 4096;
+/// A message on its way to an engine actor: the actor's handler, with the message inside.
+pub(crate) type Job = Box<dyn FnOnce(&mut dyn actors::Cell) + Send>;
+
+/// How many entries one turn of the runner runs before it lets the rest of the `LocalSet` run.
+const ENTRIES_PER_TURN: usize = 4096;
 
 /// Spawns `task` on this thread's runner, starting the runner if this thread has none. Must be
 /// called inside an actix System (the runner is a task of its `LocalSet`).
 pub fn spawn(task: impl Future<Output = ()> + 'static) {
-    let runner = CURRENT.with(|current| current.borrow().clone());
-    let runner = match runner {
-        Some(runner) => runner,
-        None => start_runner(),
-    };
-    runner.spawn(Box::pin(task));
+    current_or_start().spawn(Box::pin(task));
 }
 
-/// Starts an actor on this thread's runner: actix's `Actor::start`, run here.
+/// Starts an actor on actix's own `Context` on this thread's runner: actix's `Actor::start`,
+/// run here.
 pub fn start<A>(actor: A) -> actix::Addr<A>
 where
     A: actix::Actor<Context = actix::Context<A>>,
@@ -59,8 +67,8 @@ where
     create(|_| actor)
 }
 
-/// Creates an actor with access to its context before it runs (actix's `Actor::create`), on
-/// this thread's runner.
+/// Creates an actor on actix's own `Context`, with access to its context before it runs
+/// (actix's `Actor::create`), on this thread's runner.
 pub fn create<A, F>(build: F) -> actix::Addr<A>
 where
     A: actix::Actor<Context = actix::Context<A>>,
@@ -78,55 +86,149 @@ thread_local! {
     static CURRENT: RefCell<Option<Rc<Runner>>> = const { RefCell::new(None) };
 }
 
+/// Every runner's queue for work from other threads, by runner id.
+static REMOTES: Mutex<BTreeMap<u64, Weak<Remote>>> = Mutex::new(BTreeMap::new());
+
+static NEXT_RUNNER_ID: AtomicU64 = AtomicU64::new(1);
+
+fn current() -> Option<Rc<Runner>> {
+    CURRENT
+        .try_with(|current| current.try_borrow().ok().and_then(|c| c.clone()))
+        .ok()
+        .flatten()
+}
+
+fn current_or_start() -> Rc<Runner> {
+    match current() {
+        Some(runner) => runner,
+        None => start_runner(),
+    }
+}
+
+/// Runs `work` with this thread's runner if it is the runner `id`; `None` otherwise (another
+/// thread, or the runner is gone).
+fn with_local<R>(id: u64, work: impl FnOnce(&Runner) -> R) -> Option<R> {
+    CURRENT
+        .try_with(|current| match current.try_borrow() {
+            Ok(current) => match current.as_ref() {
+                Some(runner) if runner.id == id => Some(work(runner)),
+                _ => None,
+            },
+            Err(_) => None,
+        })
+        .ok()
+        .flatten()
+}
+
+/// Hands `op` to runner `id` from a thread that is not its own (or while it cannot be reached
+/// directly); dropped if that runner is gone.
+fn send_remote(id: u64, op: RemoteOp) {
+    let remote = REMOTES
+        .lock()
+        .ok()
+        .and_then(|remotes| remotes.get(&id).and_then(Weak::upgrade));
+    if let Some(remote) = remote {
+        remote.push(op);
+    }
+}
+
 fn start_runner() -> Rc<Runner> {
+    let id = NEXT_RUNNER_ID.fetch_add(1, Ordering::Relaxed);
+    let remote = Arc::new(Remote::default());
+    if let Ok(mut remotes) = REMOTES.lock() {
+        remotes.insert(id, Arc::downgrade(&remote));
+    }
     let runner = Rc::new(Runner {
+        id,
         slots: RefCell::new(Vec::new()),
         free: RefCell::new(Vec::new()),
         ready: RefCell::new(VecDeque::new()),
         running: Cell::new(false),
         turn_waker: RefCell::new(None),
-        remote: Arc::new(Remote::default()),
+        remote,
+        spare_inboxes: RefCell::new(Vec::new()),
     });
     CURRENT.with(|current| *current.borrow_mut() = Some(runner.clone()));
     actix::spawn(tokio::task::unconstrained(RunnerTask(runner.clone())));
     runner
 }
 
-/// One task in the slab. `generation` tells a stale wake (from a finished task whose slot was
-/// reused) from a live one. `waker` is made from `wake` once, at spawn: making it per poll
-/// would cost a reference-count increment and decrement each time; `wake` stays for its
-/// `queued` flag.
-struct Slot {
+/// One entry in the slab. `generation` tells a stale reference (to a finished task or actor
+/// whose slot was reused) from a live one.
+pub(crate) struct Slot {
     generation: u32,
+    occupant: Occupant,
+}
+
+enum Occupant {
+    Free,
+    Task(TaskSlot),
+    Actor(actors::ActorSlot),
+}
+
+/// A future's place. `waker` is made from `wake` once, at spawn: making it per poll would cost
+/// a reference-count increment and decrement each time; `wake` stays for its `queued` flag.
+/// `task` and `waker` are out while the task is being polled.
+struct TaskSlot {
     task: Option<Task>,
     waker: Option<Waker>,
     wake: Option<Arc<TaskWake>>,
 }
 
-struct Runner {
+pub(crate) struct Runner {
+    id: u64,
     slots: RefCell<Vec<Slot>>,
     free: RefCell<Vec<u32>>,
-    /// Tasks to poll, in the order they were woken: (slot, generation).
+    /// Entries to run, in the order they were woken: (slot, generation).
     ready: RefCell<VecDeque<(u32, u32)>>,
-    /// True while the runner's task is polling tasks (no need to wake it then).
+    /// True while the runner's task is running entries (no need to wake it then).
     running: Cell<bool>,
     /// The runner's own waker, kept while it waits for work. `remote.runner_waker` holds the same
     /// waker for other threads; this copy spares local wakes the lock.
     turn_waker: RefCell<Option<Waker>>,
     remote: Arc<Remote>,
+    /// Emptied inboxes of ended actors, kept for the next ones (a day starts an actor per
+    /// attempt).
+    spare_inboxes: RefCell<Vec<VecDeque<Job>>>,
 }
 
-/// Wakes that came from other threads.
+/// Work handed over by other threads.
 #[derive(Default)]
 struct Remote {
-    /// Set when `woken` may hold something: checked without taking the lock.
+    /// Set when `ops` may hold something: checked without taking the lock.
     any: AtomicBool,
-    woken: Mutex<Vec<(u32, u32)>>,
+    ops: Mutex<Vec<RemoteOp>>,
     runner_waker: Mutex<Option<Waker>>,
 }
 
+/// Something another thread asked of a runner.
+pub(crate) enum RemoteOp {
+    /// Wake the task in (slot, generation).
+    Wake(u32, u32),
+    /// Deliver a message to the engine actor in (slot, generation).
+    Mail(u32, u32, Job),
+    /// A strong handle to the engine actor in (slot, generation) was made or dropped there.
+    Retain(u32, u32),
+    Release(u32, u32),
+}
+
+impl Remote {
+    fn push(&self, op: RemoteOp) {
+        if let Ok(mut ops) = self.ops.lock() {
+            ops.push(op);
+        }
+        self.any.store(true, Ordering::Release);
+        if let Ok(waker) = self.runner_waker.lock()
+            && let Some(waker) = waker.as_ref()
+        {
+            waker.wake_by_ref();
+        }
+    }
+}
+
 impl Runner {
-    fn spawn(&self, task: Task) {
+    /// Takes a free slot (or a new one) for `occupant`; returns (slot, generation).
+    fn occupy(&self, occupant: Occupant) -> (u32, u32) {
         let index = self.free.borrow_mut().pop();
         let mut slots = self.slots.borrow_mut();
         let index = match index {
@@ -134,25 +236,45 @@ impl Runner {
             None => {
                 slots.push(Slot {
                     generation: 0,
-                    task: None,
-                    waker: None,
-                    wake: None,
+                    occupant: Occupant::Free,
                 });
                 (slots.len() - 1) as u32
             }
         };
         let slot = &mut slots[index as usize];
+        slot.occupant = occupant;
+        (index, slot.generation)
+    }
+
+    /// Frees a slot whose occupant has already been taken out.
+    fn vacate(&self, index: u32) {
+        {
+            let mut slots = self.slots.borrow_mut();
+            let slot = &mut slots[index as usize];
+            slot.occupant = Occupant::Free;
+            slot.generation = slot.generation.wrapping_add(1);
+        }
+        self.free.borrow_mut().push(index);
+    }
+
+    fn spawn(&self, task: Task) {
+        let (index, generation) = self.occupy(Occupant::Task(TaskSlot {
+            task: None,
+            waker: None,
+            wake: None,
+        }));
         let wake = Arc::new(TaskWake {
+            runner: self.id,
             index,
-            generation: slot.generation,
+            generation,
             queued: AtomicBool::new(true),
             remote: self.remote.clone(),
         });
-        slot.task = Some(task);
-        slot.waker = Some(Waker::from(wake.clone()));
-        slot.wake = Some(wake);
-        let generation = slot.generation;
-        drop(slots);
+        if let Occupant::Task(slot) = &mut self.slots.borrow_mut()[index as usize].occupant {
+            slot.task = Some(task);
+            slot.waker = Some(Waker::from(wake.clone()));
+            slot.wake = Some(wake);
+        }
         self.push_ready(index, generation);
     }
 
@@ -165,77 +287,107 @@ impl Runner {
         }
     }
 
-    /// Polls ready tasks until none is left or the turn's budget is spent. Returns true if
-    /// tasks are still ready.
+    /// Runs ready entries until none is left or the turn's budget is spent. Returns true if
+    /// entries are still ready.
     fn run_turn(&self) -> bool {
-        self.take_remote_wakes();
-        for _ in 0..TASKS_PER_TURN {
+        self.take_remote_ops();
+        for _ in 0..ENTRIES_PER_TURN {
             let next = self.ready.borrow_mut().pop_front();
             let Some((index, generation)) = next else {
                 return false;
             };
-            let taken = {
-                let mut slots = self.slots.borrow_mut();
-                let slot = &mut slots[index as usize];
-                if slot.generation != generation || slot.task.is_none() {
-                    None
-                } else {
+            let kind = {
+                let slots = self.slots.borrow();
+                match slots.get(index as usize) {
+                    Some(slot) if slot.generation == generation => match &slot.occupant {
+                        Occupant::Task(_) => Some(true),
+                        Occupant::Actor(_) => Some(false),
+                        Occupant::Free => None,
+                    },
+                    _ => None,
+                }
+            };
+            match kind {
+                Some(true) => self.poll_task(index),
+                Some(false) => actors::run(self, index),
+                None => {}
+            }
+        }
+        self.take_remote_ops();
+        !self.ready.borrow().is_empty()
+    }
+
+    fn poll_task(&self, index: u32) {
+        let taken = {
+            let mut slots = self.slots.borrow_mut();
+            match &mut slots[index as usize].occupant {
+                Occupant::Task(slot) => {
                     if let Some(wake) = &slot.wake {
                         wake.queued.store(false, Ordering::Relaxed);
                     }
                     slot.task.take().zip(slot.waker.take())
                 }
-            };
-            let Some((mut task, waker)) = taken else {
-                continue;
-            };
-            // A task that panics is dropped and the others go on, as under tokio (the campaign's
-            // watchdog then finds the call that stopped without an outcome).
-            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                task.as_mut().poll(&mut Context::from_waker(&waker))
-            }))
-            .unwrap_or(Poll::Ready(()));
-            match outcome {
-                Poll::Pending => {
-                    let mut slots = self.slots.borrow_mut();
-                    let slot = &mut slots[index as usize];
+                _ => None,
+            }
+        };
+        let Some((mut task, waker)) = taken else {
+            return;
+        };
+        // A task that panics is dropped and the others go on, as under tokio (the campaign's
+        // watchdog then finds the call that stopped without an outcome).
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            task.as_mut().poll(&mut Context::from_waker(&waker))
+        }))
+        .unwrap_or(Poll::Ready(()));
+        match outcome {
+            Poll::Pending => {
+                if let Occupant::Task(slot) = &mut self.slots.borrow_mut()[index as usize].occupant
+                {
                     slot.task = Some(task);
                     slot.waker = Some(waker);
                 }
-                Poll::Ready(()) => {
-                    let wake = {
-                        let mut slots = self.slots.borrow_mut();
-                        let slot = &mut slots[index as usize];
-                        slot.generation = slot.generation.wrapping_add(1);
-                        slot.wake.take()
-                    };
-                    // Dropping a finished task can wake others: no borrow is held here.
-                    drop(task);
-                    drop(waker);
-                    drop(wake);
-                    self.free.borrow_mut().push(index);
-                }
+            }
+            Poll::Ready(()) => {
+                let wake = match &mut self.slots.borrow_mut()[index as usize].occupant {
+                    Occupant::Task(slot) => slot.wake.take(),
+                    _ => None,
+                };
+                self.vacate(index);
+                // Dropping a finished task can wake others: no borrow is held here.
+                drop(task);
+                drop(waker);
+                drop(wake);
             }
         }
-        self.take_remote_wakes();
-        !self.ready.borrow().is_empty()
     }
 
-    fn take_remote_wakes(&self) {
+    fn take_remote_ops(&self) {
         if !self.remote.any.load(Ordering::Acquire) {
             return;
         }
         self.remote.any.store(false, Ordering::Release);
-        let woken = match self.remote.woken.lock() {
-            Ok(mut woken) if !woken.is_empty() => std::mem::take(&mut *woken),
+        let ops = match self.remote.ops.lock() {
+            Ok(mut ops) if !ops.is_empty() => std::mem::take(&mut *ops),
             _ => return,
         };
-        self.ready.borrow_mut().extend(woken);
+        for op in ops {
+            match op {
+                RemoteOp::Wake(index, generation) => self.push_ready(index, generation),
+                RemoteOp::Mail(index, generation, job) => {
+                    actors::deliver(self, index, generation, job);
+                }
+                RemoteOp::Retain(index, generation) => actors::retain(self, index, generation),
+                RemoteOp::Release(index, generation) => {
+                    actors::release(self, index, generation);
+                }
+            }
+        }
     }
 }
 
 /// A task's waker: queues the task on its runner once until it is polled again.
 struct TaskWake {
+    runner: u64,
     index: u32,
     generation: u32,
     queued: AtomicBool,
@@ -254,29 +406,12 @@ impl Wake for TaskWake {
             return;
         }
         self.queued.store(true, Ordering::Relaxed);
-        let local = CURRENT
-            .try_with(|current| match current.try_borrow() {
-                Ok(current) => match current.as_ref() {
-                    Some(runner) if Arc::ptr_eq(&runner.remote, &self.remote) => {
-                        runner.push_ready(self.index, self.generation);
-                        true
-                    }
-                    _ => false,
-                },
-                Err(_) => false,
-            })
-            .unwrap_or(false);
-        if local {
-            return;
-        }
-        if let Ok(mut woken) = self.remote.woken.lock() {
-            woken.push((self.index, self.generation));
-        }
-        self.remote.any.store(true, Ordering::Release);
-        if let Ok(waker) = self.remote.runner_waker.lock()
-            && let Some(waker) = waker.as_ref()
-        {
-            waker.wake_by_ref();
+        let local = with_local(self.runner, |runner| {
+            runner.push_ready(self.index, self.generation);
+        });
+        if local.is_none() {
+            self.remote
+                .push(RemoteOp::Wake(self.index, self.generation));
         }
     }
 }
@@ -307,7 +442,7 @@ impl Future for RunnerTask {
             }
         }
         drop(turn_waker);
-        // A remote wake may have arrived after the turn looked.
+        // Remote work may have arrived after the turn looked.
         if runner.remote.any.load(Ordering::Acquire) {
             context.waker().wake_by_ref();
         }
@@ -316,7 +451,7 @@ impl Future for RunnerTask {
 }
 
 impl Drop for RunnerTask {
-    /// The System is going away: its tasks go with it, as tokio's would.
+    /// The System is going away: its tasks and actors go with it, as tokio's would.
     fn drop(&mut self) {
         let runner = &self.0;
         CURRENT.with(|current| {
@@ -325,21 +460,27 @@ impl Drop for RunnerTask {
                 *current = None;
             }
         });
+        if let Ok(mut remotes) = REMOTES.lock() {
+            remotes.remove(&runner.id);
+        }
         // Nothing may wake this task once it is going: forget its waker before the tasks,
         // whose destructors may wake others.
         runner.turn_waker.borrow_mut().take();
         if let Ok(mut waker) = runner.remote.runner_waker.lock() {
             waker.take();
         }
-        let tasks: Vec<Task> = runner
+        let occupants: Vec<Occupant> = runner
             .slots
             .borrow_mut()
             .iter_mut()
-            .filter_map(|slot| slot.task.take())
+            .map(|slot| std::mem::replace(&mut slot.occupant, Occupant::Free))
             .collect();
-        drop(tasks);
+        drop(occupants);
         runner.slots.borrow_mut().clear();
         runner.ready.borrow_mut().clear();
+        if let Ok(mut ops) = runner.remote.ops.lock() {
+            ops.clear();
+        }
     }
 }
 
