@@ -175,7 +175,7 @@ fn start_engine(workers: usize) -> (SocketAddr, mpsc::Sender<EngineCommand>) {
             let backend = PortaSwitchBackend::new(
                 settings,
                 sites,
-                notices.recipient(),
+                notices.recipient().into(),
                 Arc::new(BackendStats::default()),
                 clock.clone(),
                 TraceSink::hashing_only().shared(),
@@ -220,8 +220,8 @@ fn start_engine(workers: usize) -> (SocketAddr, mpsc::Sender<EngineCommand>) {
                         .start();
                         let env = Rc::new(CallEnv {
                             clock: clock.clone(),
-                            switch: adopter.clone().recipient(),
-                            supervisor: recorder.recipient(),
+                            switch: adopter.clone().recipient().into(),
+                            supervisor: recorder.recipient().into(),
                             settings: CallSettings {
                                 dial_watchdog_grace: dialer::time::SimDuration::from_secs(3600),
                                 ..CallSettings::default()

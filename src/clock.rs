@@ -8,9 +8,10 @@
 //! Nothing else in the engine may read a clock: no `Instant::now`, `SystemTime::now`, or tokio
 //! timers outside this module.
 
+use crate::executor::actors::{ActorRef, EngineContext};
 use crate::mail::Mail;
 use crate::time::{SimDuration, SimTime};
-use actix::{Actor, Addr, AsyncContext, Context, Handler, SpawnHandle};
+use actix::{Actor, Handler};
 use std::rc::Rc;
 
 /// A virtual timeline that engine timers can be put on. Implemented by the simulator's calendar.
@@ -31,14 +32,13 @@ pub enum Clock {
     Wall { origin: tokio::time::Instant },
 }
 
-/// An actor's own address, made on first use and shared by every virtual timer the actor sets.
-///
-/// actix allocates a new sender for every `ctx.address()`; an actor that sets a timer for every
-/// call would pay that each time. Holding its own address keeps an actor alive until its System
-/// stops, so only actors that live for the whole run (the supervisor, pacing) use timers.
-pub struct OwnAddress<A: Actor>(Option<Rc<Addr<A>>>);
+/// An actor's own handle, made on first use and shared by every timer the actor sets (a clone
+/// of an `Rc` per timer, instead of a new strong handle). Holding its own handle keeps an actor
+/// alive until its System stops, so only actors that live for the whole run (the supervisor,
+/// pacing) use timers.
+pub struct OwnAddress<A>(Option<Rc<ActorRef<A>>>);
 
-impl<A: Actor> Default for OwnAddress<A> {
+impl<A> Default for OwnAddress<A> {
     fn default() -> Self {
         OwnAddress(None)
     }
@@ -46,18 +46,18 @@ impl<A: Actor> Default for OwnAddress<A> {
 
 impl<A> OwnAddress<A>
 where
-    A: Actor<Context = Context<A>>,
+    A: Actor<Context = EngineContext<A>>,
 {
-    fn get(&mut self, ctx: &mut Context<A>) -> Rc<Addr<A>> {
+    fn get(&mut self, ctx: &mut EngineContext<A>) -> Rc<ActorRef<A>> {
         self.0.get_or_insert_with(|| Rc::new(ctx.address())).clone()
     }
 }
 
 /// A timer set through a [`Clock`], for cancelling it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum TimerHandle {
     Virtual(u64),
-    Wall(SpawnHandle),
+    Wall(tokio::task::AbortHandle),
 }
 
 /// The real time now, for stamps in the store (import times, DNC edits, a live run's epoch).
@@ -102,28 +102,32 @@ impl Clock {
     }
 
     /// Delivers `message` to the actor owning `ctx` as `Mail` at `at`. `own` is the actor's
-    /// cached address for virtual timers (see [`OwnAddress`]).
+    /// cached handle (see [`OwnAddress`]).
     pub fn schedule<A, M>(
         &self,
-        ctx: &mut Context<A>,
+        ctx: &mut EngineContext<A>,
         own: &mut OwnAddress<A>,
         at: SimTime,
         message: M,
     ) -> TimerHandle
     where
-        A: Actor<Context = Context<A>> + Handler<Mail<M>>,
+        A: Actor<Context = EngineContext<A>> + Handler<Mail<M>, Result = ()>,
         M: Send + 'static,
     {
+        let address = own.get(ctx);
         match self {
             Clock::Virtual(timeline) => {
-                let address = own.get(ctx);
                 let id =
                     timeline.schedule(at, Box::new(move || address.do_send(Mail::new(message))));
                 TimerHandle::Virtual(id)
             }
-            Clock::Wall { .. } => {
-                let delay = at.saturating_since(self.now());
-                TimerHandle::Wall(ctx.notify_later(Mail::new(message), delay.to_std()))
+            Clock::Wall { origin } => {
+                let due = *origin + at.saturating_since(SimTime::ZERO).to_std();
+                let timer = tokio::task::spawn_local(async move {
+                    tokio::time::sleep_until(due).await;
+                    address.do_send(Mail::new(message));
+                });
+                TimerHandle::Wall(timer.abort_handle())
             }
         }
     }
@@ -133,33 +137,28 @@ impl Clock {
     /// cancelled and replaced.
     pub fn schedule_no_later<A, M>(
         &self,
-        ctx: &mut Context<A>,
+        ctx: &mut EngineContext<A>,
         own: &mut OwnAddress<A>,
         slot: &mut Option<(SimTime, TimerHandle)>,
         at: SimTime,
         message: M,
     ) where
-        A: Actor<Context = Context<A>> + Handler<Mail<M>>,
+        A: Actor<Context = EngineContext<A>> + Handler<Mail<M>, Result = ()>,
         M: Send + 'static,
     {
-        if slot.is_some_and(|(armed, _)| armed <= at) {
+        if slot.as_ref().is_some_and(|(armed, _)| *armed <= at) {
             return;
         }
         if let Some((_, old)) = slot.take() {
-            self.cancel(ctx, old);
+            self.cancel(old);
         }
         *slot = Some((at, self.schedule(ctx, own, at, message)));
     }
 
-    pub fn cancel<A>(&self, ctx: &mut Context<A>, handle: TimerHandle)
-    where
-        A: Actor<Context = Context<A>>,
-    {
+    pub fn cancel(&self, handle: TimerHandle) {
         match (self, handle) {
             (Clock::Virtual(timeline), TimerHandle::Virtual(id)) => timeline.cancel(id),
-            (Clock::Wall { .. }, TimerHandle::Wall(handle)) => {
-                ctx.cancel_future(handle);
-            }
+            (Clock::Wall { .. }, TimerHandle::Wall(timer)) => timer.abort(),
             // A handle from the other kind of clock cannot exist: one run uses one clock.
             _ => {}
         }

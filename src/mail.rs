@@ -13,8 +13,13 @@
 //!
 //! In live mode nothing is installed and tokens cost one thread-local read.
 //!
+//! An [`Address`] is where one kind of mail goes when the receiver may be either kind of actor:
+//! an engine actor on the runner ([`crate::executor::actors`]) or an actix actor on actix's own
+//! context (the live backend, a test's recorder).
+//!
 //! This module must not know about any particular actor or message.
 
+use crate::executor::actors::Port;
 use std::cell::{Cell, RefCell};
 
 thread_local! {
@@ -90,6 +95,64 @@ impl<M> Mail<M> {
 
 impl<M: 'static> actix::Message for Mail<M> {
     type Result = ();
+}
+
+/// Where mail of one kind is delivered: an engine actor's [`Port`] or an actix actor's
+/// `Recipient`.
+pub enum Address<M: actix::Message<Result = ()> + Send> {
+    Engine(Port<M>),
+    Actix(actix::Recipient<M>),
+}
+
+impl<M> Address<M>
+where
+    M: actix::Message<Result = ()> + Send,
+{
+    /// Sends `message`; it is dropped if the receiver has stopped.
+    pub fn do_send(&self, message: M) {
+        match self {
+            Address::Engine(port) => port.do_send(message),
+            Address::Actix(recipient) => recipient.do_send(message),
+        }
+    }
+
+    /// True while the receiver has not stopped.
+    pub fn connected(&self) -> bool {
+        match self {
+            Address::Engine(port) => port.connected(),
+            Address::Actix(recipient) => recipient.connected(),
+        }
+    }
+}
+
+impl<M: actix::Message<Result = ()> + Send> Clone for Address<M> {
+    fn clone(&self) -> Self {
+        match self {
+            Address::Engine(port) => Address::Engine(port.clone()),
+            Address::Actix(recipient) => Address::Actix(recipient.clone()),
+        }
+    }
+}
+
+impl<M: actix::Message<Result = ()> + Send> From<Port<M>> for Address<M> {
+    fn from(port: Port<M>) -> Self {
+        Address::Engine(port)
+    }
+}
+
+impl<M: actix::Message<Result = ()> + Send> From<actix::Recipient<M>> for Address<M> {
+    fn from(recipient: actix::Recipient<M>) -> Self {
+        Address::Actix(recipient)
+    }
+}
+
+impl<M: actix::Message<Result = ()> + Send> std::fmt::Debug for Address<M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Address::Engine(port) => write!(f, "Address::Engine({port:?})"),
+            Address::Actix(_) => f.write_str("Address::Actix"),
+        }
+    }
 }
 
 /// Turns in-flight counting on for this thread while a simulation runs, and off again when

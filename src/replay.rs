@@ -19,7 +19,7 @@ use crate::switch::{
     ActiveCallList, CallEvents, ListedCall, SwitchCommand, SwitchEvent, SwitchNotice,
 };
 use crate::trace::TraceSink;
-use actix::{Actor, AsyncContext, Context, Handler, Recipient};
+use actix::{Actor, AsyncContext, Context, Handler};
 use serde::Serialize;
 use serde_json::Value;
 use smallvec::{SmallVec, smallvec};
@@ -198,7 +198,7 @@ impl Recording {
 /// The recording played back behind the switch seam.
 pub struct ReplaySwitch {
     recording: std::rc::Rc<Recording>,
-    notices_to: Recipient<Mail<SwitchNotice>>,
+    notices_to: Port<Mail<SwitchNotice>>,
     clock: Clock,
     /// Attempts dialed that the recording does not hold.
     pub unrecorded: std::rc::Rc<std::cell::Cell<u64>>,
@@ -357,13 +357,13 @@ pub fn replay(
             let supervisor = CampaignSupervisor::start(
                 setup,
                 clock.clone(),
-                ctx.address().recipient(),
-                done.recipient(),
+                ctx.address().recipient().into(),
+                done.recipient().into(),
                 trace_for_run,
             );
             ReplaySwitch {
                 recording: recording_rc,
-                notices_to: supervisor.recipient(),
+                notices_to: supervisor.port(),
                 clock,
                 unrecorded: unrecorded_run,
             }

@@ -13,6 +13,7 @@
 
 use crate::campaign::supervisor::{CampaignSupervisor, JournalSetup};
 use crate::clock::Clock;
+use crate::executor::actors::{self, ActorRef, EngineContext};
 use crate::mail::SimulationGuard;
 use crate::scenario::Scenario;
 use crate::sim::calendar::Calendar;
@@ -20,7 +21,7 @@ use crate::sim::model::SimSwitchModel;
 use crate::sim::switch::{Advance, IdleWake, Quiescence, SimCore, SimOutcome, SimSwitch};
 use crate::time::SimDuration;
 use crate::trace::TraceSink;
-use actix::{Actor, Addr, AsyncContext};
+use actix::{Actor, AsyncContext};
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -153,7 +154,7 @@ pub fn simulate_campaign(
         let calendar = Rc::new(Calendar::new());
         let clock = Clock::Virtual(calendar.clone());
         let (done_tx, done_rx) = oneshot::channel();
-        type Driver = Option<(Rc<RefCell<SimCore>>, Addr<SimSwitch>)>;
+        type Driver = Option<(Rc<RefCell<SimCore>>, ActorRef<SimSwitch>)>;
         let driver: Rc<RefCell<Driver>> = Rc::new(RefCell::new(None));
         let guard = (quiescence == Quiescence::MailCount).then(|| {
             let driver = driver.clone();
@@ -175,20 +176,20 @@ pub fn simulate_campaign(
         let wake = (quiescence == Quiescence::RuntimeIdle).then(|| idle_wake.clone());
         let core_slot: Rc<RefCell<Option<Rc<RefCell<SimCore>>>>> = Rc::new(RefCell::new(None));
         let core_out = core_slot.clone();
-        let switch = crate::executor::create(move |ctx: &mut actix::Context<SimSwitch>| {
+        let switch = actors::create(move |ctx: &mut EngineContext<SimSwitch>| {
             let supervisor = CampaignSupervisor::start_with(
                 setup,
                 journal,
                 None,
                 clock,
-                ctx.address().recipient(),
-                ctx.address().recipient(),
+                ctx.address().port().into(),
+                ctx.address().port().into(),
                 trace_for_run.clone(),
             );
             let mut core = SimCore::new(
                 model,
                 calendar,
-                supervisor.recipient(),
+                supervisor.port(),
                 trace_for_run,
                 quiescence,
                 wake,
@@ -203,7 +204,7 @@ pub fn simulate_campaign(
             *core_out.borrow_mut() = Some(core.clone());
             SimSwitch::new(core)
         });
-        idle_wake.set_target(switch.clone().recipient());
+        idle_wake.set_target(switch.clone().port());
         if let Some(core) = core_slot.borrow_mut().take() {
             *driver.borrow_mut() = Some((core, switch.clone()));
         }
@@ -273,7 +274,7 @@ pub enum StopRequest {
 
 /// A running live campaign's engine, handed to [`LiveHooks::on_engine`] once it runs.
 pub struct LiveEngine {
-    pub supervisor: Addr<CampaignSupervisor>,
+    pub supervisor: ActorRef<CampaignSupervisor>,
     pub webhook_address: std::net::SocketAddr,
     pub webhook: Arc<crate::portaswitch::webhook::WebhookStats>,
     pub backend: Arc<crate::portaswitch::backend::BackendStats>,
@@ -432,7 +433,7 @@ pub fn run_live_with(
         };
         let (done_tx, done_rx) = oneshot::channel();
         let done = LiveDone { to: Some(done_tx) }.start();
-        let supervisor_slot: Rc<RefCell<Option<Addr<CampaignSupervisor>>>> =
+        let supervisor_slot: Rc<RefCell<Option<ActorRef<CampaignSupervisor>>>> =
             Rc::new(RefCell::new(None));
         let supervisor_out = supervisor_slot.clone();
         let feed_port = feed.as_ref().map(crate::campaign::feed::CampaignFeed::port);
@@ -442,15 +443,15 @@ pub fn run_live_with(
                 journal,
                 feed_port,
                 clock.clone(),
-                ctx.address().recipient(),
-                done.recipient(),
+                ctx.address().recipient().into(),
+                done.recipient().into(),
                 trace_for_run.clone(),
             );
             *supervisor_out.borrow_mut() = Some(supervisor.clone());
             PortaSwitchBackend::new(
                 backend_settings,
                 sites,
-                supervisor.recipient(),
+                supervisor.port().into(),
                 backend_stats_run,
                 clock,
                 trace_for_run,

@@ -18,10 +18,10 @@ use super::machine::{
 use crate::clock::Clock;
 use crate::domain::{AppState, AttemptId};
 use crate::executor::actors::{self, ActorRef, EngineContext, Port, WeakActorRef};
-use crate::mail::Mail;
+use crate::mail::{Address, Mail};
 use crate::switch::{CallEvents, OriginateRequest, SwitchCommand};
 use crate::time::SimTime;
-use actix::{Actor, ActorContext, Handler, Recipient};
+use actix::{Actor, ActorContext, Handler};
 use smallvec::SmallVec;
 use std::rc::Rc;
 
@@ -29,8 +29,8 @@ use std::rc::Rc;
 /// campaign's call settings.
 pub struct CallEnv {
     pub clock: Clock,
-    pub switch: Recipient<Mail<SwitchCommand>>,
-    pub supervisor: Recipient<Mail<CallUpdate>>,
+    pub switch: Address<Mail<SwitchCommand>>,
+    pub supervisor: Address<Mail<CallUpdate>>,
     pub settings: CallSettings,
     /// Whether the campaign wants to hear "dialing -> ringing" (see [`shown_only`]): yes when
     /// something shows or keeps each call's state (a console feed, a store).

@@ -52,10 +52,10 @@ use crate::call::machine::{Anomaly, AttemptRecord, CallMachine, CallSettings, Pr
 use crate::clock::{Clock, OwnAddress, TimerHandle};
 use crate::compliance::Compliance;
 use crate::domain::{AppState, AttemptId, LeadId, Outcome, PhoneNumber};
-use crate::executor::actors::{ActorRef, WeakActorRef};
+use crate::executor::actors::{self, ActorRef, EngineContext, WeakActorRef};
 use crate::journal::memory::MemoryJournal;
 use crate::journal::{AbandonEvent, AbandonKind, AttemptStarted, Journal, SetAsideReason};
-use crate::mail::{InFlight, Mail};
+use crate::mail::{Address, InFlight, Mail};
 use crate::pacing::GuardTransition;
 use crate::pacing::abandon::{AbandonCounts, AbandonSettings, AnsweredCall, PriorAnswer};
 use crate::pacing::actor::{
@@ -67,7 +67,7 @@ use crate::stats::{AgentTime, Tally};
 use crate::switch::{ActiveCallList, SwitchCommand, SwitchNotice};
 use crate::time::{SimDuration, SimTime};
 use crate::trace::{self, SharedTrace, TraceRecord};
-use actix::{Actor, Addr, AsyncContext, Context, Handler, Recipient};
+use actix::{Actor, Handler, Message};
 use serde::Serialize;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
@@ -263,11 +263,13 @@ pub enum CampaignControl {
     ReportNow,
 }
 
-/// Asks for the campaign's [`CampaignStatus`] and, with `with_calls`, its live calls. Not engine
-/// mail: only the console asks, from outside the engine.
-#[derive(Debug, Clone, Copy)]
+/// Asks for the campaign's [`CampaignStatus`] and, with `with_calls`, its live calls; the answer
+/// goes to `reply`. Not engine mail: only the console asks, from outside the engine (see
+/// [`ask_status`]).
+#[derive(Debug)]
 pub struct StatusQuery {
     pub with_calls: bool,
+    pub reply: tokio::sync::oneshot::Sender<StatusReply>,
 }
 
 /// The answer to a [`StatusQuery`].
@@ -277,8 +279,19 @@ pub struct StatusReply {
     pub calls: Option<Vec<LiveCallView>>,
 }
 
-impl actix::Message for StatusQuery {
-    type Result = StatusReply;
+impl Message for StatusQuery {
+    type Result = ();
+}
+
+/// Asks a running campaign for its status (and its live calls, with `with_calls`), from any
+/// thread. `None` if the campaign's supervisor has stopped.
+pub async fn ask_status(
+    supervisor: &ActorRef<CampaignSupervisor>,
+    with_calls: bool,
+) -> Option<StatusReply> {
+    let (reply, answer) = tokio::sync::oneshot::channel();
+    supervisor.do_send(StatusQuery { with_calls, reply });
+    answer.await.ok()
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -363,14 +376,14 @@ pub struct CampaignSupervisor {
     clock: Clock,
     own_address: OwnAddress<Self>,
     call_env: Rc<CallEnv>,
-    pacer: Addr<PacingActor>,
+    pacer: ActorRef<PacingActor>,
     ledger: SharedLedger,
     pacing_changes: Vec<(SimTime, Strategy)>,
     /// An answered call not connected within this is a compliance abandon.
     compliance_threshold: SimDuration,
     /// The numbers pacing works from: the last sent, adjusted for dials placed since.
     pacer_view: Option<CampaignNumbers>,
-    done_to: Recipient<Mail<CampaignFinished>>,
+    done_to: Address<Mail<CampaignFinished>>,
     trace: SharedTrace,
     hopper: Hopper,
     live: LiveCalls,
@@ -431,10 +444,10 @@ impl CampaignSupervisor {
     pub fn start(
         setup: CampaignSetup,
         clock: Clock,
-        switch: Recipient<Mail<SwitchCommand>>,
-        done_to: Recipient<Mail<CampaignFinished>>,
+        switch: Address<Mail<SwitchCommand>>,
+        done_to: Address<Mail<CampaignFinished>>,
         trace: SharedTrace,
-    ) -> Addr<CampaignSupervisor> {
+    ) -> ActorRef<CampaignSupervisor> {
         CampaignSupervisor::start_with(
             setup,
             JournalSetup::in_memory(),
@@ -454,11 +467,11 @@ impl CampaignSupervisor {
         journal: JournalSetup,
         feed: Option<FeedPort>,
         clock: Clock,
-        switch: Recipient<Mail<SwitchCommand>>,
-        done_to: Recipient<Mail<CampaignFinished>>,
+        switch: Address<Mail<SwitchCommand>>,
+        done_to: Address<Mail<CampaignFinished>>,
         trace: SharedTrace,
-    ) -> Addr<CampaignSupervisor> {
-        crate::executor::create(move |ctx: &mut Context<CampaignSupervisor>| {
+    ) -> ActorRef<CampaignSupervisor> {
+        actors::create(move |ctx: &mut EngineContext<CampaignSupervisor>| {
             let me = ctx.address();
             let max_dial =
                 setup.call_settings.ring_timeout + setup.call_settings.dial_watchdog_grace;
@@ -469,17 +482,17 @@ impl CampaignSupervisor {
             );
             ledger.abandon.carry_in(&setup.prior_answers);
             let ledger = ledger.shared();
-            let pacer = crate::executor::start(PacingActor::new(
+            let pacer = actors::start(PacingActor::new(
                 setup.pacing,
                 clock.clone(),
-                me.clone().recipient(),
+                me.clone().port(),
                 trace.clone(),
                 ledger.clone(),
             ));
             let call_env = Rc::new(CallEnv {
                 clock: clock.clone(),
                 switch,
-                supervisor: me.recipient(),
+                supervisor: me.port().into(),
                 settings: setup.call_settings,
                 report_ringing: feed.is_some() || journal.journal.keeps_call_states(),
             });
@@ -756,7 +769,7 @@ impl CampaignSupervisor {
         }
     }
 
-    fn arm_wrap_up_timer(&mut self, ctx: &mut Context<Self>) {
+    fn arm_wrap_up_timer(&mut self, ctx: &mut EngineContext<Self>) {
         let Some(&next) = self.wrap_up_ends.front() else {
             return;
         };
@@ -769,7 +782,7 @@ impl CampaignSupervisor {
         );
     }
 
-    fn arm_redial_timer(&mut self, ctx: &mut Context<Self>) {
+    fn arm_redial_timer(&mut self, ctx: &mut EngineContext<Self>) {
         let Some(next) = self.hopper.next_redial_due() else {
             return;
         };
@@ -782,7 +795,7 @@ impl CampaignSupervisor {
         );
     }
 
-    fn arm_sweep(&mut self, ctx: &mut Context<Self>) {
+    fn arm_sweep(&mut self, ctx: &mut EngineContext<Self>) {
         if self.finished || self.watchdog_sweep.is_zero() {
             return;
         }
@@ -932,18 +945,18 @@ impl CampaignSupervisor {
         }
     }
 
-    fn finish_if_done(&mut self, ctx: &mut Context<Self>) {
+    fn finish_if_done(&mut self) {
         if self.finished || !self.live.is_empty() {
             return;
         }
         if !(self.dialing_closed || self.hopper.is_exhausted()) {
             return;
         }
-        self.finish(ctx);
+        self.finish();
     }
 
     /// Stops dialing and the timers, flushes the journal and reports the campaign.
-    fn finish(&mut self, ctx: &mut Context<Self>) {
+    fn finish(&mut self) {
         if self.finished {
             return;
         }
@@ -965,7 +978,7 @@ impl CampaignSupervisor {
         .into_iter()
         .flatten()
         {
-            self.clock.cancel(ctx, timer.1);
+            self.clock.cancel(timer.1);
         }
         if let Err(error) = self.journal.flush() {
             self.journal_error.get_or_insert_with(|| error.to_string());
@@ -997,7 +1010,7 @@ impl CampaignSupervisor {
             .do_send(Mail::new(CampaignFinished { at: now, report }));
     }
 
-    fn on_call_update(&mut self, update: CallUpdate, ctx: &mut Context<Self>) {
+    fn on_call_update(&mut self, update: CallUpdate, ctx: &mut EngineContext<Self>) {
         let now = update.at;
         if self.live.get_mut(update.attempt).is_none() {
             // The attempt was already recorded (as lost); never count it twice.
@@ -1109,7 +1122,7 @@ impl CampaignSupervisor {
             self.close_dialing_if_due(now);
             self.send_numbers();
         }
-        self.finish_if_done(ctx);
+        self.finish_if_done();
     }
 
     /// Builds the rich view from the live calls when pacing has just asked for it.
@@ -1287,7 +1300,7 @@ impl CampaignSupervisor {
 
     /// Sets the reconcile timer if a list is wanted: while calls are detached, or at the
     /// configured interval.
-    fn arm_reconcile(&mut self, ctx: &mut Context<Self>) {
+    fn arm_reconcile(&mut self, ctx: &mut EngineContext<Self>) {
         if self.finished || self.list_in_flight.is_some() {
             return;
         }
@@ -1307,7 +1320,7 @@ impl CampaignSupervisor {
         );
     }
 
-    fn request_list(&mut self, ctx: &mut Context<Self>) {
+    fn request_list(&mut self, ctx: &mut EngineContext<Self>) {
         self.reconcile_timer = None;
         if self.finished || self.list_in_flight.is_some() {
             return;
@@ -1336,7 +1349,7 @@ impl CampaignSupervisor {
 
     /// Applies an active-call list: tells detached calls what it says, and ends calls that a
     /// run of complete lists no longer carries.
-    fn on_active_calls(&mut self, list: ActiveCallList, ctx: &mut Context<Self>) {
+    fn on_active_calls(&mut self, list: ActiveCallList, ctx: &mut EngineContext<Self>) {
         self.reconcile_tally.lists += 1;
         // Which calls this list can judge: those placed (and detached) before it was asked for.
         let (requests_before, attempts_before) = if list.rebuild {
@@ -1421,9 +1434,9 @@ impl CampaignSupervisor {
 }
 
 impl Actor for CampaignSupervisor {
-    type Context = Context<Self>;
+    type Context = EngineContext<Self>;
 
-    fn started(&mut self, ctx: &mut Context<Self>) {
+    fn started(&mut self, ctx: &mut EngineContext<Self>) {
         if let Some(until) = self.dial_until {
             self.clock.schedule(
                 ctx,
@@ -1450,7 +1463,7 @@ impl Actor for CampaignSupervisor {
 impl Handler<Mail<CallUpdate>> for CampaignSupervisor {
     type Result = ();
 
-    fn handle(&mut self, mail: Mail<CallUpdate>, ctx: &mut Context<Self>) {
+    fn handle(&mut self, mail: Mail<CallUpdate>, ctx: &mut EngineContext<Self>) {
         self.on_call_update(mail.body, ctx);
     }
 }
@@ -1458,7 +1471,7 @@ impl Handler<Mail<CallUpdate>> for CampaignSupervisor {
 impl Handler<Mail<PacingOrder>> for CampaignSupervisor {
     type Result = ();
 
-    fn handle(&mut self, mail: Mail<PacingOrder>, ctx: &mut Context<Self>) {
+    fn handle(&mut self, mail: Mail<PacingOrder>, ctx: &mut EngineContext<Self>) {
         match mail.body {
             PacingOrder::Dial { count } => {
                 let now = self.clock.now();
@@ -1477,7 +1490,7 @@ impl Handler<Mail<PacingOrder>> for CampaignSupervisor {
                     // Pacing counted these as in flight; tell it they never will be.
                     self.dials_unfilled += u64::from(count - placed);
                     self.send_numbers();
-                    self.finish_if_done(ctx);
+                    self.finish_if_done();
                 } else if self.pacer_view.is_some() {
                     // Pacing already counts these dials as in flight: its view is current.
                     let current = CampaignNumbers {
@@ -1495,7 +1508,7 @@ impl Handler<Mail<PacingOrder>> for CampaignSupervisor {
 impl Handler<Mail<SwitchNotice>> for CampaignSupervisor {
     type Result = ();
 
-    fn handle(&mut self, mail: Mail<SwitchNotice>, ctx: &mut Context<Self>) {
+    fn handle(&mut self, mail: Mail<SwitchNotice>, ctx: &mut EngineContext<Self>) {
         let now = self.clock.now();
         trace::record_notice(&self.trace, now, &mail.body);
         match mail.body {
@@ -1539,7 +1552,7 @@ impl Handler<Mail<SwitchNotice>> for CampaignSupervisor {
 impl Handler<Mail<SupervisorTimer>> for CampaignSupervisor {
     type Result = ();
 
-    fn handle(&mut self, mail: Mail<SupervisorTimer>, ctx: &mut Context<Self>) {
+    fn handle(&mut self, mail: Mail<SupervisorTimer>, ctx: &mut EngineContext<Self>) {
         let now = self.clock.now();
         match mail.body {
             SupervisorTimer::WrapUpEnds => {
@@ -1572,14 +1585,14 @@ impl Handler<Mail<SupervisorTimer>> for CampaignSupervisor {
             }
         }
         self.send_numbers();
-        self.finish_if_done(ctx);
+        self.finish_if_done();
     }
 }
 
 impl Handler<Mail<CampaignControl>> for CampaignSupervisor {
     type Result = ();
 
-    fn handle(&mut self, mail: Mail<CampaignControl>, ctx: &mut Context<Self>) {
+    fn handle(&mut self, mail: Mail<CampaignControl>, _ctx: &mut EngineContext<Self>) {
         match mail.body {
             CampaignControl::StopDialing => {
                 if !self.dialing_closed {
@@ -1587,7 +1600,7 @@ impl Handler<Mail<CampaignControl>> for CampaignSupervisor {
                     self.pacer.do_send(Mail::new(PacingControl::Stop));
                 }
                 self.send_numbers();
-                self.finish_if_done(ctx);
+                self.finish_if_done();
             }
             CampaignControl::Pause => {
                 self.admin_paused = true;
@@ -1603,7 +1616,7 @@ impl Handler<Mail<CampaignControl>> for CampaignSupervisor {
                         .do_send(Mail::new(PacingControl::SetStrategy(strategy)));
                 }
             }
-            CampaignControl::ReportNow => self.finish(ctx),
+            CampaignControl::ReportNow => self.finish(),
         }
     }
 }
@@ -1611,7 +1624,7 @@ impl Handler<Mail<CampaignControl>> for CampaignSupervisor {
 impl Handler<Mail<DncUpdate>> for CampaignSupervisor {
     type Result = ();
 
-    fn handle(&mut self, mail: Mail<DncUpdate>, _ctx: &mut Context<Self>) {
+    fn handle(&mut self, mail: Mail<DncUpdate>, _ctx: &mut EngineContext<Self>) {
         let compliance = match self.hopper.compliance_mut() {
             Some(compliance) => compliance,
             None => {
@@ -1637,12 +1650,12 @@ impl Handler<Mail<DncUpdate>> for CampaignSupervisor {
 }
 
 impl Handler<StatusQuery> for CampaignSupervisor {
-    type Result = actix::MessageResult<StatusQuery>;
+    type Result = ();
 
-    fn handle(&mut self, query: StatusQuery, _ctx: &mut Context<Self>) -> Self::Result {
-        actix::MessageResult(StatusReply {
+    fn handle(&mut self, query: StatusQuery, _ctx: &mut EngineContext<Self>) {
+        let _ = query.reply.send(StatusReply {
             status: self.status(),
             calls: query.with_calls.then(|| self.live_calls()),
-        })
+        });
     }
 }

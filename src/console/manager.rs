@@ -17,8 +17,9 @@ use super::leads_csv;
 use super::playback::{self, Playback, PlaybackControl};
 use crate::campaign::feed::{CampaignFeed, CampaignStatus};
 use crate::campaign::hopper::{LeadList, LeadSource};
-use crate::campaign::supervisor::{CampaignControl, CampaignSupervisor, LiveCallView, StatusQuery};
+use crate::campaign::supervisor::{CampaignControl, CampaignSupervisor, LiveCallView, ask_status};
 use crate::domain::AppState;
+use crate::executor::actors::ActorRef;
 use crate::live::campaign::LiveCampaign;
 use crate::live::{LiveReport, LiveStatus};
 use crate::mail::Mail;
@@ -28,7 +29,6 @@ use crate::portaswitch::client::SiteClient;
 use crate::portaswitch::webhook::{WebhookCounts, WebhookStats};
 use crate::runtime::{self, LiveEngine, LiveHooks, StopRequest};
 use crate::trace::TraceSink;
-use actix::Addr;
 use serde::Serialize;
 use std::collections::{BTreeMap, VecDeque};
 use std::path::PathBuf;
@@ -241,7 +241,7 @@ fn pacing_view(strategy: Strategy, guard: Option<QueueGuard>) -> PacingView {
 
 /// The engine's handles a running live campaign keeps.
 struct EngineLink {
-    supervisor: Option<Addr<CampaignSupervisor>>,
+    supervisor: Option<ActorRef<CampaignSupervisor>>,
     webhook: Arc<WebhookStats>,
     backend: Arc<BackendStats>,
     sites: Vec<SiteClient>,
@@ -375,7 +375,7 @@ impl Managed {
     }
 
     /// The supervisor, while the engine runs.
-    fn supervisor(&self) -> Option<Addr<CampaignSupervisor>> {
+    fn supervisor(&self) -> Option<ActorRef<CampaignSupervisor>> {
         lock(&self.inner)
             .engine
             .as_ref()
@@ -423,7 +423,7 @@ impl Managed {
     /// A fresh status and the live calls: asked of the engine while it runs, else the last known.
     pub async fn snapshot(&self) -> (Option<CampaignStatus>, Vec<CallView>) {
         if let Some(supervisor) = self.supervisor()
-            && let Ok(reply) = supervisor.send(StatusQuery { with_calls: true }).await
+            && let Some(reply) = ask_status(&supervisor, true).await
         {
             let calls = reply.calls.unwrap_or_default();
             return (Some(reply.status), calls.iter().map(CallView::of).collect());
@@ -443,7 +443,7 @@ impl Managed {
     /// A fresh status if the engine runs, else the last known.
     pub async fn fresh_status(&self) -> Option<CampaignStatus> {
         if let Some(supervisor) = self.supervisor()
-            && let Ok(reply) = supervisor.send(StatusQuery { with_calls: false }).await
+            && let Some(reply) = ask_status(&supervisor, false).await
         {
             return Some(reply.status);
         }
@@ -992,9 +992,9 @@ fn run_campaign(
                 tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
                 loop {
                     tick.tick().await;
-                    match supervisor.send(StatusQuery { with_calls: false }).await {
-                        Ok(reply) => managed.record(reply.status),
-                        Err(_) => break,
+                    match ask_status(&supervisor, false).await {
+                        Some(reply) => managed.record(reply.status),
+                        None => break,
                     }
                 }
             });

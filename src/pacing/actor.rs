@@ -30,10 +30,11 @@ use super::{
     PacingStrategy, QueueGuard, Strategy, Why, Wrapping, pace, rate_gap,
 };
 use crate::clock::{Clock, OwnAddress, TimerHandle};
+use crate::executor::actors::{EngineContext, Port};
 use crate::mail::{InFlight, Mail};
 use crate::time::{SimDuration, SimTime};
 use crate::trace::{SharedTrace, TraceRecord};
-use actix::{Actor, Context, Handler, Recipient};
+use actix::{Actor, Handler};
 use rand::rngs::ChaCha8Rng;
 use rand::{Rng, SeedableRng};
 
@@ -119,7 +120,7 @@ pub struct PacingActor {
     dials_handled_total: u64,
     clock: Clock,
     own_address: OwnAddress<Self>,
-    campaign: Recipient<Mail<PacingOrder>>,
+    campaign: Port<Mail<PacingOrder>>,
     trace: SharedTrace,
     tick: Option<SimDuration>,
     tick_timer: Option<TimerHandle>,
@@ -134,7 +135,7 @@ impl PacingActor {
     pub fn new(
         setup: PacingSetup,
         clock: Clock,
-        campaign: Recipient<Mail<PacingOrder>>,
+        campaign: Port<Mail<PacingOrder>>,
         trace: SharedTrace,
         ledger: SharedLedger,
     ) -> PacingActor {
@@ -213,7 +214,7 @@ impl PacingActor {
     }
 
     /// One decision. `tick`: this is the periodic tick (strategies sample first).
-    fn evaluate(&mut self, ctx: &mut Context<Self>, tick: bool) {
+    fn evaluate(&mut self, ctx: &mut EngineContext<Self>, tick: bool) {
         if self.stopped || self.pacer.is_open_loop() {
             return;
         }
@@ -277,7 +278,7 @@ impl PacingActor {
 
     fn after_decision(
         &mut self,
-        ctx: &mut Context<Self>,
+        ctx: &mut EngineContext<Self>,
         snapshot: &PacingSnapshot,
         paced: Paced,
         abandon: Option<&AbandonView>,
@@ -387,7 +388,7 @@ impl PacingActor {
         }
     }
 
-    fn schedule_tick(&mut self, ctx: &mut Context<Self>) {
+    fn schedule_tick(&mut self, ctx: &mut EngineContext<Self>) {
         if let Some(every) = self.tick
             && !every.is_zero()
             && !self.stopped
@@ -405,7 +406,7 @@ impl PacingActor {
 
     /// Arms the wake timer for the strategy's next wish, or for when the calls-per-second cap
     /// lets the next dial go.
-    fn schedule_wake(&mut self, ctx: &mut Context<Self>, decision: &Decision, now: SimTime) {
+    fn schedule_wake(&mut self, ctx: &mut EngineContext<Self>, decision: &Decision, now: SimTime) {
         let mut wake = self.pacer.wake_at();
         if decision.limited_by == Some(Limit::CallsPerSecond)
             && let Some(limiter) = self.limiter.as_ref()
@@ -416,12 +417,14 @@ impl PacingActor {
         let Some(at) = wake.filter(|at| *at > now) else {
             return;
         };
-        if let Some((current, handle)) = self.wake_timer {
-            if current <= at {
+        if let Some((current, _)) = &self.wake_timer {
+            if *current <= at {
                 // The earlier wake decides again and re-arms for this one.
                 return;
             }
-            self.clock.cancel(ctx, handle);
+            if let Some((_, handle)) = self.wake_timer.take() {
+                self.clock.cancel(handle);
+            }
         }
         let handle = self
             .clock
@@ -429,7 +432,7 @@ impl PacingActor {
         self.wake_timer = Some((at, handle));
     }
 
-    fn schedule_arrival(&mut self, ctx: &mut Context<Self>) {
+    fn schedule_arrival(&mut self, ctx: &mut EngineContext<Self>) {
         if let Strategy::Rate { per_minute } = self.pacer.settings()
             && !self.stopped
         {
@@ -443,7 +446,7 @@ impl PacingActor {
         }
     }
 
-    fn on_rate_arrival(&mut self, ctx: &mut Context<Self>) {
+    fn on_rate_arrival(&mut self, ctx: &mut EngineContext<Self>) {
         self.arrival_timer = None;
         if self.stopped {
             return;
@@ -461,13 +464,13 @@ impl PacingActor {
         self.schedule_arrival(ctx);
     }
 
-    fn cancel_timers(&mut self, ctx: &mut Context<Self>) {
+    fn cancel_timers(&mut self) {
         let wake = self.wake_timer.take().map(|(_, handle)| handle);
         for timer in [self.tick_timer.take(), self.arrival_timer.take(), wake]
             .into_iter()
             .flatten()
         {
-            self.clock.cancel(ctx, timer);
+            self.clock.cancel(timer);
         }
     }
 }
@@ -478,9 +481,9 @@ pub fn unit_interval(bits: u64) -> f64 {
 }
 
 impl Actor for PacingActor {
-    type Context = Context<Self>;
+    type Context = EngineContext<Self>;
 
-    fn started(&mut self, ctx: &mut Context<Self>) {
+    fn started(&mut self, ctx: &mut EngineContext<Self>) {
         self.record_strategy();
         self.schedule_tick(ctx);
         self.schedule_arrival(ctx);
@@ -491,7 +494,7 @@ impl Actor for PacingActor {
 impl Handler<Mail<CampaignNumbers>> for PacingActor {
     type Result = ();
 
-    fn handle(&mut self, mail: Mail<CampaignNumbers>, ctx: &mut Context<Self>) {
+    fn handle(&mut self, mail: Mail<CampaignNumbers>, ctx: &mut EngineContext<Self>) {
         let numbers = mail.body;
         self.dials_handled_total = numbers.dials_handled_total;
         self.latest = Some(numbers.snapshot);
@@ -503,11 +506,11 @@ impl Handler<Mail<CampaignNumbers>> for PacingActor {
 impl Handler<Mail<PacingControl>> for PacingActor {
     type Result = ();
 
-    fn handle(&mut self, mail: Mail<PacingControl>, ctx: &mut Context<Self>) {
+    fn handle(&mut self, mail: Mail<PacingControl>, ctx: &mut EngineContext<Self>) {
         match mail.body {
             PacingControl::Stop => {
                 self.stopped = true;
-                self.cancel_timers(ctx);
+                self.cancel_timers();
             }
             PacingControl::SetStrategy(strategy) => {
                 let was_open_loop = self.pacer.is_open_loop();
@@ -516,11 +519,11 @@ impl Handler<Mail<PacingControl>> for PacingActor {
                 if !self.pacer.needs_tick()
                     && let Some(timer) = self.tick_timer.take()
                 {
-                    self.clock.cancel(ctx, timer);
+                    self.clock.cancel(timer);
                 }
                 self.record_strategy();
                 if let Some(timer) = self.arrival_timer.take() {
-                    self.clock.cancel(ctx, timer);
+                    self.clock.cancel(timer);
                 }
                 if strategy.is_open_loop() || was_open_loop {
                     self.schedule_arrival(ctx);
@@ -535,7 +538,7 @@ impl Handler<Mail<PacingControl>> for PacingActor {
 impl Handler<Mail<PacingTimer>> for PacingActor {
     type Result = ();
 
-    fn handle(&mut self, mail: Mail<PacingTimer>, ctx: &mut Context<Self>) {
+    fn handle(&mut self, mail: Mail<PacingTimer>, ctx: &mut EngineContext<Self>) {
         match mail.body {
             PacingTimer::Tick => {
                 self.tick_timer = None;

@@ -26,15 +26,13 @@ use super::wire::{self, ApiNames, ListEntry};
 use crate::clock::Clock;
 use crate::domain::AttemptId;
 use crate::executor::actors::Port;
-use crate::mail::Mail;
+use crate::mail::{Address, Mail};
 use crate::switch::{
     ActiveCallList, CallEvents, CallRef, ListedCall, OriginateRequest, StateNotification,
     SwitchCommand, SwitchEvent, SwitchNotice,
 };
 use crate::trace::{SharedTrace, TraceRecord};
-use actix::{
-    Actor, ActorFutureExt, AsyncContext, Context, Handler, Message, Recipient, WrapFuture,
-};
+use actix::{Actor, ActorFutureExt, AsyncContext, Context, Handler, Message, WrapFuture};
 use compact_str::CompactString;
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -142,7 +140,7 @@ pub struct PortaSwitchBackend {
     settings: Arc<BackendSettings>,
     sites: Vec<SiteClient>,
     active: usize,
-    notices_to: Recipient<Mail<SwitchNotice>>,
+    notices_to: Address<Mail<SwitchNotice>>,
     routes: HashMap<CompactString, Route>,
     by_attempt: BTreeMap<AttemptId, CallRef>,
     /// Originates sent and not yet answered.
@@ -240,7 +238,7 @@ impl PortaSwitchBackend {
     pub fn new(
         settings: BackendSettings,
         sites: Vec<SiteClient>,
-        notices_to: Recipient<Mail<SwitchNotice>>,
+        notices_to: Address<Mail<SwitchNotice>>,
         stats: Arc<BackendStats>,
         clock: Clock,
         trace: SharedTrace,

@@ -21,6 +21,7 @@ use super::sampler::{Sample, Sampler};
 use crate::attempt_window::AttemptWindow;
 use crate::campaign::supervisor::{CampaignFinished, EngineReport};
 use crate::domain::AttemptId;
+use crate::executor::actors::EngineContext;
 use crate::executor::actors::Port;
 use crate::mail::{self, InFlight, Mail};
 use crate::scenario::FaultSettings;
@@ -29,7 +30,7 @@ use crate::switch::{
 };
 use crate::time::{SimDuration, SimTime};
 use crate::trace::{SharedTrace, TraceRecord};
-use actix::{Actor, Context, Handler, Message, Recipient};
+use actix::{Actor, Handler, Message};
 use rand::rngs::ChaCha8Rng;
 use smallvec::SmallVec;
 use std::cell::RefCell;
@@ -57,11 +58,11 @@ pub struct Advance;
 #[derive(Default)]
 pub struct IdleWake {
     armed: AtomicBool,
-    target: Mutex<Option<Recipient<Advance>>>,
+    target: Mutex<Option<Port<Advance>>>,
 }
 
 impl IdleWake {
-    pub fn set_target(&self, target: Recipient<Advance>) {
+    pub fn set_target(&self, target: Port<Advance>) {
         if let Ok(mut slot) = self.target.lock() {
             *slot = Some(target);
         }
@@ -122,7 +123,7 @@ pub struct SimCore {
     /// The model's key for each attempt whose call may still be up, for hangups and the
     /// active-call list.
     keys_by_attempt: AttemptWindow<CallKey>,
-    notices_to: Recipient<Mail<SwitchNotice>>,
+    notices_to: Port<Mail<SwitchNotice>>,
     trace: SharedTrace,
     step: Step,
     events_delivered: u64,
@@ -184,7 +185,7 @@ impl SimCore {
     pub fn new(
         model: SimSwitchModel,
         calendar: Rc<Calendar<SwitchItem>>,
-        notices_to: Recipient<Mail<SwitchNotice>>,
+        notices_to: Port<Mail<SwitchNotice>>,
         trace: SharedTrace,
         quiescence: Quiescence,
         idle_wake: Option<Arc<IdleWake>>,
@@ -762,9 +763,9 @@ impl SimCore {
 }
 
 impl Actor for SimSwitch {
-    type Context = Context<Self>;
+    type Context = EngineContext<Self>;
 
-    fn started(&mut self, _ctx: &mut Context<Self>) {
+    fn started(&mut self, _ctx: &mut EngineContext<Self>) {
         self.core.borrow_mut().start();
         self.startup = None;
     }
@@ -773,7 +774,7 @@ impl Actor for SimSwitch {
 impl Handler<Advance> for SimSwitch {
     type Result = ();
 
-    fn handle(&mut self, _: Advance, _ctx: &mut Context<Self>) {
+    fn handle(&mut self, _: Advance, _ctx: &mut EngineContext<Self>) {
         self.core.borrow_mut().advance();
     }
 }
@@ -781,7 +782,7 @@ impl Handler<Advance> for SimSwitch {
 impl Handler<Mail<SwitchCommand>> for SimSwitch {
     type Result = ();
 
-    fn handle(&mut self, mail: Mail<SwitchCommand>, _ctx: &mut Context<Self>) {
+    fn handle(&mut self, mail: Mail<SwitchCommand>, _ctx: &mut EngineContext<Self>) {
         let Mail { body, .. } = mail;
         self.core.borrow_mut().command(body);
     }
@@ -790,7 +791,7 @@ impl Handler<Mail<SwitchCommand>> for SimSwitch {
 impl Handler<Mail<CampaignFinished>> for SimSwitch {
     type Result = ();
 
-    fn handle(&mut self, mail: Mail<CampaignFinished>, _ctx: &mut Context<Self>) {
+    fn handle(&mut self, mail: Mail<CampaignFinished>, _ctx: &mut EngineContext<Self>) {
         let Mail { body, .. } = mail;
         self.core.borrow_mut().campaign_finished(body);
     }
