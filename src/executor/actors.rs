@@ -36,7 +36,6 @@ pub struct EngineContext<A> {
     slot: u32,
     generation: u32,
     state: ActorState,
-    started: bool,
     _actor: PhantomData<fn() -> A>,
 }
 
@@ -53,6 +52,13 @@ impl<A> ActorContext for EngineContext<A> {
 
     fn state(&self) -> ActorState {
         self.state
+    }
+}
+
+impl<A> EngineContext<A> {
+    /// Neither stopping nor stopped.
+    fn is_running(&self) -> bool {
+        !matches!(self.state, ActorState::Stopping | ActorState::Stopped)
     }
 }
 
@@ -101,6 +107,7 @@ where
         cell: None,
         inbox,
         queued: true,
+        started: false,
         senders: 1,
     }));
     let mut context = EngineContext {
@@ -108,7 +115,6 @@ where
         slot,
         generation,
         state: ActorState::Running,
-        started: false,
         _actor: PhantomData,
     };
     let actor = build(&mut context);
@@ -321,16 +327,16 @@ pub(crate) struct ActorSlot {
     cell: Option<Box<dyn Cell>>,
     inbox: VecDeque<Job>,
     queued: bool,
+    /// Its first turn (`started`) has come.
+    started: bool,
     /// Strong handles alive.
     senders: u32,
 }
 
 /// An actor and its context, with the actor's type erased for the slab.
 pub(crate) trait Cell: Any {
-    /// Runs `started` at the first turn.
-    fn start(&mut self);
-    /// The actor asked to stop (or was terminated).
-    fn stopping(&self) -> bool;
+    /// Runs `started` (at the first turn). True if the actor is still running after it.
+    fn start(&mut self) -> bool;
     /// Called once its mail is handled: runs `stopping` and `stopped` if the actor ends now
     /// (it asked to, or `orphaned`: nobody holds a strong handle to it). True if it has ended.
     fn settle(&mut self, orphaned: bool) -> bool;
@@ -346,18 +352,9 @@ impl<A> Cell for ActorCell<A>
 where
     A: Actor<Context = EngineContext<A>>,
 {
-    fn start(&mut self) {
-        if !self.context.started {
-            self.context.started = true;
-            self.actor.started(&mut self.context);
-        }
-    }
-
-    fn stopping(&self) -> bool {
-        matches!(
-            self.context.state,
-            ActorState::Stopping | ActorState::Stopped
-        )
+    fn start(&mut self) -> bool {
+        self.actor.started(&mut self.context);
+        self.context.is_running()
     }
 
     fn settle(&mut self, orphaned: bool) -> bool {
@@ -390,11 +387,15 @@ where
     A: Actor<Context = EngineContext<A>> + Handler<M, Result = ()>,
     M: Message<Result = ()> + Send + 'static,
 {
-    Box::new(move |cell: &mut dyn Cell| {
-        if let Some(cell) = cell.as_any().downcast_mut::<ActorCell<A>>() {
-            cell.actor.handle(message, &mut cell.context);
-        }
-    })
+    Box::new(
+        move |cell: &mut dyn Cell| match cell.as_any().downcast_mut::<ActorCell<A>>() {
+            Some(cell) => {
+                cell.actor.handle(message, &mut cell.context);
+                cell.context.is_running()
+            }
+            None => true,
+        },
+    )
 }
 
 fn send_at(runner: u64, slot: u32, generation: u32, job: Job) {
@@ -493,22 +494,20 @@ pub(super) fn release(runner: &Runner, slot: u32, generation: u32) {
     }
 }
 
+/// Takes the actor out of its slot for its turn (its mail stays, and may grow meanwhile).
+/// The second value says whether this is its first turn.
+pub(super) fn take_turn(actor: &mut ActorSlot) -> Option<(Box<dyn Cell>, bool)> {
+    actor.queued = false;
+    let first = !std::mem::replace(&mut actor.started, true);
+    actor.cell.take().map(|cell| (cell, first))
+}
+
 /// The actor's turn: start it if new, hand it its mail, and let it go if it has ended.
-pub(super) fn run(runner: &Runner, slot: u32) {
-    let taken = match &mut runner.slots.borrow_mut()[slot as usize].occupant {
-        Occupant::Actor(actor) => {
-            actor.queued = false;
-            actor.cell.take()
-        }
-        _ => None,
-    };
-    let Some(mut cell) = taken else {
-        return;
-    };
+pub(super) fn run(runner: &Runner, slot: u32, (mut cell, first): (Box<dyn Cell>, bool)) {
     // An actor that panics is dropped and the others go on, as a task would be.
     let ended = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        cell.start();
-        while !cell.stopping() {
+        let mut running = !first || cell.start();
+        while running {
             let job = match &mut runner.slots.borrow_mut()[slot as usize].occupant {
                 Occupant::Actor(actor) => actor.inbox.pop_front(),
                 _ => None,
@@ -516,13 +515,13 @@ pub(super) fn run(runner: &Runner, slot: u32) {
             let Some(job) = job else {
                 break;
             };
-            job(&mut *cell);
+            running = job(&mut *cell);
         }
         let orphaned = match &runner.slots.borrow()[slot as usize].occupant {
             Occupant::Actor(actor) => actor.senders == 0,
             _ => true,
         };
-        cell.settle(orphaned)
+        (orphaned || !running) && cell.settle(orphaned)
     }))
     .unwrap_or(true);
     if !ended {

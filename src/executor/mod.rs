@@ -47,7 +47,8 @@ use std::task::{Context, Poll, Wake, Waker};
 type Task = Pin<Box<dyn Future<Output = ()>>>;
 
 /// A message on its way to an engine actor: the actor's handler, with the message inside.
-pub(crate) type Job = Box<dyn FnOnce(&mut dyn actors::Cell) + Send>;
+/// Returns whether the actor is still running after it.
+pub(crate) type Job = Box<dyn FnOnce(&mut dyn actors::Cell) -> bool + Send>;
 
 /// How many entries one turn of the runner runs before it lets the rest of the `LocalSet` run.
 const ENTRIES_PER_TURN: usize = 4096;
@@ -164,6 +165,12 @@ enum Occupant {
     Free,
     Task(TaskSlot),
     Actor(actors::ActorSlot),
+}
+
+/// What an entry's turn takes out of its slot.
+enum Due {
+    Task((Task, Waker)),
+    Actor((Box<dyn actors::Cell>, bool)),
 }
 
 /// A future's place. `waker` is made from `wake` once, at spawn: making it per poll would cost
@@ -296,20 +303,25 @@ impl Runner {
             let Some((index, generation)) = next else {
                 return false;
             };
-            let kind = {
-                let slots = self.slots.borrow();
-                match slots.get(index as usize) {
-                    Some(slot) if slot.generation == generation => match &slot.occupant {
-                        Occupant::Task(_) => Some(true),
-                        Occupant::Actor(_) => Some(false),
+            let due = {
+                let mut slots = self.slots.borrow_mut();
+                match slots.get_mut(index as usize) {
+                    Some(slot) if slot.generation == generation => match &mut slot.occupant {
+                        Occupant::Task(task) => {
+                            if let Some(wake) = &task.wake {
+                                wake.queued.store(false, Ordering::Relaxed);
+                            }
+                            task.task.take().zip(task.waker.take()).map(Due::Task)
+                        }
+                        Occupant::Actor(actor) => actors::take_turn(actor).map(Due::Actor),
                         Occupant::Free => None,
                     },
                     _ => None,
                 }
             };
-            match kind {
-                Some(true) => self.poll_task(index),
-                Some(false) => actors::run(self, index),
+            match due {
+                Some(Due::Task((task, waker))) => self.poll_task(index, task, waker),
+                Some(Due::Actor(cell)) => actors::run(self, index, cell),
                 None => {}
             }
         }
@@ -317,22 +329,7 @@ impl Runner {
         !self.ready.borrow().is_empty()
     }
 
-    fn poll_task(&self, index: u32) {
-        let taken = {
-            let mut slots = self.slots.borrow_mut();
-            match &mut slots[index as usize].occupant {
-                Occupant::Task(slot) => {
-                    if let Some(wake) = &slot.wake {
-                        wake.queued.store(false, Ordering::Relaxed);
-                    }
-                    slot.task.take().zip(slot.waker.take())
-                }
-                _ => None,
-            }
-        };
-        let Some((mut task, waker)) = taken else {
-            return;
-        };
+    fn poll_task(&self, index: u32, mut task: Task, waker: Waker) {
         // A task that panics is dropped and the others go on, as under tokio (the campaign's
         // watchdog then finds the call that stopped without an outcome).
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
