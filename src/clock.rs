@@ -3,7 +3,8 @@
 //!
 //! A [`Clock`] is handed to every engine actor by [`crate::runtime`]. In simulation it reads the
 //! simulated switch's calendar and puts timers into it, so timers and switch events share one
-//! ordered timeline. Live, it reads tokio's clock and uses actix timers.
+//! ordered timeline. Live, it reads tokio's clock, and a timer is a local tokio task that mails
+//! the actor when it is due.
 //!
 //! Nothing else in the engine may read a clock: no `Instant::now`, `SystemTime::now`, or tokio
 //! timers outside this module.

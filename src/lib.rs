@@ -13,7 +13,7 @@
 //! - [`pacing`]: pure pacing strategies and the queue guard, and the pacing actor.
 //! - [`campaign`]: the lead hopper and redial policy, and the campaign supervisor actor.
 //! - [`mail`], [`clock`]: how actors talk and tell time, the same way live and simulated;
-//!   [`executor`]: the single-thread loop that polls the engine's actors.
+//!   [`executor`]: the single-thread runner of the engine's actors and the context they run on.
 //! - [`sim`]: the simulated PortaSwitch: callees, queue, agents, truth, and virtual time.
 //! - [`scenario`]: scenario files, raw and validated.
 //! - [`compliance`]: calling hours in the callee's zone, attempt rules, the DNC list (pure).
