@@ -69,8 +69,8 @@ pub struct WatchdogPoke;
 pub struct Reconciled(pub Presence);
 
 pub struct CallActor {
-    /// Boxed: the actor's future is moved several times as it is spawned, so a small actor is
-    /// cheaper to start (BENCHMARKS.md).
+    /// Boxed: the actor is moved several times as it is built and put in the runner's slab;
+    /// without the box a day costs about 50 more instructions per attempt (BENCHMARKS.md).
     machine: Box<CallMachine>,
     env: Rc<CallEnv>,
     /// The handle the switch will send this call's events to, until the originate request
