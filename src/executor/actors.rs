@@ -494,52 +494,96 @@ pub(super) fn release(runner: &Runner, slot: u32, generation: u32) {
     }
 }
 
-/// Takes the actor out of its slot for its turn (its mail stays, and may grow meanwhile).
-/// The second value says whether this is its first turn.
-pub(super) fn take_turn(actor: &mut ActorSlot) -> Option<(Box<dyn Cell>, bool)> {
+/// What a turn takes out of the actor's slot: the actor, whether this is its first turn, and
+/// its oldest message (the rest stays in the inbox, which may grow meanwhile).
+pub(crate) struct Turn {
+    cell: Box<dyn Cell>,
+    first: bool,
+    mail: Option<Job>,
+}
+
+/// Takes the actor out of its slot for its turn.
+pub(super) fn take_turn(actor: &mut ActorSlot) -> Option<Turn> {
     actor.queued = false;
+    let cell = actor.cell.take()?;
     let first = !std::mem::replace(&mut actor.started, true);
-    actor.cell.take().map(|cell| (cell, first))
+    Some(Turn {
+        cell,
+        first,
+        mail: actor.inbox.pop_front(),
+    })
 }
 
 /// The actor's turn: start it if new, hand it its mail, and let it go if it has ended.
-pub(super) fn run(runner: &Runner, slot: u32, (mut cell, first): (Box<dyn Cell>, bool)) {
+pub(super) fn run(runner: &Runner, slot: u32, turn: Turn) {
     // An actor that panics is dropped and the others go on, as a task would be.
-    let ended = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        let mut running = !first || cell.start();
-        while running {
-            let job = match &mut runner.slots.borrow_mut()[slot as usize].occupant {
-                Occupant::Actor(actor) => actor.inbox.pop_front(),
-                _ => None,
-            };
-            let Some(job) = job else {
-                break;
-            };
-            running = job(&mut *cell);
-        }
-        let orphaned = match &runner.slots.borrow()[slot as usize].occupant {
-            Occupant::Actor(actor) => actor.senders == 0,
-            _ => true,
+    let ended =
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| play(runner, slot, turn))) {
+            Ok(None) => return,
+            Ok(Some(cell)) => Some(cell),
+            Err(_) => None,
         };
-        (orphaned || !running) && cell.settle(orphaned)
-    }))
-    .unwrap_or(true);
-    if !ended {
-        if let Occupant::Actor(actor) = &mut runner.slots.borrow_mut()[slot as usize].occupant {
-            actor.cell = Some(cell);
-        }
-        return;
-    }
     let inbox = match &mut runner.slots.borrow_mut()[slot as usize].occupant {
         Occupant::Actor(actor) => std::mem::take(&mut actor.inbox),
         _ => VecDeque::new(),
     };
     runner.vacate(slot);
     // The actor first, then the mail it never read (actix's order); neither under a borrow.
-    drop(cell);
+    drop(ended);
     let mut inbox = inbox;
     inbox.clear();
     runner.spare_inboxes.borrow_mut().push(inbox);
+}
+
+/// Hands the actor its mail, one message at a time, until none is left or it stops. Returns
+/// `None` once the actor is back in its slot, still running, or the actor if it has ended.
+/// Each step takes the next message, or puts the actor back, under one borrow.
+fn play(runner: &Runner, slot: u32, turn: Turn) -> Option<Box<dyn Cell>> {
+    let Turn {
+        mut cell,
+        first,
+        mut mail,
+    } = turn;
+    let mut running = !first || cell.start();
+    loop {
+        if running && let Some(job) = mail.take() {
+            running = job(&mut *cell);
+        }
+        let mut slots = runner.slots.borrow_mut();
+        let Occupant::Actor(actor) = &mut slots[slot as usize].occupant else {
+            return Some(cell);
+        };
+        if let Some(unread) = mail.take() {
+            // It stopped before reading this: it waits with the rest, to be dropped after it.
+            actor.inbox.push_front(unread);
+        }
+        if running && let Some(next) = actor.inbox.pop_front() {
+            mail = Some(next);
+            continue;
+        }
+        let orphaned = actor.senders == 0;
+        if running && !orphaned {
+            actor.cell = Some(cell);
+            return None;
+        }
+        drop(slots);
+        if cell.settle(orphaned) {
+            return Some(cell);
+        }
+        // Its `stopping` chose to go on: it waits for its next turn like any running actor.
+        let mut slots = runner.slots.borrow_mut();
+        let Occupant::Actor(actor) = &mut slots[slot as usize].occupant else {
+            return Some(cell);
+        };
+        actor.cell = Some(cell);
+        let wake = !actor.inbox.is_empty() && !std::mem::replace(&mut actor.queued, true);
+        drop(slots);
+        if wake {
+            let generation = runner.slots.borrow()[slot as usize].generation;
+            runner.push_ready(slot, generation);
+        }
+        return None;
+    }
 }
 
 #[cfg(test)]
@@ -746,6 +790,96 @@ mod tests {
             settle().await;
         });
         assert_eq!(*seen.borrow(), ["a started", "a from afar", "a stopped"]);
+    }
+
+    /// Stops in `started`, or refuses the first request to stop.
+    struct Wilful {
+        log: Log,
+        stop_at_start: bool,
+        refusals_left: u32,
+    }
+
+    impl Actor for Wilful {
+        type Context = EngineContext<Self>;
+        fn started(&mut self, ctx: &mut EngineContext<Self>) {
+            self.log.borrow_mut().push("started".to_string());
+            if self.stop_at_start {
+                ctx.stop();
+            }
+        }
+        fn stopping(&mut self, _: &mut EngineContext<Self>) -> Running {
+            if self.refusals_left > 0 {
+                self.refusals_left -= 1;
+                self.log.borrow_mut().push("goes on".to_string());
+                return Running::Continue;
+            }
+            Running::Stop
+        }
+        fn stopped(&mut self, _: &mut EngineContext<Self>) {
+            self.log.borrow_mut().push("stopped".to_string());
+        }
+    }
+
+    impl Handler<Note> for Wilful {
+        type Result = ();
+        fn handle(&mut self, note: Note, _: &mut EngineContext<Self>) {
+            self.log.borrow_mut().push(note.0.to_string());
+        }
+    }
+
+    impl Handler<StopNow> for Wilful {
+        type Result = ();
+        fn handle(&mut self, _: StopNow, ctx: &mut EngineContext<Self>) {
+            ctx.stop();
+        }
+    }
+
+    #[test]
+    fn an_actor_that_stops_in_started_reads_none_of_its_mail() {
+        let log = Log::default();
+        let seen = log.clone();
+        system().block_on(async move {
+            let wilful = start(Wilful {
+                log: log.clone(),
+                stop_at_start: true,
+                refusals_left: 0,
+            });
+            wilful.do_send(Note("unread"));
+            settle().await;
+            assert!(!wilful.connected());
+        });
+        assert_eq!(*seen.borrow(), ["started", "stopped"]);
+    }
+
+    #[test]
+    fn stopping_may_keep_an_actor_running() {
+        let log = Log::default();
+        let seen = log.clone();
+        system().block_on(async move {
+            let wilful = start(Wilful {
+                log: log.clone(),
+                stop_at_start: false,
+                refusals_left: 1,
+            });
+            wilful.do_send(StopNow);
+            wilful.do_send(Note("after the refusal"));
+            settle().await;
+            assert!(wilful.connected());
+            wilful.do_send(Note("later"));
+            settle().await;
+            drop(wilful);
+            settle().await;
+        });
+        assert_eq!(
+            *seen.borrow(),
+            [
+                "started",
+                "goes on",
+                "after the refusal",
+                "later",
+                "stopped"
+            ]
+        );
     }
 
     struct Fragile;

@@ -170,7 +170,7 @@ enum Occupant {
 /// What an entry's turn takes out of its slot.
 enum Due {
     Task((Task, Waker)),
-    Actor((Box<dyn actors::Cell>, bool)),
+    Actor(actors::Turn),
 }
 
 /// A future's place. `waker` is made from `wake` once, at spawn: making it per poll would cost
