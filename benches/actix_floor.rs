@@ -1,9 +1,9 @@
 //! The floor under the simulator's speed: what the actor machinery itself costs for one message
 //! between two actors (a "hop"), and for spawning an actor that sends one message and stops, on
 //! the same paused current-thread runtime the simulator uses. No engine code runs here. Each is
-//! measured three ways: actix actors on actix's `Context` as tokio tasks (actix's own `start`),
-//! the same actors on `dialer::executor`'s runner, and actix actors on the runner's own context
-//! (`dialer::executor::actors::EngineContext`), which is what the engine's actors use.
+//! measured two ways: actix actors on actix's `Context` as tokio tasks (actix's own `start`), and
+//! actix actors on the engine runner's own context (`dialer::executor::actors::EngineContext`),
+//! which is what the engine's actors use.
 //!
 //! BENCHMARKS.md multiplies these by the hops each simulated attempt needs to show how much of
 //! an attempt's time is the actor framework's.
@@ -95,56 +95,36 @@ fn paused_system() -> actix::SystemRunner {
     dialer::runtime::paused_system().expect("runtime")
 }
 
-/// Where actors run: tokio's `LocalSet` (actix's `start`) or the engine's runner.
-#[derive(Clone, Copy)]
-enum Runner {
-    Tokio,
-    Engine,
-}
-
-fn start<A: Actor<Context = Context<A>>>(actor: A, runner: Runner) -> Addr<A> {
-    match runner {
-        Runner::Tokio => actor.start(),
-        Runner::Engine => dialer::executor::start(actor),
-    }
-}
-
-fn hops(count: u64, runner: Runner) {
+fn hops(count: u64) {
     paused_system().block_on(async move {
         let (done, finished) = oneshot::channel();
-        let first = start(
-            Player {
-                peer: None,
-                done: Some(done),
-            },
-            runner,
-        );
-        let second = start(
-            Player {
-                peer: Some(first.clone().recipient()),
-                done: None,
-            },
-            runner,
-        );
+        let first = Player {
+            peer: None,
+            done: Some(done),
+        }
+        .start();
+        let second = Player {
+            peer: Some(first.clone().recipient()),
+            done: None,
+        }
+        .start();
         first.do_send(SetPeer(second.recipient()));
         first.do_send(Ping(count));
         let _ = finished.await;
     });
 }
 
-fn spawns(count: u64, runner: Runner) {
+fn spawns(count: u64) {
     paused_system().block_on(async move {
         let (done, finished) = oneshot::channel();
-        let sink = start(
-            Sink {
-                left: count,
-                done: Some(done),
-            },
-            runner,
-        )
+        let sink = Sink {
+            left: count,
+            done: Some(done),
+        }
+        .start()
         .recipient();
         for _ in 0..count {
-            start(OneShot { sink: sink.clone() }, runner);
+            OneShot { sink: sink.clone() }.start();
         }
         let _ = finished.await;
     });
@@ -270,10 +250,7 @@ fn actix_floor(c: &mut Criterion) {
     let hop_count = 100_000;
     group.throughput(Throughput::Elements(hop_count));
     group.bench_function("hop (do_send + poll + handle)", |b| {
-        b.iter(|| hops(hop_count, Runner::Tokio))
-    });
-    group.bench_function("hop on the engine's runner", |b| {
-        b.iter(|| hops(hop_count, Runner::Engine))
+        b.iter(|| hops(hop_count))
     });
     group.bench_function("hop on the engine context", |b| {
         b.iter(|| engine::hops(hop_count))
@@ -281,12 +258,8 @@ fn actix_floor(c: &mut Criterion) {
     let spawn_count = 20_000;
     group.throughput(Throughput::Elements(spawn_count));
     group.bench_function("spawn, send one message, stop", |b| {
-        b.iter(|| spawns(spawn_count, Runner::Tokio))
+        b.iter(|| spawns(spawn_count))
     });
-    group.bench_function(
-        "spawn, send one message, stop, on the engine's runner",
-        |b| b.iter(|| spawns(spawn_count, Runner::Engine)),
-    );
     group.bench_function(
         "spawn, send one message, stop, on the engine context",
         |b| b.iter(|| engine::spawns(spawn_count)),
