@@ -71,16 +71,6 @@ where
         retain_at(self.runner, self.slot, self.generation);
         ActorRef::new(self.runner, self.slot, self.generation)
     }
-
-    /// A weak handle to this actor.
-    pub fn weak(&self) -> WeakActorRef<A> {
-        WeakActorRef {
-            runner: self.runner,
-            slot: self.slot,
-            generation: self.generation,
-            _actor: PhantomData,
-        }
-    }
 }
 
 /// Starts `actor` on this thread's runner.
