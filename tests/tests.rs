@@ -14,6 +14,8 @@
 //! - `webhook_limits`: the webhook's rate limit (429, Retry-After, nothing accepted lost) and body
 //!   limit over loopback, and their settings in campaign files.
 //! - `call_props`, `model_props`: property tests of the call machine and the switch model.
+//! - `engine_context_props`: actors on the engine context follow actix's rules: random scripts
+//!   of mail give the same log as on actix's own context.
 //! - `live`: live campaigns against the fake PortaSwitch server over loopback.
 //! - `live_processes`: the fake switch and the engine as separate processes, hand-written
 //!   callbacks, faults mid-campaign, and no secret in logs or traces.
@@ -47,6 +49,7 @@ mod determinism;
 mod durable_live;
 mod durable_resume;
 mod durable_sim;
+mod engine_context_props;
 mod erlang_validation;
 mod fuzz_csv;
 mod fuzz_inputs;

@@ -10,9 +10,9 @@
 //! directly when the slot's turn comes.
 //!
 //! The rules are actix's, so an actor behaves the same on either context:
-//! - mail is handled in the order it was sent, all of it at each turn, and a turn comes in the
-//!   order the actors were woken (by being started, sent mail, or left by their last strong
-//!   handle);
+//! - mail is handled in the order it was sent, all of it at each turn (mail that arrives during
+//!   the turn too), and a turn comes in the order the actors were woken (by being started, sent
+//!   mail while idle, or left by their last strong handle while idle);
 //! - `started` runs at the first turn; `ctx.stop()` ends the actor after the handler that asked,
 //!   and an actor nobody holds a strong handle to ([`ActorRef`], [`Port`]) stops once its mail
 //!   is handled; `stopped` runs then, and mail still waiting is dropped with the actor;
@@ -316,6 +316,7 @@ impl<M> std::fmt::Debug for Port<M> {
 pub(crate) struct ActorSlot {
     cell: Option<Box<dyn Cell>>,
     inbox: VecDeque<Job>,
+    /// A turn is waiting in the ready queue or running: mail wakes it no further.
     queued: bool,
     /// Its first turn (`started`) has come.
     started: bool,
@@ -492,9 +493,11 @@ pub(crate) struct Turn {
     mail: Option<Job>,
 }
 
-/// Takes the actor out of its slot for its turn.
+/// Takes the actor out of its slot for its turn. It stays queued until its turn ends: mail that
+/// arrives meanwhile (its own, or sent by whatever its handlers set off) is handled in this turn,
+/// and wakes nothing (actix's rule: the waker that queued a turn is used up until the mailbox is
+/// found empty again).
 pub(super) fn take_turn(actor: &mut ActorSlot) -> Option<Turn> {
-    actor.queued = false;
     let cell = actor.cell.take()?;
     let first = !std::mem::replace(&mut actor.started, true);
     Some(Turn {
@@ -554,6 +557,7 @@ fn play(runner: &Runner, slot: u32, turn: Turn) -> Option<Box<dyn Cell>> {
         let orphaned = actor.senders == 0;
         if running && !orphaned {
             actor.cell = Some(cell);
+            actor.queued = false;
             return None;
         }
         drop(slots);
@@ -566,7 +570,8 @@ fn play(runner: &Runner, slot: u32, turn: Turn) -> Option<Box<dyn Cell>> {
             return Some(cell);
         };
         actor.cell = Some(cell);
-        let wake = !actor.inbox.is_empty() && !std::mem::replace(&mut actor.queued, true);
+        let wake = !actor.inbox.is_empty();
+        actor.queued = wake;
         drop(slots);
         if wake {
             let generation = runner.slots.borrow()[slot as usize].generation;
