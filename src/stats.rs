@@ -14,7 +14,7 @@
 //! - `delayed_share`: answered persons who did not reach an agent at once (they waited, or never
 //!   got one), over answered; Erlang's P(wait);
 //! - `mean_wait_all_ms`: time from answer until an agent answered or the person gave up, over
-//!   all answered persons; Erlang's E[W].
+//!   all answered persons; Erlang's E\[W\].
 //!
 //! Also small statistics for replications: mean and Student-t confidence intervals.
 //!

@@ -5,7 +5,7 @@
 //! `CallControl/originate_advanced_call`, `CallControl/enable_api_notifications`,
 //! `CallControl/get_sip_calls_list` and `Generic/get_session_data`, with PortaSwitch's envelope
 //! (`{"params": ...}`, Bearer tokens, faults as HTTP 500 with `faultcode`/`faultstring`).
-//! Behind them runs the simulator's pure [`SimSwitchModel`] (callees, the call queue, agents),
+//! Behind them runs the simulator's pure [`SimSwitchModel`](crate::sim::model::SimSwitchModel) (callees, the call queue, agents),
 //! driven in real time times a scale factor ([`world`]), and call-state callbacks are POSTed to
 //! each call's `state_info_callback` in PortaSwitch's shape. The release note's limitation is
 //! reproduced because the model reproduces it: after an agent's miss the call is told
