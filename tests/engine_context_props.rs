@@ -60,7 +60,27 @@ fn script() -> impl Strategy<Value = (usize, Vec<Op>)> {
     })
 }
 
-/// The same actor on actix's own context.
+/// What a node does with a piece of work, whichever context it runs on: logs it and sends on
+/// the work it carries through `send`. Returns whether the work asks its actor to stop.
+fn handle_work<H: Clone>(
+    name: usize,
+    log: &Log,
+    directory: &Directory<H>,
+    work: Work,
+    send: impl Fn(&H, Work),
+) -> bool {
+    log.borrow_mut().push(format!("{name} handles {}", work.id));
+    for (to, next) in work.then {
+        let address = directory.borrow()[to].clone();
+        match address {
+            Some(address) => send(&address, next),
+            None => log.borrow_mut().push(format!("{to} unreachable")),
+        }
+    }
+    work.stop_after
+}
+
+/// The node on actix's own context.
 struct ActixNode {
     name: usize,
     log: Log,
@@ -80,23 +100,15 @@ impl Actor for ActixNode {
 impl Handler<Work> for ActixNode {
     type Result = ();
     fn handle(&mut self, work: Work, ctx: &mut Context<Self>) {
-        self.log
-            .borrow_mut()
-            .push(format!("{} handles {}", self.name, work.id));
-        for (to, next) in work.then {
-            let address = self.directory.borrow()[to].clone();
-            match address {
-                Some(address) => address.do_send(next),
-                None => self.log.borrow_mut().push(format!("{to} unreachable")),
-            }
-        }
-        if work.stop_after {
+        if handle_work(self.name, &self.log, &self.directory, work, |to, next| {
+            to.do_send(next)
+        }) {
             ctx.stop();
         }
     }
 }
 
-/// The same actor on the engine context.
+/// The same node on the engine context.
 struct EngineNode {
     name: usize,
     log: Log,
@@ -116,20 +128,52 @@ impl Actor for EngineNode {
 impl Handler<Work> for EngineNode {
     type Result = ();
     fn handle(&mut self, work: Work, ctx: &mut EngineContext<Self>) {
-        self.log
-            .borrow_mut()
-            .push(format!("{} handles {}", self.name, work.id));
-        for (to, next) in work.then {
-            let address = self.directory.borrow()[to].clone();
-            match address {
-                Some(address) => address.do_send(next),
-                None => self.log.borrow_mut().push(format!("{to} unreachable")),
-            }
-        }
-        if work.stop_after {
+        if handle_work(self.name, &self.log, &self.directory, work, |to, next| {
+            to.do_send(next)
+        }) {
             ctx.stop();
         }
     }
+}
+
+/// Plays `ops` on a fresh paused System: starts `actors` nodes with `start`, sends from outside
+/// through `send`, lets everything settle, then drops every outside handle. Returns the log.
+fn run_script<H: Clone + 'static>(
+    actors: usize,
+    ops: &[Op],
+    start: impl Fn(usize, Log, Directory<H>) -> H + 'static,
+    send: impl Fn(&H, Work) + 'static,
+) -> Vec<String> {
+    let log = Log::default();
+    let seen = log.clone();
+    let ops = ops.to_vec();
+    dialer::runtime::paused_system()
+        .expect("runtime")
+        .block_on(async move {
+            let directory: Directory<H> = Rc::default();
+            for name in 0..actors {
+                let node = start(name, log.clone(), directory.clone());
+                directory.borrow_mut().push(Some(node));
+            }
+            for op in ops {
+                match op {
+                    Op::Send(to, work) => {
+                        let address = directory.borrow()[to].clone();
+                        if let Some(address) = address {
+                            send(&address, work);
+                        }
+                    }
+                    Op::DropHandle(to) => {
+                        let dropped = directory.borrow_mut()[to].take();
+                        drop(dropped);
+                    }
+                }
+            }
+            quiet().await;
+            directory.borrow_mut().clear();
+            quiet().await;
+        });
+    seen.take()
 }
 
 async fn quiet() {
@@ -137,78 +181,34 @@ async fn quiet() {
 }
 
 fn run_on_actix(actors: usize, ops: &[Op]) -> Vec<String> {
-    let log = Log::default();
-    let seen = log.clone();
-    let ops = ops.to_vec();
-    dialer::runtime::paused_system()
-        .expect("runtime")
-        .block_on(async move {
-            let directory: Directory<Addr<ActixNode>> = Rc::default();
-            for name in 0..actors {
-                let node = ActixNode {
-                    name,
-                    log: log.clone(),
-                    directory: directory.clone(),
-                }
-                .start();
-                directory.borrow_mut().push(Some(node));
+    run_script(
+        actors,
+        ops,
+        |name, log, directory| {
+            ActixNode {
+                name,
+                log,
+                directory,
             }
-            for op in ops {
-                match op {
-                    Op::Send(to, work) => {
-                        let address = directory.borrow()[to].clone();
-                        if let Some(address) = address {
-                            address.do_send(work);
-                        }
-                    }
-                    Op::DropHandle(to) => {
-                        let dropped = directory.borrow_mut()[to].take();
-                        drop(dropped);
-                    }
-                }
-            }
-            quiet().await;
-            directory.borrow_mut().clear();
-            quiet().await;
-        });
-    seen.take()
+            .start()
+        },
+        |to: &Addr<ActixNode>, work| to.do_send(work),
+    )
 }
 
 fn run_on_engine(actors: usize, ops: &[Op]) -> Vec<String> {
-    let log = Log::default();
-    let seen = log.clone();
-    let ops = ops.to_vec();
-    dialer::runtime::paused_system()
-        .expect("runtime")
-        .block_on(async move {
-            let directory: Directory<ActorRef<EngineNode>> = Rc::default();
-            for name in 0..actors {
-                let node = actors::start(EngineNode {
-                    name,
-                    log: log.clone(),
-                    directory: directory.clone(),
-                });
-                directory.borrow_mut().push(Some(node));
-            }
-            for op in ops {
-                match op {
-                    Op::Send(to, work) => {
-                        let address = directory.borrow()[to].clone();
-                        if let Some(address) = address {
-                            address.do_send(work);
-                        }
-                    }
-                    Op::DropHandle(to) => {
-                        let dropped = directory.borrow_mut()[to].take();
-                        drop(dropped);
-                    }
-                }
-            }
-            quiet().await;
-            directory.borrow_mut().clear();
-            quiet().await;
-        });
-    seen.take()
+    run_script(
+        actors,
+        ops,
+        |name, log, directory| {
+            actors::start(EngineNode {
+                name,
+                log,
+                directory,
+            })
+        },
+        |to: &ActorRef<EngineNode>, work| to.do_send(work),
+    )
 }
 
 proptest! {

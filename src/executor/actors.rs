@@ -24,7 +24,7 @@
 //!
 //! Must not: decide anything, or run an actor while the runner's state is borrowed.
 
-use super::{Job, Occupant, RemoteOp, Runner, current_or_start, send_remote, with_local};
+use super::{Job, RemoteOp, Runner, current_or_start, live_actor, send_remote, with_local};
 use actix::{Actor, ActorContext, ActorState, Handler, Message, Running};
 use std::any::Any;
 use std::collections::VecDeque;
@@ -93,13 +93,13 @@ where
     let inbox = runner.spare_inboxes.borrow_mut().pop().unwrap_or_default();
     // One sender from the start: the handle this returns. Queued from the start: its first
     // turn is pushed once it is built, and mail sent meanwhile waits for it.
-    let (slot, generation) = runner.occupy(Occupant::Actor(ActorSlot {
+    let (slot, generation) = runner.occupy(ActorSlot {
         cell: None,
         inbox,
         queued: true,
         started: false,
         senders: 1,
-    }));
+    });
     let mut context = EngineContext {
         runner: runner.id,
         slot,
@@ -109,7 +109,7 @@ where
     };
     let actor = build(&mut context);
     let cell: Box<dyn Cell> = Box::new(ActorCell { actor, context });
-    if let Occupant::Actor(actor_slot) = &mut runner.slots.borrow_mut()[slot as usize].occupant {
+    if let Some(actor_slot) = live_actor(&mut runner.slots.borrow_mut(), slot, generation) {
         actor_slot.cell = Some(cell);
     }
     runner.push_ready(slot, generation);
@@ -244,16 +244,12 @@ where
     /// elsewhere.
     pub fn upgrade(&self) -> Option<ActorRef<A>> {
         let upgraded = with_local(self.runner, |runner| {
-            let mut slots = runner.slots.borrow_mut();
-            match slots.get_mut(self.slot as usize) {
-                Some(slot) if slot.generation == self.generation => match &mut slot.occupant {
-                    Occupant::Actor(actor) => {
-                        actor.senders += 1;
-                        true
-                    }
-                    _ => false,
-                },
-                _ => false,
+            match live_actor(&mut runner.slots.borrow_mut(), self.slot, self.generation) {
+                Some(actor) => {
+                    actor.senders += 1;
+                    true
+                }
+                None => false,
             }
         });
         upgraded
@@ -417,10 +413,7 @@ fn release_at(runner: u64, slot: u32, generation: u32) {
 
 fn is_alive(runner: u64, slot: u32, generation: u32) -> bool {
     with_local(runner, |local| {
-        let slots = local.slots.borrow();
-        slots.get(slot as usize).is_some_and(|entry| {
-            entry.generation == generation && matches!(entry.occupant, Occupant::Actor(_))
-        })
+        live_actor(&mut local.slots.borrow_mut(), slot, generation).is_some()
     })
     // Seen from another thread, an actor is taken to be alive: mail to it is dropped if not.
     .unwrap_or(true)
@@ -429,23 +422,14 @@ fn is_alive(runner: u64, slot: u32, generation: u32) -> bool {
 /// Puts `job` in the actor's inbox and wakes it; drops it if the actor has stopped.
 pub(super) fn deliver(runner: &Runner, slot: u32, generation: u32, job: Job) {
     let mut rejected = None;
-    let wake = {
-        let mut slots = runner.slots.borrow_mut();
-        match slots.get_mut(slot as usize) {
-            Some(entry) if entry.generation == generation => match &mut entry.occupant {
-                Occupant::Actor(actor) => {
-                    actor.inbox.push_back(job);
-                    !std::mem::replace(&mut actor.queued, true)
-                }
-                _ => {
-                    rejected = Some(job);
-                    false
-                }
-            },
-            _ => {
-                rejected = Some(job);
-                false
-            }
+    let wake = match live_actor(&mut runner.slots.borrow_mut(), slot, generation) {
+        Some(actor) => {
+            actor.inbox.push_back(job);
+            !std::mem::replace(&mut actor.queued, true)
+        }
+        None => {
+            rejected = Some(job);
+            false
         }
     };
     // Outside the borrow: the message may hold handles and tokens whose drops do work.
@@ -456,29 +440,19 @@ pub(super) fn deliver(runner: &Runner, slot: u32, generation: u32, job: Job) {
 }
 
 pub(super) fn retain(runner: &Runner, slot: u32, generation: u32) {
-    let mut slots = runner.slots.borrow_mut();
-    if let Some(entry) = slots.get_mut(slot as usize)
-        && entry.generation == generation
-        && let Occupant::Actor(actor) = &mut entry.occupant
-    {
+    if let Some(actor) = live_actor(&mut runner.slots.borrow_mut(), slot, generation) {
         actor.senders += 1;
     }
 }
 
 /// A strong handle is gone; the last one wakes the actor, which then stops (actix's rule).
 pub(super) fn release(runner: &Runner, slot: u32, generation: u32) {
-    let wake = {
-        let mut slots = runner.slots.borrow_mut();
-        match slots.get_mut(slot as usize) {
-            Some(entry) if entry.generation == generation => match &mut entry.occupant {
-                Occupant::Actor(actor) => {
-                    actor.senders = actor.senders.saturating_sub(1);
-                    actor.senders == 0 && !std::mem::replace(&mut actor.queued, true)
-                }
-                _ => false,
-            },
-            _ => false,
+    let wake = match live_actor(&mut runner.slots.borrow_mut(), slot, generation) {
+        Some(actor) => {
+            actor.senders = actor.senders.saturating_sub(1);
+            actor.senders == 0 && !std::mem::replace(&mut actor.queued, true)
         }
+        None => false,
     };
     if wake {
         runner.push_ready(slot, generation);
@@ -508,18 +482,18 @@ pub(super) fn take_turn(actor: &mut ActorSlot) -> Option<Turn> {
 }
 
 /// The actor's turn: start it if new, hand it its mail, and let it go if it has ended.
-pub(super) fn run(runner: &Runner, slot: u32, turn: Turn) {
+pub(super) fn run(runner: &Runner, slot: u32, generation: u32, turn: Turn) {
     // An actor that panics is dropped and the others go on, as a task would be.
-    let ended =
-        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| play(runner, slot, turn))) {
-            Ok(None) => return,
-            Ok(Some(cell)) => Some(cell),
-            Err(_) => None,
-        };
-    let inbox = match &mut runner.slots.borrow_mut()[slot as usize].occupant {
-        Occupant::Actor(actor) => std::mem::take(&mut actor.inbox),
-        _ => VecDeque::new(),
+    let ended = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        play(runner, slot, generation, turn)
+    })) {
+        Ok(None) => return,
+        Ok(Some(cell)) => Some(cell),
+        Err(_) => None,
     };
+    let inbox = live_actor(&mut runner.slots.borrow_mut(), slot, generation)
+        .map(|actor| std::mem::take(&mut actor.inbox))
+        .unwrap_or_default();
     runner.vacate(slot);
     // The actor first, then the mail it never read (actix's order); neither under a borrow.
     drop(ended);
@@ -531,7 +505,7 @@ pub(super) fn run(runner: &Runner, slot: u32, turn: Turn) {
 /// Hands the actor its mail, one message at a time, until none is left or it stops. Returns
 /// `None` once the actor is back in its slot, still running, or the actor if it has ended.
 /// Each step takes the next message, or puts the actor back, under one borrow.
-fn play(runner: &Runner, slot: u32, turn: Turn) -> Option<Box<dyn Cell>> {
+fn play(runner: &Runner, slot: u32, generation: u32, turn: Turn) -> Option<Box<dyn Cell>> {
     let Turn {
         mut cell,
         first,
@@ -543,7 +517,7 @@ fn play(runner: &Runner, slot: u32, turn: Turn) -> Option<Box<dyn Cell>> {
             running = job(&mut *cell);
         }
         let mut slots = runner.slots.borrow_mut();
-        let Occupant::Actor(actor) = &mut slots[slot as usize].occupant else {
+        let Some(actor) = live_actor(&mut slots, slot, generation) else {
             return Some(cell);
         };
         if let Some(unread) = mail.take() {
@@ -566,7 +540,7 @@ fn play(runner: &Runner, slot: u32, turn: Turn) -> Option<Box<dyn Cell>> {
         }
         // Its `stopping` chose to go on: it waits for its next turn like any running actor.
         let mut slots = runner.slots.borrow_mut();
-        let Occupant::Actor(actor) = &mut slots[slot as usize].occupant else {
+        let Some(actor) = live_actor(&mut slots, slot, generation) else {
             return Some(cell);
         };
         actor.cell = Some(cell);
@@ -574,7 +548,6 @@ fn play(runner: &Runner, slot: u32, turn: Turn) -> Option<Box<dyn Cell>> {
         actor.queued = wake;
         drop(slots);
         if wake {
-            let generation = runner.slots.borrow()[slot as usize].generation;
             runner.push_ready(slot, generation);
         }
         return None;

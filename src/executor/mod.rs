@@ -118,16 +118,21 @@ fn start_runner() -> Rc<Runner> {
     runner
 }
 
-/// One entry in the slab. `generation` tells a stale reference (to a finished task or actor
-/// whose slot was reused) from a live one.
+/// One entry in the slab: an actor's place, or a free one. `generation` tells a stale handle
+/// (to an actor that ended, whose slot was reused) from a live one.
 pub(crate) struct Slot {
     generation: u32,
-    occupant: Occupant,
+    actor: Option<actors::ActorSlot>,
 }
 
-enum Occupant {
-    Free,
-    Actor(actors::ActorSlot),
+/// The live actor in `slot` of `generation`, if there is one.
+fn live_actor(slots: &mut [Slot], slot: u32, generation: u32) -> Option<&mut actors::ActorSlot> {
+    let entry = slots.get_mut(slot as usize)?;
+    if entry.generation == generation {
+        entry.actor.as_mut()
+    } else {
+        None
+    }
 }
 
 pub(crate) struct Runner {
@@ -180,8 +185,8 @@ impl Remote {
 }
 
 impl Runner {
-    /// Takes a free slot (or a new one) for `occupant`; returns (slot, generation).
-    fn occupy(&self, occupant: Occupant) -> (u32, u32) {
+    /// Takes a free slot (or a new one) for `actor`; returns (slot, generation).
+    fn occupy(&self, actor: actors::ActorSlot) -> (u32, u32) {
         let index = self.free.borrow_mut().pop();
         let mut slots = self.slots.borrow_mut();
         let index = match index {
@@ -189,22 +194,22 @@ impl Runner {
             None => {
                 slots.push(Slot {
                     generation: 0,
-                    occupant: Occupant::Free,
+                    actor: None,
                 });
                 (slots.len() - 1) as u32
             }
         };
         let slot = &mut slots[index as usize];
-        slot.occupant = occupant;
+        slot.actor = Some(actor);
         (index, slot.generation)
     }
 
-    /// Frees a slot whose occupant has already been taken out.
+    /// Frees a slot whose actor's parts have already been taken out.
     fn vacate(&self, index: u32) {
         {
             let mut slots = self.slots.borrow_mut();
             let slot = &mut slots[index as usize];
-            slot.occupant = Occupant::Free;
+            slot.actor = None;
             slot.generation = slot.generation.wrapping_add(1);
         }
         self.free.borrow_mut().push(index);
@@ -221,25 +226,17 @@ impl Runner {
 
     /// Runs ready actors' turns until none is left or the turn's budget is spent. Returns true
     /// if actors are still ready.
-    fn run_turn(&self) -> bool {
+    fn run_turns(&self) -> bool {
         self.take_remote_ops();
         for _ in 0..TURNS_PER_POLL {
             let next = self.ready.borrow_mut().pop_front();
             let Some((index, generation)) = next else {
                 return false;
             };
-            let turn = {
-                let mut slots = self.slots.borrow_mut();
-                match slots.get_mut(index as usize) {
-                    Some(slot) if slot.generation == generation => match &mut slot.occupant {
-                        Occupant::Actor(actor) => actors::take_turn(actor),
-                        Occupant::Free => None,
-                    },
-                    _ => None,
-                }
-            };
+            let turn = live_actor(&mut self.slots.borrow_mut(), index, generation)
+                .and_then(actors::take_turn);
             if let Some(turn) = turn {
-                actors::run(self, index, turn);
+                actors::run(self, index, generation, turn);
             }
         }
         self.take_remote_ops();
@@ -278,7 +275,7 @@ impl Future for RunnerTask {
     fn poll(self: Pin<&mut Self>, context: &mut Context<'_>) -> Poll<()> {
         let runner = &self.0;
         runner.running.set(true);
-        let more = runner.run_turn();
+        let more = runner.run_turns();
         runner.running.set(false);
         if more {
             context.waker().wake_by_ref();
@@ -322,13 +319,13 @@ impl Drop for RunnerTask {
         if let Ok(mut waker) = runner.remote.runner_waker.lock() {
             waker.take();
         }
-        let occupants: Vec<Occupant> = runner
+        let actors: Vec<actors::ActorSlot> = runner
             .slots
             .borrow_mut()
             .iter_mut()
-            .map(|slot| std::mem::replace(&mut slot.occupant, Occupant::Free))
+            .filter_map(|slot| slot.actor.take())
             .collect();
-        drop(occupants);
+        drop(actors);
         runner.slots.borrow_mut().clear();
         runner.ready.borrow_mut().clear();
         if let Ok(mut ops) = runner.remote.ops.lock() {

@@ -417,19 +417,14 @@ impl PacingActor {
         let Some(at) = wake.filter(|at| *at > now) else {
             return;
         };
-        if let Some((current, _)) = &self.wake_timer {
-            if *current <= at {
-                // The earlier wake decides again and re-arms for this one.
-                return;
-            }
-            if let Some((_, handle)) = self.wake_timer.take() {
-                self.clock.cancel(handle);
-            }
-        }
-        let handle = self
-            .clock
-            .schedule(ctx, &mut self.own_address, at, PacingTimer::Wake);
-        self.wake_timer = Some((at, handle));
+        // An earlier wake decides again and re-arms for this one.
+        self.clock.schedule_no_later(
+            ctx,
+            &mut self.own_address,
+            &mut self.wake_timer,
+            at,
+            PacingTimer::Wake,
+        );
     }
 
     fn schedule_arrival(&mut self, ctx: &mut EngineContext<Self>) {

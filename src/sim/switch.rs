@@ -21,8 +21,7 @@ use super::sampler::{Sample, Sampler};
 use crate::attempt_window::AttemptWindow;
 use crate::campaign::supervisor::{CampaignFinished, EngineReport};
 use crate::domain::AttemptId;
-use crate::executor::actors::EngineContext;
-use crate::executor::actors::Port;
+use crate::executor::actors::{EngineContext, Port};
 use crate::mail::{self, InFlight, Mail};
 use crate::scenario::FaultSettings;
 use crate::switch::{
