@@ -28,7 +28,19 @@ pub struct PhoneNumber(pub CompactString);
 /// without `format!` (this runs once per dial and three times per simulated call).
 pub fn numbered(prefix: &str, number: u64, width: usize) -> CompactString {
     let mut digits = itoa::Buffer::new();
+    prefixed(prefix, digits.format(number), width)
+}
+
+/// `number` in decimal after each of `prefixes`: one conversion to digits for all of them (the
+/// simulator names each call three times: id, tag and tracking id).
+pub fn numbered_each<const N: usize>(prefixes: [&str; N], number: u64) -> [CompactString; N] {
+    let mut digits = itoa::Buffer::new();
     let digits = digits.format(number);
+    prefixes.map(|prefix| prefixed(prefix, digits, 0))
+}
+
+/// `prefix` followed by `digits`, zero-padded to at least `width` digits.
+fn prefixed(prefix: &str, digits: &str, width: usize) -> CompactString {
     let padding = width.saturating_sub(digits.len());
     let length = prefix.len() + padding + digits.len();
     // Short texts (every simulated id and number) are built on the stack and copied once.
@@ -41,9 +53,9 @@ pub fn numbered(prefix: &str, number: u64, width: usize) -> CompactString {
     }
     text[..prefix.len()].copy_from_slice(prefix.as_bytes());
     text[prefix.len() + padding..length].copy_from_slice(digits.as_bytes());
-    // SAFETY: `text[..length]` is `prefix` (a `str`, so valid UTF-8) followed by ASCII zeros
-    // and ASCII digits, and a valid UTF-8 text followed by ASCII is valid UTF-8. Checking it
-    // again cost a third of this function on every simulated call.
+    // SAFETY: `text[..length]` is `prefix`, ASCII zeros and `digits`: two `str`s (valid UTF-8)
+    // with ASCII between them, which is valid UTF-8. Checking it again cost a third of this
+    // function on every simulated call.
     CompactString::new(unsafe { std::str::from_utf8_unchecked(&text[..length]) })
 }
 
@@ -150,6 +162,17 @@ mod tests {
         let long_prefix = "+".repeat(45);
         assert_eq!(numbered(&long_prefix, 7, 5), format!("{long_prefix}00007"));
         assert_eq!(numbered("x", 5, 45), format!("x{}5", "0".repeat(44)));
+    }
+
+    #[test]
+    fn numbered_each_names_one_number_several_ways() {
+        let [id, tag, tracking] = numbered_each(["sim-", "t", "trk-"], 907);
+        assert_eq!(
+            (id.as_str(), tag.as_str(), tracking.as_str()),
+            ("sim-907", "t907", "trk-907")
+        );
+        let long = "p".repeat(47);
+        assert_eq!(numbered_each([long.as_str()], 12)[0], format!("{long}12"));
     }
 }
 

@@ -22,7 +22,6 @@ use crate::trace::TraceSink;
 use actix::{Actor, AsyncContext, Context, Handler};
 use serde::Serialize;
 use serde_json::Value;
-use smallvec::{SmallVec, smallvec};
 use std::collections::BTreeMap;
 use std::time::Duration;
 use tokio::sync::oneshot;
@@ -237,7 +236,7 @@ impl ReplaySwitch {
             |index: usize| origin_us + events[index].0.saturating_sub(recorded.dialed_at_us);
         let now = self.clock.now().as_micros();
         let mut index = from;
-        let mut batch: SmallVec<[SwitchEvent; 2]> = SmallVec::new();
+        let mut batch = Vec::new();
         while index < events.len() && due_at(index) <= now {
             batch.push(events[index].1.clone());
             index += 1;
@@ -263,11 +262,11 @@ impl Handler<Mail<SwitchCommand>> for ReplaySwitch {
             SwitchCommand::Originate(request) => {
                 if !self.recording.attempts.contains_key(&request.attempt.0) {
                     self.unrecorded.set(self.unrecorded.get() + 1);
-                    request.events_to.do_send(Mail::new(CallEvents(smallvec![
-                        SwitchEvent::Rejected {
+                    request
+                        .events_to
+                        .do_send(Mail::new(CallEvents(vec![SwitchEvent::Rejected {
                             reason: "not in the recording".into(),
-                        }
-                    ])));
+                        }])));
                     return;
                 }
                 let origin = self.clock.now().as_micros();

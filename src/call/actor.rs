@@ -115,21 +115,22 @@ impl CallActor {
         let mut effects = Effects::new();
         self.machine.handle(input, now, &mut effects);
         let must_report = matches!(input, Input::Watchdog | Input::Listed(_));
-        self.apply(now, effects, must_report, ctx);
+        self.apply(now, &mut effects, must_report, ctx);
     }
 
-    /// Carries out effects. `must_report` forces an update even without news (a watchdog poke
-    /// must be answered with the new deadline).
+    /// Carries out effects (taken out of `effects`, which stays where the handler made it).
+    /// `must_report` forces an update even without news (a watchdog poke must be answered with
+    /// the new deadline).
     fn apply(
         &mut self,
         now: SimTime,
-        effects: Effects,
+        effects: &mut Effects,
         must_report: bool,
         ctx: &mut EngineContext<Self>,
     ) {
         let mut anomalies = SmallVec::new();
         let mut record = None;
-        for effect in effects {
+        for effect in effects.drain(..) {
             match effect {
                 Effect::Originate {
                     callee,
@@ -203,7 +204,7 @@ impl Handler<Mail<CallEvents>> for CallActor {
         for event in &mail.body.0 {
             self.machine.handle(Input::Event(event), now, &mut effects);
         }
-        self.apply(now, effects, false, ctx);
+        self.apply(now, &mut effects, false, ctx);
     }
 }
 

@@ -36,7 +36,6 @@ use actix::{Actor, ActorFutureExt, AsyncContext, Context, Handler, Message, Wrap
 use compact_str::CompactString;
 use serde::Serialize;
 use serde_json::{Value, json};
-use smallvec::smallvec;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -277,7 +276,7 @@ impl PortaSwitchBackend {
                 event: &event,
             },
         );
-        to.do_send(Mail::new(CallEvents(smallvec![event])));
+        to.do_send(Mail::new(CallEvents(vec![event])));
     }
 
     /// Sums this backend's counters and its sites' traffic.

@@ -17,7 +17,7 @@
 
 use super::rng::CallStream;
 use super::rng::{self, Purpose};
-use crate::domain::{AttemptId, Outcome, PhoneNumber, numbered};
+use crate::domain::{AttemptId, Outcome, PhoneNumber, numbered_each};
 use crate::scenario::{CalleeMix, Scenario, TimelineAction, TimelineEvent};
 use crate::stats::{AgentTime, Tally};
 use crate::switch::reasons::sim_reasons;
@@ -506,15 +506,12 @@ impl SimSwitchModel {
         };
 
         self.next_call_number += 1;
-        let number = self.next_call_number;
+        let [id, tag, tracking_id] = numbered_each(["sim-", "t", "trk-"], self.next_call_number);
         let key = self.allocate(SimCall {
             generation: 0,
             attempt,
-            call: CallRef {
-                id: numbered("sim-", number, 0),
-                tag: numbered("t", number, 0),
-            },
-            tracking_id: numbered("trk-", number, 0),
+            call: CallRef { id, tag },
+            tracking_id,
             rng: stream,
             class,
             phase: Phase::Dialing,
@@ -1387,6 +1384,7 @@ fn class_for(mix: &CalleeMix, u: f64) -> CalleeClass {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::numbered;
 
     fn scenario(text_overrides: &[&str]) -> Scenario {
         let base = r#"

@@ -31,7 +31,6 @@ use crate::time::{SimDuration, SimTime};
 use crate::trace::{SharedTrace, TraceRecord};
 use actix::{Actor, Handler, Message};
 use rand::rngs::ChaCha8Rng;
-use smallvec::SmallVec;
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -273,7 +272,7 @@ impl SimCore {
         );
         self.events_delivered += 1;
         match held.to.filter(|to| to.connected()) {
-            Some(to) => to.do_send(Mail::new(CallEvents(smallvec::smallvec![held.event]))),
+            Some(to) => to.do_send(Mail::new(CallEvents(vec![held.event]))),
             None => {
                 // The attempt is over: the live backend would report the same.
                 if let SwitchEvent::State(note) = held.event {
@@ -298,9 +297,13 @@ impl SimCore {
 
     /// Carries out what the model's last step produced. The step's buffers are kept for the
     /// next step (taken out one at a time while `self` is borrowed, and put back).
+    /// Each buffer is drained only if it holds something: a drain's own setup and teardown
+    /// cost more than the check, and most steps leave notices (and some leave events) empty.
     fn flush(&mut self) {
-        for (at, item) in self.step.schedule.drain(..) {
-            self.calendar.schedule_item(at, item);
+        if !self.step.schedule.is_empty() {
+            for (at, item) in self.step.schedule.drain(..) {
+                self.calendar.schedule_item(at, item);
+            }
         }
         let now = self.now();
         if !self.step.events.is_empty() {
@@ -308,8 +311,10 @@ impl SimCore {
             self.deliver(&mut events, now);
             self.step.events = events;
         }
-        for notice in self.step.notices.drain(..) {
-            self.notices_to.do_send(Mail::new(notice));
+        if !self.step.notices.is_empty() {
+            for notice in self.step.notices.drain(..) {
+                self.notices_to.do_send(Mail::new(notice));
+            }
         }
         if !self.step.timeline.is_empty() {
             let mut trace = self.trace.borrow_mut();
@@ -335,12 +340,16 @@ impl SimCore {
     fn deliver_plain(&mut self, events: &mut Vec<(u32, AttemptId, SwitchEvent)>, now: SimTime) {
         let mut trace = self.trace.borrow_mut();
         let mut drained = events.drain(..);
-        let mut next = drained.next();
-        while let Some((slot, attempt, first)) = next.take() {
-            let mut batch: SmallVec<[SwitchEvent; 2]> = SmallVec::new();
+        while let Some((slot, attempt, first)) = drained.next() {
+            let more = drained
+                .as_slice()
+                .iter()
+                .take_while(|(next_slot, _, _)| *next_slot == slot)
+                .count();
+            let mut batch = Vec::with_capacity(1 + more);
             let mut ends = false;
-            let mut event = first;
-            loop {
+            let same_call = drained.by_ref().take(more).map(|(_, _, event)| event);
+            for event in std::iter::once(first).chain(same_call) {
                 trace.record(
                     now,
                     &TraceRecord::Switch {
@@ -352,13 +361,6 @@ impl SimCore {
                     ends |= note.state == CallStatus::Terminated;
                 }
                 batch.push(event);
-                match drained.next() {
-                    Some((next_slot, _, same_call)) if next_slot == slot => event = same_call,
-                    other => {
-                        next = other;
-                        break;
-                    }
-                }
             }
             self.events_delivered += batch.len() as u64;
             if let Some(recipient) = self.recipients.get(slot as usize).and_then(Option::as_ref) {
@@ -382,7 +384,7 @@ impl SimCore {
         let mut pending = std::mem::take(events);
         let mut pending_iter = pending.drain(..).peekable();
         while let Some((slot, attempt, first)) = pending_iter.next() {
-            let mut batch: SmallVec<[SwitchEvent; 2]> = SmallVec::new();
+            let mut batch = Vec::new();
             let mut ends = false;
             let mut end_lost = false;
             let mut next = Some(first);
@@ -655,7 +657,7 @@ impl SimCore {
                     self.events_delivered += 1;
                     request
                         .events_to
-                        .do_send(Mail::new(CallEvents(smallvec::smallvec![event])));
+                        .do_send(Mail::new(CallEvents(vec![event])));
                     return;
                 }
                 let key = self.model.originate(

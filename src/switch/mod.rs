@@ -22,7 +22,6 @@ use crate::mail::Mail;
 use crate::time::{SimDuration, SimTime};
 use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
-use smallvec::SmallVec;
 use std::fmt;
 
 /// A PortaSwitch call-state name, as it appears in a notification's `state` field.
@@ -122,8 +121,12 @@ pub enum SwitchEvent {
 
 /// Events for one call, in the order the switch produced them. A simulated switch groups the
 /// events of one call that happen at the same instant; a live switch sends one at a time.
+///
+/// A `Vec` rather than inline storage: the batch's events then stay where they were built while
+/// the message moves from the switch to the call (a pointer moves instead of some 260 bytes, four
+/// times per batch; BENCHMARKS.md).
 #[derive(Debug)]
-pub struct CallEvents(pub SmallVec<[SwitchEvent; 2]>);
+pub struct CallEvents(pub Vec<SwitchEvent>);
 
 /// What the engine asks of a switch.
 #[derive(Debug)]
