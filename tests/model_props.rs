@@ -145,11 +145,13 @@ impl Harness {
         for (at, item) in step.schedule.drain(..) {
             self.calendar.schedule_item(at, item);
         }
-        for (_, attempt, event) in step.events.drain(..) {
-            if let SwitchEvent::State(note) = &event
-                && note.state == CallStatus::Terminated
-            {
-                *self.terminated.entry(attempt).or_default() += 1;
+        for batch in step.batches.drain(..) {
+            for event in &batch.events {
+                if let SwitchEvent::State(note) = event
+                    && note.state == CallStatus::Terminated
+                {
+                    *self.terminated.entry(batch.attempt).or_default() += 1;
+                }
             }
         }
         if let Err(problem) = self.model.check_invariants() {

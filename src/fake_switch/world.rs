@@ -139,7 +139,7 @@ impl World {
             self.ring_timeout,
             &mut step,
         );
-        let identity = step.events.iter().find_map(|(_, _, event)| match event {
+        let identity = step.events().find_map(|event| match event {
             SwitchEvent::Accepted { call, tracking_id } => {
                 Some((call.clone(), tracking_id.clone()))
             }
@@ -160,7 +160,13 @@ impl World {
                 item,
             }));
         }
-        for (_, attempt, event) in step.events.drain(..) {
+        let events = step.batches.drain(..).flat_map(|batch| {
+            batch
+                .events
+                .into_iter()
+                .map(move |event| (batch.attempt, event))
+        });
+        for (attempt, event) in events {
             let SwitchEvent::State(note) = event else {
                 continue;
             };

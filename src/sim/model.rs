@@ -233,19 +233,54 @@ pub struct Gauges {
 #[derive(Default)]
 pub struct Step {
     pub schedule: Vec<(SimTime, SwitchItem)>,
-    /// Notifications for calls, in order, by slot.
-    pub events: Vec<(u32, AttemptId, SwitchEvent)>,
+    /// Notifications for calls, in order: one batch per run of events for the same call.
+    pub batches: Vec<EventBatch>,
     pub notices: Vec<SwitchNotice>,
     /// Timeline actions that took effect, for the trace.
     pub timeline: Vec<String>,
 }
 
+/// Events of one step for one call, in order. Each event is built in its batch's buffer, which
+/// is what the call receives: events are large (call id, tag and tracking id), so they are not
+/// moved again on the way.
+pub struct EventBatch {
+    pub slot: u32,
+    pub attempt: AttemptId,
+    pub events: Vec<SwitchEvent>,
+}
+
+/// Room for a batch's usual events (accepted and trying; or connected, queued, dequeued and
+/// connected again when an agent is free), so a batch rarely grows.
+const BATCH_CAPACITY: usize = 4;
+
 impl Step {
     pub fn clear(&mut self) {
         self.schedule.clear();
-        self.events.clear();
+        self.batches.clear();
         self.notices.clear();
         self.timeline.clear();
+    }
+
+    /// Appends a notification for the call in `slot`: to the last batch if it is that call's,
+    /// else in a new batch.
+    pub fn push_event(&mut self, slot: u32, attempt: AttemptId, event: SwitchEvent) {
+        match self.batches.last_mut() {
+            Some(batch) if batch.slot == slot => batch.events.push(event),
+            _ => {
+                let mut events = Vec::with_capacity(BATCH_CAPACITY);
+                events.push(event);
+                self.batches.push(EventBatch {
+                    slot,
+                    attempt,
+                    events,
+                });
+            }
+        }
+    }
+
+    /// Every notification of the step, in order.
+    pub fn events(&self) -> impl Iterator<Item = &SwitchEvent> {
+        self.batches.iter().flat_map(|batch| &batch.events)
     }
 }
 
@@ -528,14 +563,14 @@ impl SimSwitchModel {
         });
         self.truth.tally.attempts += 1;
         let call = call_in(&mut self.calls, key).expect("just allocated");
-        step.events.push((
+        step.push_event(
             key.slot,
             attempt,
             SwitchEvent::Accepted {
                 call: call.call.clone(),
                 tracking_id: call.tracking_id.clone(),
             },
-        ));
+        );
         self.notify(key, now, CallStatus::Trying, None, step);
         if rings && ringing_after < after {
             if ringing_after.is_zero() {
@@ -1071,7 +1106,7 @@ impl SimSwitchModel {
         if !call.attached {
             return;
         }
-        step.events.push((
+        step.push_event(
             key.slot,
             call.attempt,
             SwitchEvent::State(StateNotification {
@@ -1082,7 +1117,7 @@ impl SimSwitchModel {
                 reason_code: reason.map(|(_, code)| code),
                 update_time: Some(now),
             }),
-        ));
+        );
     }
 
     fn apply_timeline(&mut self, index: usize, now: SimTime, step: &mut Step) {
@@ -1410,9 +1445,8 @@ strategy = "progressive"
     }
 
     fn statuses(step: &Step) -> Vec<&'static str> {
-        step.events
-            .iter()
-            .map(|(_, _, event)| match event {
+        step.events()
+            .map(|event| match event {
                 SwitchEvent::Accepted { .. } => "accepted",
                 SwitchEvent::Rejected { .. } => "rejected",
                 SwitchEvent::State(note) => note.state.as_str(),

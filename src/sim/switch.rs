@@ -15,7 +15,7 @@
 //! The switch never looks inside the engine: it sees commands and recipients only.
 
 use super::calendar::{Calendar, Due};
-use super::model::{CallKey, SimSwitchModel, Step, SwitchItem, Truth};
+use super::model::{CallKey, EventBatch, SimSwitchModel, Step, SwitchItem, Truth};
 use super::rng::{self, Purpose};
 use super::sampler::{Sample, Sampler};
 use crate::attempt_window::AttemptWindow;
@@ -306,10 +306,10 @@ impl SimCore {
             }
         }
         let now = self.now();
-        if !self.step.events.is_empty() {
-            let mut events = std::mem::take(&mut self.step.events);
-            self.deliver(&mut events, now);
-            self.step.events = events;
+        if !self.step.batches.is_empty() {
+            let mut batches = std::mem::take(&mut self.step.batches);
+            self.deliver(&mut batches, now);
+            self.step.batches = batches;
         }
         if !self.step.notices.is_empty() {
             for notice in self.step.notices.drain(..) {
@@ -327,40 +327,30 @@ impl SimCore {
     /// Sends notifications in order, one batch per run of events for the same call. The model
     /// produces each call's events of one step together, so this is one batch per call. With
     /// delivery faults on, each callback may be lost, doubled or held back for later.
-    fn deliver(&mut self, events: &mut Vec<(u32, AttemptId, SwitchEvent)>, now: SimTime) {
+    fn deliver(&mut self, batches: &mut Vec<EventBatch>, now: SimTime) {
         if self.faults.is_none() {
-            self.deliver_plain(events, now);
+            self.deliver_plain(batches, now);
         } else {
-            self.deliver_with_faults(events, now);
+            self.deliver_with_faults(batches, now);
         }
     }
 
-    /// Delivery without faults: the hot path of every simulation. Each event is moved once, from
-    /// the step into its call's batch (events are large: call id, tag and tracking id).
-    fn deliver_plain(&mut self, events: &mut Vec<(u32, AttemptId, SwitchEvent)>, now: SimTime) {
+    /// Delivery without faults: the hot path of every simulation. Each batch goes to its call
+    /// as it was built (events are large: call id, tag and tracking id).
+    fn deliver_plain(&mut self, batches: &mut Vec<EventBatch>, now: SimTime) {
         let mut trace = self.trace.borrow_mut();
-        let mut drained = events.drain(..);
-        while let Some((slot, attempt, first)) = drained.next() {
-            let more = drained
-                .as_slice()
-                .iter()
-                .take_while(|(next_slot, _, _)| *next_slot == slot)
-                .count();
-            let mut batch = Vec::with_capacity(1 + more);
+        for EventBatch {
+            slot,
+            attempt,
+            events: batch,
+        } in batches.drain(..)
+        {
             let mut ends = false;
-            let same_call = drained.by_ref().take(more).map(|(_, _, event)| event);
-            for event in std::iter::once(first).chain(same_call) {
-                trace.record(
-                    now,
-                    &TraceRecord::Switch {
-                        attempt,
-                        event: &event,
-                    },
-                );
-                if let SwitchEvent::State(note) = &event {
+            for event in &batch {
+                trace.record(now, &TraceRecord::Switch { attempt, event });
+                if let SwitchEvent::State(note) = event {
                     ends |= note.state == CallStatus::Terminated;
                 }
-                batch.push(event);
             }
             self.events_delivered += batch.len() as u64;
             if let Some(recipient) = self.recipients.get(slot as usize).and_then(Option::as_ref) {
@@ -374,21 +364,20 @@ impl SimCore {
     }
 
     /// Delivery with faults: each callback may be lost, doubled or held back.
-    fn deliver_with_faults(
-        &mut self,
-        events: &mut Vec<(u32, AttemptId, SwitchEvent)>,
-        now: SimTime,
-    ) {
+    fn deliver_with_faults(&mut self, batches: &mut Vec<EventBatch>, now: SimTime) {
         let trace = self.trace.clone();
         let mut trace = trace.borrow_mut();
-        let mut pending = std::mem::take(events);
-        let mut pending_iter = pending.drain(..).peekable();
-        while let Some((slot, attempt, first)) = pending_iter.next() {
+        let mut pending = std::mem::take(batches);
+        for EventBatch {
+            slot,
+            attempt,
+            events,
+        } in pending.drain(..)
+        {
             let mut batch = Vec::new();
             let mut ends = false;
             let mut end_lost = false;
-            let mut next = Some(first);
-            while let Some(event) = next.take() {
+            for event in events {
                 let terminated = matches!(
                     &event,
                     SwitchEvent::State(note) if note.state == CallStatus::Terminated
@@ -452,12 +441,6 @@ impl SimCore {
                         }
                     }
                 }
-                if pending_iter
-                    .peek()
-                    .is_some_and(|(next_slot, _, _)| *next_slot == slot)
-                {
-                    next = pending_iter.next().map(|(_, _, event)| event);
-                }
             }
             if self.is_orphan(slot) {
                 // The originate reply was lost: nobody knows this call.
@@ -491,8 +474,7 @@ impl SimCore {
                 }
             }
         }
-        drop(pending_iter);
-        *events = pending;
+        *batches = pending;
     }
 
     fn is_orphan(&self, slot: u32) -> bool {
@@ -687,9 +669,12 @@ impl SimCore {
                     faults.orphans.push(request.events_to);
                     self.recipients[slot] = None;
                     // The reply with the call's name is lost with the rest.
-                    self.step
-                        .events
-                        .retain(|(_, _, event)| !matches!(event, SwitchEvent::Accepted { .. }));
+                    for batch in &mut self.step.batches {
+                        batch
+                            .events
+                            .retain(|event| !matches!(event, SwitchEvent::Accepted { .. }));
+                    }
+                    self.step.batches.retain(|batch| !batch.events.is_empty());
                 } else {
                     if let Some(faults) = self.faults.as_mut()
                         && let Some(orphan) = faults.orphan_slots.get_mut(slot)
