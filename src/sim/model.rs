@@ -1056,6 +1056,9 @@ impl SimSwitchModel {
         }
     }
 
+    /// The agent is free: idle (and offered the longest-waiting caller), or gone if logging out.
+    /// A leaving agent still dispatches: a missed offer has just put its caller back at the head
+    /// of the queue, and another agent may be idle (found by `tests/model_props.rs`).
     fn agent_becomes_free(&mut self, agent: u32, now: SimTime, step: &mut Step) {
         let record = &mut self.agents[agent as usize];
         if record.leaving {
@@ -1063,6 +1066,7 @@ impl SimSwitchModel {
             record.state = AgentState::Gone;
             self.present -= 1;
             self.truth.agent_time.set(now, self.present);
+            self.dispatch(now, step);
             return;
         }
         record.state = AgentState::Idle;
