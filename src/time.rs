@@ -255,6 +255,18 @@ fn parse_clock_offset(text: &str) -> Result<SimDuration, DurationParseError> {
     seconds_to_duration(secs, text)
 }
 
+/// A duration written as a bare whole number of seconds (`talk = 180` in a scenario), with the
+/// same upper limit as a written duration: a huge number is an error, not an overflow.
+pub fn duration_from_whole_seconds(secs: u64) -> Result<SimDuration, DurationParseError> {
+    if secs > MAX_DURATION_SECS as u64 {
+        return Err(DurationParseError::TooLarge(secs.to_string()));
+    }
+    Ok(SimDuration::from_secs(secs))
+}
+
+/// Ten thousand years: far beyond any campaign and far below u64 microseconds.
+const MAX_DURATION_SECS: f64 = 3.2e11;
+
 fn seconds_to_duration(secs: f64, original: &str) -> Result<SimDuration, DurationParseError> {
     if !secs.is_finite() {
         return Err(DurationParseError::Malformed(original.to_string()));
@@ -262,8 +274,7 @@ fn seconds_to_duration(secs: f64, original: &str) -> Result<SimDuration, Duratio
     if secs < 0.0 {
         return Err(DurationParseError::Negative(original.to_string()));
     }
-    // Ten thousand years is far beyond any campaign and far below u64 microseconds.
-    if secs > 3.2e11 {
+    if secs > MAX_DURATION_SECS {
         return Err(DurationParseError::TooLarge(original.to_string()));
     }
     Ok(SimDuration::from_secs_f64(secs))
@@ -272,6 +283,20 @@ fn seconds_to_duration(secs: f64, original: &str) -> Result<SimDuration, Duratio
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn whole_seconds_beyond_ten_thousand_years_are_refused_not_overflowed() {
+        assert_eq!(
+            duration_from_whole_seconds(180),
+            Ok(SimDuration::from_secs(180))
+        );
+        assert_eq!(
+            duration_from_whole_seconds(u64::MAX),
+            Err(DurationParseError::TooLarge(u64::MAX.to_string()))
+        );
+        assert!(duration_from_whole_seconds(320_000_000_000).is_ok());
+        assert!(duration_from_whole_seconds(320_000_000_001).is_err());
+    }
 
     #[test]
     fn parses_units_and_compounds() {

@@ -4,7 +4,7 @@
 //! [`super::Scenario::from_file`] turns a [`ScenarioFile`] into a validated scenario. Nothing here
 //! decides what a value means.
 
-use crate::time::{SimDuration, parse_duration};
+use crate::time::{SimDuration, duration_from_whole_seconds, parse_duration};
 use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use std::fmt;
@@ -471,11 +471,11 @@ impl<'de> Visitor<'de> for DurationVisitor {
                 "negative duration {value}; durations must be zero or positive"
             )));
         }
-        Ok(SimDuration::from_secs(value as u64))
+        self.visit_u64(value as u64)
     }
 
     fn visit_u64<E: de::Error>(self, value: u64) -> Result<SimDuration, E> {
-        Ok(SimDuration::from_secs(value))
+        duration_from_whole_seconds(value).map_err(E::custom)
     }
 
     fn visit_f64<E: de::Error>(self, value: f64) -> Result<SimDuration, E> {
