@@ -441,7 +441,11 @@ impl CallMachine {
         if note.update_time.is_some() {
             self.latest_update = note.update_time;
         }
-        if self.tracking_id.as_deref() != Some(note.tracking_id.as_str()) {
+        if !self
+            .tracking_id
+            .as_deref()
+            .is_some_and(|known| crate::switch::same_id(known, &note.tracking_id))
+        {
             self.tracking_id = Some(note.tracking_id.clone());
         }
         self.last_heard_at = now;

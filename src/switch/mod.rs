@@ -78,10 +78,58 @@ impl fmt::Display for CallStatus {
 }
 
 /// A switch's identity for a call: PortaSwitch's `call.id` + `call.tag`.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+// Equality is written out only to use `same_id`; it is the fields' equality, as `Hash` assumes.
+#[allow(clippy::derived_hash_with_manual_eq)]
+#[derive(Clone, Debug, Eq, Hash, Serialize, Deserialize)]
 pub struct CallRef {
     pub id: CompactString,
     pub tag: CompactString,
+}
+
+/// Compared with [`same_id`]: a call machine checks every notification's identity.
+impl PartialEq for CallRef {
+    fn eq(&self, other: &CallRef) -> bool {
+        same_id(&self.id, &other.id) && same_id(&self.tag, &other.tag)
+    }
+}
+
+/// `a == b` for identifiers, without a library call when both are at most 16 bytes long.
+///
+/// A call machine compares the call id, tag and tracking id of every notification with the
+/// ones it knows: three comparisons per event, a dozen per simulated attempt. For short texts
+/// (the simulator's ids, most tags) the equal-length check and two overlapping 8-byte words
+/// are a few instructions, where `memcmp` is a call through the dynamic linker (BENCHMARKS.md).
+/// Longer texts go to the ordinary comparison.
+#[inline]
+pub fn same_id(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let len = a.len();
+    if len != b.len() {
+        return false;
+    }
+    if len > 16 {
+        return a == b;
+    }
+    if len >= 8 {
+        // Two words that cover every byte (they overlap when len < 16).
+        return word(a, 0) == word(b, 0) && word(a, len - 8) == word(b, len - 8);
+    }
+    if len >= 4 {
+        return half(a, 0) == half(b, 0) && half(a, len - 4) == half(b, len - 4);
+    }
+    a == b
+}
+
+fn word(bytes: &[u8], at: usize) -> u64 {
+    let mut word = [0u8; 8];
+    word.copy_from_slice(&bytes[at..at + 8]);
+    u64::from_ne_bytes(word)
+}
+
+fn half(bytes: &[u8], at: usize) -> u32 {
+    let mut half = [0u8; 4];
+    half.copy_from_slice(&bytes[at..at + 4]);
+    u32::from_ne_bytes(half)
 }
 
 impl fmt::Display for CallRef {
@@ -200,4 +248,34 @@ pub struct ListedCall {
     pub attempt: AttemptId,
     /// The call's state as listed; `None` when the switch named a state outside the vocabulary.
     pub state: Option<CallStatus>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn same_id_at_every_length_and_difference() {
+        for len in 0..=40 {
+            let a: String = (0..len).map(|i| char::from(b'a' + (i % 26) as u8)).collect();
+            assert!(same_id(&a, &a.clone()), "len {len}");
+            for at in 0..len {
+                let mut b = a.clone().into_bytes();
+                b[at] = b'Z';
+                let b = String::from_utf8(b).unwrap();
+                assert!(!same_id(&a, &b), "len {len}, differs at {at}");
+            }
+            assert!(!same_id(&a, &format!("{a}x")), "len {len} against longer");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn same_id_is_equality(a in "[a-c]{0,20}", b in "[a-c]{0,20}") {
+            prop_assert_eq!(same_id(&a, &b), a == b);
+            let call = |id: &str, tag: &str| CallRef { id: id.into(), tag: tag.into() };
+            prop_assert_eq!(call(&a, &b) == call(&b, &a), a == b);
+        }
+    }
 }
