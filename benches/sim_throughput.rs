@@ -4,8 +4,13 @@
 //!
 //! Run: `cargo bench --bench sim_throughput`. Criterion reports time per run; with
 //! `Throughput::Elements(attempts)` it also reports attempts per second.
+//!
+//! With `SIM_THROUGHPUT_TRAIN` set it benchmarks nothing: it runs the training scenarios of
+//! `scripts/pgo-build` (every scenario but the two benchmark files, seeds 1 and 2) and exits.
+//! An instrumented build of this bench needs its own profile, because its copy of the library
+//! is a separate build whose functions have other symbol names than the `dialer` binary's.
 
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{Criterion, Throughput, criterion_group};
 use dialer::scenario::Scenario;
 use dialer::sim::switch::Quiescence;
 use dialer::trace::TraceSink;
@@ -72,5 +77,37 @@ fn sim_throughput(c: &mut Criterion) {
     group.finish();
 }
 
+/// The training runs for a profile-guided build of this bench (see the module docs).
+fn train() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .expect("the scenarios directory")
+        .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+        .filter(|name| name.ends_with(".toml") && !name.starts_with("bench-"))
+        .collect();
+    names.sort();
+    for name in &names {
+        let scenario = load(name);
+        for seed in [1, 2] {
+            dialer::runtime::simulate(
+                &scenario,
+                seed,
+                TraceSink::hashing_only(),
+                Quiescence::MailCount,
+            )
+            .unwrap_or_else(|error| panic!("{name} seed {seed}: {error}"));
+        }
+    }
+    println!("trained on {} runs", names.len() * 2);
+}
+
 criterion_group!(benches, sim_throughput);
-criterion_main!(benches);
+
+fn main() {
+    if std::env::var_os("SIM_THROUGHPUT_TRAIN").is_some() {
+        train();
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

@@ -258,7 +258,9 @@ mod tests {
     #[test]
     fn same_id_at_every_length_and_difference() {
         for len in 0..=40 {
-            let a: String = (0..len).map(|i| char::from(b'a' + (i % 26) as u8)).collect();
+            let a: String = (0..len)
+                .map(|i| char::from(b'a' + (i % 26) as u8))
+                .collect();
             assert!(same_id(&a, &a.clone()), "len {len}");
             for at in 0..len {
                 let mut b = a.clone().into_bytes();
