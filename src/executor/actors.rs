@@ -417,7 +417,7 @@ fn is_alive(runner: u64, slot: u32, generation: u32) -> bool {
 
 /// Puts `job` in the actor's inbox and wakes it; drops it if the actor has stopped. Inlined
 /// into `send_at`, the way of almost every message.
-#[inline]
+#[inline(always)]
 pub(super) fn deliver(runner: &Runner, slot: u32, generation: u32, job: Job) {
     let mut rejected = None;
     let wake = match live_actor(&mut runner.slots.borrow_mut(), slot, generation) {

@@ -26,6 +26,16 @@ pub enum Due<I> {
     Timer(Box<dyn FnOnce()>),
 }
 
+/// What [`Calendar::pop_not_after`] found.
+pub enum Next<I> {
+    /// The earliest entry, taken: "now" is its time.
+    Due(SimTime, Due<I>),
+    /// The earliest entry is due after the limit, at this time; it stays, and "now" stays.
+    Later(SimTime),
+    /// Nothing is due.
+    Empty,
+}
+
 struct Entry<I> {
     at: SimTime,
     payload: Payload<I>,
@@ -211,25 +221,62 @@ impl<I> Calendar<I> {
         });
     }
 
+    /// Puts world steps on the calendar, in order (as [`Calendar::schedule_item`] each).
+    pub fn schedule_items(&self, items: impl IntoIterator<Item = (SimTime, I)>) {
+        let now = self.now.get();
+        let mut inner = self.inner.borrow_mut();
+        for (at, item) in items {
+            inner.live_items += 1;
+            inner.queue.push(Entry {
+                at: at.max(now),
+                payload: Payload::Item(item),
+            });
+        }
+    }
+
     /// Takes the earliest entry, moving "now" to its time. Cancelled timers are skipped.
     pub fn pop(&self) -> Option<(SimTime, Due<I>)> {
+        match self.pop_not_after(SimTime(u64::MAX)) {
+            Next::Due(at, due) => Some((at, due)),
+            Next::Later(_) | Next::Empty => None,
+        }
+    }
+
+    /// Takes the earliest entry if it is due no later than `limit`, moving "now" to its time.
+    /// Cancelled timers at the front are dropped. One look where [`Calendar::peek_time`] and
+    /// [`Calendar::pop`] take two.
+    pub fn pop_not_after(&self, limit: SimTime) -> Next<I> {
         let mut inner = self.inner.borrow_mut();
         loop {
-            let entry = inner.queue.pop()?;
-            match entry.payload {
+            let (at, timer) = match inner.queue.peek() {
+                None => return Next::Empty,
+                Some(Entry {
+                    at,
+                    payload: Payload::Timer { slot, generation },
+                }) => (*at, Some((*slot, *generation))),
+                Some(Entry { at, .. }) => (*at, None),
+            };
+            if let Some((slot, generation)) = timer
+                && !timer_is_live(&inner, slot, generation)
+            {
+                inner.queue.pop();
+                continue;
+            }
+            if at > limit {
+                return Next::Later(at);
+            }
+            let entry = inner.queue.pop().expect("the entry just looked at");
+            let due = match entry.payload {
                 Payload::Item(item) => {
                     inner.live_items -= 1;
-                    self.now.set(entry.at);
-                    return Some((entry.at, Due::Item(item)));
+                    Due::Item(item)
                 }
                 Payload::Timer { slot, generation } => {
-                    let Some(fire) = take_timer(&mut inner, slot, generation) else {
-                        continue;
-                    };
-                    self.now.set(entry.at);
-                    return Some((entry.at, Due::Timer(fire)));
+                    Due::Timer(take_timer(&mut inner, slot, generation).expect("a live timer"))
                 }
-            }
+            };
+            self.now.set(at);
+            return Next::Due(at, due);
         }
     }
 

@@ -14,7 +14,7 @@
 //!
 //! The switch never looks inside the engine: it sees commands and recipients only.
 
-use super::calendar::{Calendar, Due};
+use super::calendar::{Calendar, Due, Next};
 use super::model::{CallKey, EventBatch, SimSwitchModel, Step, SwitchItem, Truth};
 use super::rng::{self, Purpose};
 use super::sampler::{Sample, Sampler};
@@ -301,9 +301,7 @@ impl SimCore {
     /// cost more than the check, and most steps leave notices (and some leave events) empty.
     fn flush(&mut self) {
         if !self.step.schedule.is_empty() {
-            for (at, item) in self.step.schedule.drain(..) {
-                self.calendar.schedule_item(at, item);
-            }
+            self.calendar.schedule_items(self.step.schedule.drain(..));
         }
         let now = self.now();
         if !self.step.batches.is_empty() {
@@ -524,28 +522,28 @@ impl SimCore {
                 self.complete(RunStatus::Completed);
                 return;
             }
-            let Some(next_at) = self.calendar.peek_time() else {
-                self.complete(RunStatus::Stalled);
-                return;
+            let (next_at, due) = match self.calendar.pop_not_after(self.deadline) {
+                Next::Due(at, due) => (at, due),
+                Next::Later(_) => {
+                    self.complete(RunStatus::DeadlineReached);
+                    return;
+                }
+                Next::Empty => {
+                    self.complete(RunStatus::Stalled);
+                    return;
+                }
             };
-            if next_at > self.deadline {
-                self.complete(RunStatus::DeadlineReached);
-                return;
-            }
+            // The model as it was up to the entry's time (taking it changed only "now").
             if let Some(sampler) = self.sampler.as_mut() {
                 sampler.catch_up(next_at, &self.model);
             }
-            match self.calendar.pop() {
-                Some((_, Due::Item(SwitchItem::LateCallback(index)))) => {
-                    self.deliver_held(index);
-                }
-                Some((_, Due::Item(item))) => {
-                    let now = self.now();
-                    self.model.handle(item, now, &mut self.step);
+            match due {
+                Due::Item(SwitchItem::LateCallback(index)) => self.deliver_held(index),
+                Due::Item(item) => {
+                    self.model.handle(item, next_at, &mut self.step);
                     self.flush();
                 }
-                Some((_, Due::Timer(fire))) => fire(),
-                None => continue,
+                Due::Timer(fire) => fire(),
             }
             if !self.may_continue() {
                 if let Some(wake) = &self.idle_wake {
