@@ -78,6 +78,7 @@ impl<I> TimeQueue<I> {
         }
     }
 
+    #[inline]
     fn push(&mut self, entry: Entry<I>) {
         let at = entry.at.as_micros();
         if at < self.base {

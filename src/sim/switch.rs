@@ -147,6 +147,41 @@ fn forget_ended_calls(keys: &mut AttemptWindow<CallKey>, is_live: impl Fn(CallKe
     }
 }
 
+/// Sends a step's notifications in order, one batch per call (the model produces each call's
+/// events of one step together), without faults: the hot path of every simulation. Each batch
+/// goes to its call as it was built (events are large: call id, tag and tracking id).
+fn deliver_plain(
+    batches: &mut Vec<EventBatch>,
+    trace: &SharedTrace,
+    recipients: &mut [Option<Port<Mail<CallEvents>>>],
+    events_delivered: &mut u64,
+    now: SimTime,
+) {
+    let mut trace = trace.borrow_mut();
+    for EventBatch {
+        slot,
+        attempt,
+        events: batch,
+    } in batches.drain(..)
+    {
+        let mut ends = false;
+        for event in &batch {
+            trace.record(now, &TraceRecord::Switch { attempt, event });
+            if let SwitchEvent::State(note) = event {
+                ends |= note.state == CallStatus::Terminated;
+            }
+        }
+        *events_delivered += batch.len() as u64;
+        if let Some(recipient) = recipients.get(slot as usize).and_then(Option::as_ref) {
+            recipient.do_send(Mail::new(CallEvents(batch)));
+        }
+        if ends && let Some(recipient) = recipients.get_mut(slot as usize) {
+            // The engine hears nothing after "terminated".
+            *recipient = None;
+        }
+    }
+}
+
 /// The state of injected delivery faults: callbacks held back for later, and calls whose
 /// originate reply was lost.
 struct DeliveryFaults {
@@ -305,9 +340,20 @@ impl SimCore {
         }
         let now = self.now();
         if !self.step.batches.is_empty() {
-            let mut batches = std::mem::take(&mut self.step.batches);
-            self.deliver(&mut batches, now);
-            self.step.batches = batches;
+            if self.faults.is_none() {
+                // Drained where it is: no stand-in buffer to drop afterwards.
+                deliver_plain(
+                    &mut self.step.batches,
+                    &self.trace,
+                    &mut self.recipients,
+                    &mut self.events_delivered,
+                    now,
+                );
+            } else {
+                let mut batches = std::mem::take(&mut self.step.batches);
+                self.deliver_with_faults(&mut batches, now);
+                self.step.batches = batches;
+            }
         }
         if !self.step.notices.is_empty() {
             for notice in self.step.notices.drain(..) {
@@ -322,46 +368,8 @@ impl SimCore {
         }
     }
 
-    /// Sends notifications in order, one batch per run of events for the same call. The model
-    /// produces each call's events of one step together, so this is one batch per call. With
-    /// delivery faults on, each callback may be lost, doubled or held back for later.
-    fn deliver(&mut self, batches: &mut Vec<EventBatch>, now: SimTime) {
-        if self.faults.is_none() {
-            self.deliver_plain(batches, now);
-        } else {
-            self.deliver_with_faults(batches, now);
-        }
-    }
-
-    /// Delivery without faults: the hot path of every simulation. Each batch goes to its call
-    /// as it was built (events are large: call id, tag and tracking id).
-    fn deliver_plain(&mut self, batches: &mut Vec<EventBatch>, now: SimTime) {
-        let mut trace = self.trace.borrow_mut();
-        for EventBatch {
-            slot,
-            attempt,
-            events: batch,
-        } in batches.drain(..)
-        {
-            let mut ends = false;
-            for event in &batch {
-                trace.record(now, &TraceRecord::Switch { attempt, event });
-                if let SwitchEvent::State(note) = event {
-                    ends |= note.state == CallStatus::Terminated;
-                }
-            }
-            self.events_delivered += batch.len() as u64;
-            if let Some(recipient) = self.recipients.get(slot as usize).and_then(Option::as_ref) {
-                recipient.do_send(Mail::new(CallEvents(batch)));
-            }
-            if ends && let Some(recipient) = self.recipients.get_mut(slot as usize) {
-                // The engine hears nothing after "terminated".
-                *recipient = None;
-            }
-        }
-    }
-
-    /// Delivery with faults: each callback may be lost, doubled or held back.
+    /// Delivery with faults (see [`deliver_plain`] for the order): each callback may be lost,
+    /// doubled or held back.
     fn deliver_with_faults(&mut self, batches: &mut Vec<EventBatch>, now: SimTime) {
         let trace = self.trace.clone();
         let mut trace = trace.borrow_mut();
