@@ -158,12 +158,14 @@ fn deliver_plain(
     now: SimTime,
 ) {
     let mut trace = trace.borrow_mut();
+    // Taken out one by one and cleared after: cheaper than a drain, whose drop is a call.
     for EventBatch {
         slot,
         attempt,
-        events: batch,
-    } in batches.drain(..)
+        events,
+    } in batches.iter_mut()
     {
+        let (slot, attempt, batch) = (*slot, *attempt, std::mem::take(events));
         let mut ends = false;
         for event in &batch {
             trace.record(now, &TraceRecord::Switch { attempt, event });
@@ -180,6 +182,7 @@ fn deliver_plain(
             *recipient = None;
         }
     }
+    batches.clear();
 }
 
 /// The state of injected delivery faults: callbacks held back for later, and calls whose
