@@ -58,8 +58,9 @@ enum Payload<I> {
 /// Entries at the same time stay in scheduling order: they share a bucket, a new entry goes to
 /// the back of its bucket, and a bucket is filed again only into buckets that are empty, in its
 /// own order. An entry scheduled before `base` (possible only after a look at the front that
-/// took nothing, see [`Calendar::peek_time`]) rebuilds the queue from its entries, sorted by time
-/// and otherwise left in order.
+/// took nothing: [`Calendar::peek_time`], or [`Calendar::pop_not_after`] finding the earliest
+/// entry past its limit) rebuilds the queue from its entries, sorted by time and otherwise left
+/// in order.
 struct TimeQueue<I> {
     base: u64,
     front: VecDeque<Entry<I>>,
