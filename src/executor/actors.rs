@@ -327,7 +327,6 @@ pub(crate) trait Cell: Any {
     /// Called once its mail is handled: runs `stopping` and `stopped` if the actor ends now
     /// (it asked to, or `orphaned`: nobody holds a strong handle to it). True if it has ended.
     fn settle(&mut self, orphaned: bool) -> bool;
-    fn as_any(&mut self) -> &mut dyn Any;
 }
 
 struct ActorCell<A: Actor<Context = EngineContext<A>>> {
@@ -363,10 +362,6 @@ where
         self.actor.stopped(&mut self.context);
         true
     }
-
-    fn as_any(&mut self) -> &mut dyn Any {
-        self
-    }
 }
 
 fn job_for<A, M>(message: M) -> Job
@@ -375,7 +370,8 @@ where
     M: Message<Result = ()> + Send + 'static,
 {
     Box::new(
-        move |cell: &mut dyn Cell| match cell.as_any().downcast_mut::<ActorCell<A>>() {
+        // `Cell: Any`, so the cell is its own `dyn Any` (trait upcasting: no call).
+        move |cell: &mut dyn Cell| match (cell as &mut dyn Any).downcast_mut::<ActorCell<A>>() {
             Some(cell) => {
                 cell.actor.handle(message, &mut cell.context);
                 cell.context.is_running()
@@ -419,7 +415,9 @@ fn is_alive(runner: u64, slot: u32, generation: u32) -> bool {
     .unwrap_or(true)
 }
 
-/// Puts `job` in the actor's inbox and wakes it; drops it if the actor has stopped.
+/// Puts `job` in the actor's inbox and wakes it; drops it if the actor has stopped. Inlined
+/// into `send_at`, the way of almost every message.
+#[inline(always)]
 pub(super) fn deliver(runner: &Runner, slot: u32, generation: u32, job: Job) {
     let mut rejected = None;
     let wake = match live_actor(&mut runner.slots.borrow_mut(), slot, generation) {

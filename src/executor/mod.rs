@@ -215,6 +215,7 @@ impl Runner {
         self.free.borrow_mut().push(index);
     }
 
+    #[inline]
     fn push_ready(&self, index: u32, generation: u32) {
         self.ready.borrow_mut().push_back((index, generation));
         if !self.running.get()

@@ -1,17 +1,22 @@
-//! The simulation's calendar: everything due to happen, in (time, sequence) order.
+//! The simulation's calendar: everything due to happen, in (time, scheduling) order.
 //!
 //! Two kinds of entries share one timeline: the simulated switch's own steps (`I`), and engine
 //! timers set through [`crate::clock::Clock`]. Entries at the same instant come out in the order
-//! they were scheduled (the sequence number is the tie-break), so runs never depend on timer
-//! ordering. The calendar's current time is the virtual "now" of the whole run.
+//! they were scheduled, so runs never depend on timer ordering. The calendar's current time is the virtual "now" of the whole run.
+//!
+//! The entries wait in a radix heap ([`TimeQueue`]) rather than a binary heap: the calendar is
+//! monotone (nothing is scheduled before the time of the entry last taken), so an entry is
+//! filed by the highest bit in which its time differs from that time, and moves to a lower
+//! bucket only when every entry below it is gone. Entries at the same time share a bucket and
+//! keep their scheduling order in it, so the order is exactly that of a heap ordered on (time,
+//! sequence number), which the calendar used before (BENCHMARKS.md).
 //!
 //! The calendar only stores and orders. The simulated switch decides when to take the next entry.
 
 use crate::clock::VirtualTimeline;
 use crate::time::SimTime;
 use std::cell::{Cell, RefCell};
-use std::cmp::Ordering;
-use std::collections::BinaryHeap;
+use std::collections::VecDeque;
 
 /// Something due at a time.
 pub enum Due<I> {
@@ -21,9 +26,18 @@ pub enum Due<I> {
     Timer(Box<dyn FnOnce()>),
 }
 
+/// What [`Calendar::pop_not_after`] found.
+pub enum Next<I> {
+    /// The earliest entry, taken: "now" is its time.
+    Due(SimTime, Due<I>),
+    /// The earliest entry is due after the limit, at this time; it stays, and "now" stays.
+    Later(SimTime),
+    /// Nothing is due.
+    Empty,
+}
+
 struct Entry<I> {
     at: SimTime,
-    seq: u64,
     payload: Payload<I>,
 }
 
@@ -32,24 +46,126 @@ enum Payload<I> {
     Timer { slot: u32, generation: u32 },
 }
 
-impl<I> PartialEq for Entry<I> {
-    fn eq(&self, other: &Self) -> bool {
-        (self.at, self.seq) == (other.at, other.seq)
-    }
+/// The calendar's entries in (time, scheduling) order: a radix heap on time.
+///
+/// Every entry's time is at least `base`, the time of the entry last taken out (or found
+/// earliest). Entries at `base` wait in `front`; any other entry waits in the bucket of the
+/// highest bit in which its time differs from `base`, so every entry in a lower bucket is earlier
+/// than every entry in a higher one. When `front` is empty, the lowest bucket's earliest time
+/// becomes the new `base` and that bucket's entries are filed again, each into `front` or a
+/// lower bucket: an entry moves at most 64 times in its life, and in practice a few.
+///
+/// Entries at the same time stay in scheduling order: they share a bucket, a new entry goes to
+/// the back of its bucket, and a bucket is filed again only into buckets that are empty, in its
+/// own order. An entry scheduled before `base` (possible only after a look at the front that
+/// took nothing: [`Calendar::peek_time`], or [`Calendar::pop_not_after`] finding the earliest
+/// entry past its limit) rebuilds the queue from its entries, sorted by time and otherwise left
+/// in order.
+struct TimeQueue<I> {
+    base: u64,
+    front: VecDeque<Entry<I>>,
+    buckets: [Vec<Entry<I>>; 64],
+    /// Bit `b` is set while `buckets[b]` holds an entry.
+    occupied: u64,
 }
 
-impl<I> Eq for Entry<I> {}
-
-impl<I> PartialOrd for Entry<I> {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
+impl<I> TimeQueue<I> {
+    fn new() -> TimeQueue<I> {
+        TimeQueue {
+            base: 0,
+            front: VecDeque::new(),
+            buckets: std::array::from_fn(|_| Vec::new()),
+            occupied: 0,
+        }
     }
-}
 
-impl<I> Ord for Entry<I> {
-    /// Reversed, so the max-heap yields the earliest entry first.
-    fn cmp(&self, other: &Self) -> Ordering {
-        (other.at, other.seq).cmp(&(self.at, self.seq))
+    #[inline]
+    fn push(&mut self, entry: Entry<I>) {
+        let at = entry.at.as_micros();
+        if at < self.base {
+            self.rebuild_with(entry);
+            return;
+        }
+        self.file(entry);
+    }
+
+    /// Puts an entry no earlier than `base` where it belongs.
+    #[inline]
+    fn file(&mut self, entry: Entry<I>) {
+        let differs = entry.at.as_micros() ^ self.base;
+        if differs == 0 {
+            self.front.push_back(entry);
+        } else {
+            let bucket = 63 - differs.leading_zeros();
+            self.buckets[bucket as usize].push(entry);
+            self.occupied |= 1 << bucket;
+        }
+    }
+
+    /// The earliest entry, if any.
+    #[inline]
+    fn peek(&mut self) -> Option<&Entry<I>> {
+        if self.front.is_empty() {
+            self.refill();
+        }
+        self.front.front()
+    }
+
+    /// Takes the earliest entry, if any.
+    #[inline]
+    fn pop(&mut self) -> Option<Entry<I>> {
+        if self.front.is_empty() {
+            self.refill();
+        }
+        self.front.pop_front()
+    }
+
+    /// Fills the empty `front` with the earliest entries, if there are any: moves `base` to the
+    /// earliest time in the lowest bucket and files that bucket's entries again.
+    fn refill(&mut self) {
+        if self.occupied == 0 {
+            return;
+        }
+        let lowest = self.occupied.trailing_zeros() as usize;
+        let mut occupied = self.occupied & !(1 << lowest);
+        let mut bucket = std::mem::take(&mut self.buckets[lowest]);
+        let base = bucket
+            .iter()
+            .map(|entry| entry.at.as_micros())
+            .min()
+            .expect("an occupied bucket holds an entry");
+        self.base = base;
+        // As `file`, with `base` and `occupied` kept out of memory.
+        for entry in bucket.drain(..) {
+            let differs = entry.at.as_micros() ^ base;
+            if differs == 0 {
+                self.front.push_back(entry);
+            } else {
+                let lower = 63 - differs.leading_zeros();
+                self.buckets[lower as usize].push(entry);
+                occupied |= 1 << lower;
+            }
+        }
+        self.occupied = occupied;
+        // Its buffer is kept for the entries to come.
+        self.buckets[lowest] = bucket;
+    }
+
+    /// Files every entry again, with `entry`, around the earliest time of all.
+    #[cold]
+    fn rebuild_with(&mut self, entry: Entry<I>) {
+        let mut all: Vec<Entry<I>> = self.front.drain(..).collect();
+        for bucket in &mut self.buckets {
+            all.append(bucket);
+        }
+        all.push(entry);
+        // Stable: entries at one time come out of one bucket (or the front), in their order.
+        all.sort_by_key(|entry| entry.at);
+        self.occupied = 0;
+        self.base = all[0].at.as_micros();
+        for entry in all {
+            self.file(entry);
+        }
     }
 }
 
@@ -59,8 +175,7 @@ struct TimerSlot {
 }
 
 struct Inner<I> {
-    heap: BinaryHeap<Entry<I>>,
-    next_seq: u64,
+    queue: TimeQueue<I>,
     timers: Vec<TimerSlot>,
     free_timer_slots: Vec<u32>,
     live_timers: usize,
@@ -84,8 +199,7 @@ impl<I> Calendar<I> {
         Calendar {
             now: Cell::new(SimTime::ZERO),
             inner: RefCell::new(Inner {
-                heap: BinaryHeap::new(),
-                next_seq: 0,
+                queue: TimeQueue::new(),
                 timers: Vec::new(),
                 free_timer_slots: Vec::new(),
                 live_timers: 0,
@@ -102,35 +216,69 @@ impl<I> Calendar<I> {
     pub fn schedule_item(&self, at: SimTime, item: I) {
         let at = at.max(self.now.get());
         let mut inner = self.inner.borrow_mut();
-        let seq = inner.next_seq;
-        inner.next_seq += 1;
         inner.live_items += 1;
-        inner.heap.push(Entry {
+        inner.queue.push(Entry {
             at,
-            seq,
             payload: Payload::Item(item),
         });
     }
 
+    /// Puts world steps on the calendar, in order (as [`Calendar::schedule_item`] each).
+    pub fn schedule_items(&self, items: impl IntoIterator<Item = (SimTime, I)>) {
+        let now = self.now.get();
+        let mut inner = self.inner.borrow_mut();
+        for (at, item) in items {
+            inner.live_items += 1;
+            inner.queue.push(Entry {
+                at: at.max(now),
+                payload: Payload::Item(item),
+            });
+        }
+    }
+
     /// Takes the earliest entry, moving "now" to its time. Cancelled timers are skipped.
     pub fn pop(&self) -> Option<(SimTime, Due<I>)> {
+        match self.pop_not_after(SimTime(u64::MAX)) {
+            Next::Due(at, due) => Some((at, due)),
+            Next::Later(_) | Next::Empty => None,
+        }
+    }
+
+    /// Takes the earliest entry if it is due no later than `limit`, moving "now" to its time.
+    /// Cancelled timers at the front are dropped. One look where [`Calendar::peek_time`] and
+    /// [`Calendar::pop`] take two.
+    pub fn pop_not_after(&self, limit: SimTime) -> Next<I> {
         let mut inner = self.inner.borrow_mut();
         loop {
-            let entry = inner.heap.pop()?;
-            match entry.payload {
+            let (at, timer) = match inner.queue.peek() {
+                None => return Next::Empty,
+                Some(Entry {
+                    at,
+                    payload: Payload::Timer { slot, generation },
+                }) => (*at, Some((*slot, *generation))),
+                Some(Entry { at, .. }) => (*at, None),
+            };
+            if let Some((slot, generation)) = timer
+                && !timer_is_live(&inner, slot, generation)
+            {
+                inner.queue.pop();
+                continue;
+            }
+            if at > limit {
+                return Next::Later(at);
+            }
+            let entry = inner.queue.pop().expect("the entry just looked at");
+            let due = match entry.payload {
                 Payload::Item(item) => {
                     inner.live_items -= 1;
-                    self.now.set(entry.at);
-                    return Some((entry.at, Due::Item(item)));
+                    Due::Item(item)
                 }
                 Payload::Timer { slot, generation } => {
-                    let Some(fire) = take_timer(&mut inner, slot, generation) else {
-                        continue;
-                    };
-                    self.now.set(entry.at);
-                    return Some((entry.at, Due::Timer(fire)));
+                    Due::Timer(take_timer(&mut inner, slot, generation).expect("a live timer"))
                 }
-            }
+            };
+            self.now.set(at);
+            return Next::Due(at, due);
         }
     }
 
@@ -138,7 +286,7 @@ impl<I> Calendar<I> {
     pub fn peek_time(&self) -> Option<SimTime> {
         let mut inner = self.inner.borrow_mut();
         loop {
-            let (at, timer) = match inner.heap.peek()? {
+            let (at, timer) = match inner.queue.peek()? {
                 Entry {
                     at,
                     payload: Payload::Timer { slot, generation },
@@ -148,7 +296,7 @@ impl<I> Calendar<I> {
             };
             match timer {
                 Some((slot, generation)) if !timer_is_live(&inner, slot, generation) => {
-                    inner.heap.pop();
+                    inner.queue.pop();
                 }
                 _ => return Some(at),
             }
@@ -193,11 +341,8 @@ impl<I> Calendar<I> {
         let generation = inner.timers[slot as usize].generation;
         inner.timers[slot as usize].fire = Some(fire);
         inner.live_timers += 1;
-        let seq = inner.next_seq;
-        inner.next_seq += 1;
-        inner.heap.push(Entry {
+        inner.queue.push(Entry {
             at,
-            seq,
             payload: Payload::Timer { slot, generation },
         });
         (u64::from(generation) << 32) | u64::from(slot)
@@ -289,6 +434,67 @@ mod tests {
         }
         assert_eq!(fired.get(), 10);
         assert_ne!(kept, cancelled);
+    }
+
+    /// Against a plain ordered set: random schedules (many at equal times, some before a time
+    /// only looked at), looks and takes come out in exactly (time, scheduling) order.
+    #[test]
+    fn the_radix_queue_takes_entries_in_time_then_scheduling_order() {
+        use std::collections::BTreeSet;
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for round in 0..20 {
+            let calendar: Calendar<u64> = Calendar::new();
+            let mut expected: BTreeSet<(SimTime, u64)> = BTreeSet::new();
+            let mut scheduled = 0u64;
+            for _ in 0..3000 {
+                let now = calendar.now();
+                match next() % 10 {
+                    0..=5 => {
+                        let span = [4, 1 << 12, 1 << 20, 1 << 34][(next() % 4) as usize];
+                        let delay = if next() % 5 == 0 { 0 } else { next() % span };
+                        let at = SimTime(now.0 + delay);
+                        calendar.schedule_item(at, scheduled);
+                        expected.insert((at, scheduled));
+                        scheduled += 1;
+                    }
+                    6 => {
+                        // A look moves the queue's base ahead of "now"; then an earlier entry.
+                        let peeked = calendar.peek_time();
+                        assert_eq!(peeked, expected.first().map(|&(at, _)| at), "{round}");
+                        if let Some(peeked) = peeked
+                            && peeked > now
+                        {
+                            let at = SimTime(now.0 + next() % (peeked.0 - now.0));
+                            calendar.schedule_item(at, scheduled);
+                            expected.insert((at, scheduled));
+                            scheduled += 1;
+                        }
+                    }
+                    _ => {
+                        let taken = match calendar.pop() {
+                            Some((at, Due::Item(item))) => Some((at, item)),
+                            Some((_, Due::Timer(_))) => unreachable!("no timers here"),
+                            None => None,
+                        };
+                        assert_eq!(taken, expected.pop_first(), "round {round}");
+                    }
+                }
+                assert_eq!(calendar.pending_items(), expected.len());
+            }
+            while let Some((at, due)) = calendar.pop() {
+                let Due::Item(item) = due else {
+                    unreachable!("no timers here")
+                };
+                assert_eq!(Some((at, item)), expected.pop_first(), "round {round}");
+            }
+            assert!(expected.is_empty());
+        }
     }
 
     #[test]

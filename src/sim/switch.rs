@@ -14,7 +14,7 @@
 //!
 //! The switch never looks inside the engine: it sees commands and recipients only.
 
-use super::calendar::{Calendar, Due};
+use super::calendar::{Calendar, Due, Next};
 use super::model::{CallKey, EventBatch, SimSwitchModel, Step, SwitchItem, Truth};
 use super::rng::{self, Purpose};
 use super::sampler::{Sample, Sampler};
@@ -145,6 +145,44 @@ fn forget_ended_calls(keys: &mut AttemptWindow<CallKey>, is_live: impl Fn(CallKe
         }
         keys.remove(oldest);
     }
+}
+
+/// Sends a step's notifications in order, one batch per call (the model produces each call's
+/// events of one step together), without faults: the hot path of every simulation. Each batch
+/// goes to its call as it was built (events are large: call id, tag and tracking id).
+fn deliver_plain(
+    batches: &mut Vec<EventBatch>,
+    trace: &SharedTrace,
+    recipients: &mut [Option<Port<Mail<CallEvents>>>],
+    events_delivered: &mut u64,
+    now: SimTime,
+) {
+    let mut trace = trace.borrow_mut();
+    // Taken out one by one and cleared after: cheaper than a drain, whose drop is a call.
+    for EventBatch {
+        slot,
+        attempt,
+        events,
+    } in batches.iter_mut()
+    {
+        let (slot, attempt, batch) = (*slot, *attempt, std::mem::take(events));
+        let mut ends = false;
+        for event in &batch {
+            trace.record(now, &TraceRecord::Switch { attempt, event });
+            if let SwitchEvent::State(note) = event {
+                ends |= note.state == CallStatus::Terminated;
+            }
+        }
+        *events_delivered += batch.len() as u64;
+        if let Some(recipient) = recipients.get(slot as usize).and_then(Option::as_ref) {
+            recipient.do_send(Mail::new(CallEvents(batch)));
+        }
+        if ends && let Some(recipient) = recipients.get_mut(slot as usize) {
+            // The engine hears nothing after "terminated".
+            *recipient = None;
+        }
+    }
+    batches.clear();
 }
 
 /// The state of injected delivery faults: callbacks held back for later, and calls whose
@@ -301,15 +339,24 @@ impl SimCore {
     /// cost more than the check, and most steps leave notices (and some leave events) empty.
     fn flush(&mut self) {
         if !self.step.schedule.is_empty() {
-            for (at, item) in self.step.schedule.drain(..) {
-                self.calendar.schedule_item(at, item);
-            }
+            self.calendar.schedule_items(self.step.schedule.drain(..));
         }
         let now = self.now();
         if !self.step.batches.is_empty() {
-            let mut batches = std::mem::take(&mut self.step.batches);
-            self.deliver(&mut batches, now);
-            self.step.batches = batches;
+            if self.faults.is_none() {
+                // Drained where it is: no stand-in buffer to drop afterwards.
+                deliver_plain(
+                    &mut self.step.batches,
+                    &self.trace,
+                    &mut self.recipients,
+                    &mut self.events_delivered,
+                    now,
+                );
+            } else {
+                let mut batches = std::mem::take(&mut self.step.batches);
+                self.deliver_with_faults(&mut batches, now);
+                self.step.batches = batches;
+            }
         }
         if !self.step.notices.is_empty() {
             for notice in self.step.notices.drain(..) {
@@ -324,46 +371,8 @@ impl SimCore {
         }
     }
 
-    /// Sends notifications in order, one batch per run of events for the same call. The model
-    /// produces each call's events of one step together, so this is one batch per call. With
-    /// delivery faults on, each callback may be lost, doubled or held back for later.
-    fn deliver(&mut self, batches: &mut Vec<EventBatch>, now: SimTime) {
-        if self.faults.is_none() {
-            self.deliver_plain(batches, now);
-        } else {
-            self.deliver_with_faults(batches, now);
-        }
-    }
-
-    /// Delivery without faults: the hot path of every simulation. Each batch goes to its call
-    /// as it was built (events are large: call id, tag and tracking id).
-    fn deliver_plain(&mut self, batches: &mut Vec<EventBatch>, now: SimTime) {
-        let mut trace = self.trace.borrow_mut();
-        for EventBatch {
-            slot,
-            attempt,
-            events: batch,
-        } in batches.drain(..)
-        {
-            let mut ends = false;
-            for event in &batch {
-                trace.record(now, &TraceRecord::Switch { attempt, event });
-                if let SwitchEvent::State(note) = event {
-                    ends |= note.state == CallStatus::Terminated;
-                }
-            }
-            self.events_delivered += batch.len() as u64;
-            if let Some(recipient) = self.recipients.get(slot as usize).and_then(Option::as_ref) {
-                recipient.do_send(Mail::new(CallEvents(batch)));
-            }
-            if ends && let Some(recipient) = self.recipients.get_mut(slot as usize) {
-                // The engine hears nothing after "terminated".
-                *recipient = None;
-            }
-        }
-    }
-
-    /// Delivery with faults: each callback may be lost, doubled or held back.
+    /// Delivery with faults (see [`deliver_plain`] for the order): each callback may be lost,
+    /// doubled or held back.
     fn deliver_with_faults(&mut self, batches: &mut Vec<EventBatch>, now: SimTime) {
         let trace = self.trace.clone();
         let mut trace = trace.borrow_mut();
@@ -524,28 +533,28 @@ impl SimCore {
                 self.complete(RunStatus::Completed);
                 return;
             }
-            let Some(next_at) = self.calendar.peek_time() else {
-                self.complete(RunStatus::Stalled);
-                return;
+            let (next_at, due) = match self.calendar.pop_not_after(self.deadline) {
+                Next::Due(at, due) => (at, due),
+                Next::Later(_) => {
+                    self.complete(RunStatus::DeadlineReached);
+                    return;
+                }
+                Next::Empty => {
+                    self.complete(RunStatus::Stalled);
+                    return;
+                }
             };
-            if next_at > self.deadline {
-                self.complete(RunStatus::DeadlineReached);
-                return;
-            }
+            // The model as it was up to the entry's time (taking it changed only "now").
             if let Some(sampler) = self.sampler.as_mut() {
                 sampler.catch_up(next_at, &self.model);
             }
-            match self.calendar.pop() {
-                Some((_, Due::Item(SwitchItem::LateCallback(index)))) => {
-                    self.deliver_held(index);
-                }
-                Some((_, Due::Item(item))) => {
-                    let now = self.now();
-                    self.model.handle(item, now, &mut self.step);
+            match due {
+                Due::Item(SwitchItem::LateCallback(index)) => self.deliver_held(index),
+                Due::Item(item) => {
+                    self.model.handle(item, next_at, &mut self.step);
                     self.flush();
                 }
-                Some((_, Due::Timer(fire))) => fire(),
-                None => continue,
+                Due::Timer(fire) => fire(),
             }
             if !self.may_continue() {
                 if let Some(wake) = &self.idle_wake {
