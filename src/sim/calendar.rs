@@ -2,7 +2,8 @@
 //!
 //! Two kinds of entries share one timeline: the simulated switch's own steps (`I`), and engine
 //! timers set through [`crate::clock::Clock`]. Entries at the same instant come out in the order
-//! they were scheduled, so runs never depend on timer ordering. The calendar's current time is the virtual "now" of the whole run.
+//! they were scheduled, so runs never depend on timer ordering. The calendar's current time is
+//! the virtual "now" of the whole run.
 //!
 //! The entries wait in a radix heap ([`TimeQueue`]) rather than a binary heap: the calendar is
 //! monotone (nothing is scheduled before the time of the entry last taken), so an entry is
@@ -214,16 +215,10 @@ impl<I> Calendar<I> {
 
     /// Puts a world step on the calendar; times in the past mean "now".
     pub fn schedule_item(&self, at: SimTime, item: I) {
-        let at = at.max(self.now.get());
-        let mut inner = self.inner.borrow_mut();
-        inner.live_items += 1;
-        inner.queue.push(Entry {
-            at,
-            payload: Payload::Item(item),
-        });
+        self.schedule_items(std::iter::once((at, item)));
     }
 
-    /// Puts world steps on the calendar, in order (as [`Calendar::schedule_item`] each).
+    /// Puts world steps on the calendar, in order; times in the past mean "now".
     pub fn schedule_items(&self, items: impl IntoIterator<Item = (SimTime, I)>) {
         let now = self.now.get();
         let mut inner = self.inner.borrow_mut();
@@ -249,58 +244,29 @@ impl<I> Calendar<I> {
     /// [`Calendar::pop`] take two.
     pub fn pop_not_after(&self, limit: SimTime) -> Next<I> {
         let mut inner = self.inner.borrow_mut();
-        loop {
-            let (at, timer) = match inner.queue.peek() {
-                None => return Next::Empty,
-                Some(Entry {
-                    at,
-                    payload: Payload::Timer { slot, generation },
-                }) => (*at, Some((*slot, *generation))),
-                Some(Entry { at, .. }) => (*at, None),
-            };
-            if let Some((slot, generation)) = timer
-                && !timer_is_live(&inner, slot, generation)
-            {
-                inner.queue.pop();
-                continue;
-            }
-            if at > limit {
-                return Next::Later(at);
-            }
-            let entry = inner.queue.pop().expect("the entry just looked at");
-            let due = match entry.payload {
-                Payload::Item(item) => {
-                    inner.live_items -= 1;
-                    Due::Item(item)
-                }
-                Payload::Timer { slot, generation } => {
-                    Due::Timer(take_timer(&mut inner, slot, generation).expect("a live timer"))
-                }
-            };
-            self.now.set(at);
-            return Next::Due(at, due);
+        let Some(at) = earliest_live(&mut inner) else {
+            return Next::Empty;
+        };
+        if at > limit {
+            return Next::Later(at);
         }
+        let entry = inner.queue.pop().expect("the entry just looked at");
+        let due = match entry.payload {
+            Payload::Item(item) => {
+                inner.live_items -= 1;
+                Due::Item(item)
+            }
+            Payload::Timer { slot, generation } => {
+                Due::Timer(take_timer(&mut inner, slot, generation).expect("a live timer"))
+            }
+        };
+        self.now.set(at);
+        Next::Due(at, due)
     }
 
     /// Time of the earliest live entry, if any (cancelled timers at the front are dropped).
     pub fn peek_time(&self) -> Option<SimTime> {
-        let mut inner = self.inner.borrow_mut();
-        loop {
-            let (at, timer) = match inner.queue.peek()? {
-                Entry {
-                    at,
-                    payload: Payload::Timer { slot, generation },
-                    ..
-                } => (*at, Some((*slot, *generation))),
-                Entry { at, .. } => (*at, None),
-            };
-            match timer {
-                Some((slot, generation)) if !timer_is_live(&inner, slot, generation) => {
-                    inner.queue.pop();
-                }
-                _ => return Some(at),
-            }
-        }
+        earliest_live(&mut self.inner.borrow_mut())
     }
 
     /// World steps still due.
@@ -353,6 +319,26 @@ impl<I> Calendar<I> {
         let generation = (id >> 32) as u32;
         let mut inner = self.inner.borrow_mut();
         drop(take_timer(&mut inner, slot, generation));
+    }
+}
+
+/// Time of the earliest entry, after dropping the cancelled timers in front of it.
+#[inline]
+fn earliest_live<I>(inner: &mut Inner<I>) -> Option<SimTime> {
+    loop {
+        let (at, timer) = match inner.queue.peek()? {
+            Entry {
+                at,
+                payload: Payload::Timer { slot, generation },
+            } => (*at, Some((*slot, *generation))),
+            Entry { at, .. } => (*at, None),
+        };
+        match timer {
+            Some((slot, generation)) if !timer_is_live(inner, slot, generation) => {
+                inner.queue.pop();
+            }
+            _ => return Some(at),
+        }
     }
 }
 
