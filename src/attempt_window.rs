@@ -42,17 +42,37 @@ impl<T> AttemptWindow<T> {
             self.first = attempt.0;
             self.slots.clear();
         }
-        while attempt.0 < self.first {
-            self.slots.push_front(None);
-            self.first -= 1;
+        if attempt.0 < self.first {
+            self.widen_back_to(attempt.0);
         }
         let index = (attempt.0 - self.first) as usize;
-        if self.slots.len() <= index {
-            self.slots.resize_with(index + 1, || None);
+        // The usual case: the attempt after the newest held.
+        if index == self.slots.len() {
+            self.slots.push_back(None);
+        } else if index > self.slots.len() {
+            self.widen_forward_to(index);
         }
         if self.slots[index].replace(value).is_none() {
             self.len += 1;
         }
+    }
+
+    // The window's rare ways of growing, out of line: every simulated attempt inserts into
+    // four windows, and inlined these would sit in the middle of the simulator's hot code.
+
+    #[cold]
+    #[inline(never)]
+    fn widen_back_to(&mut self, first: u64) {
+        while first < self.first {
+            self.slots.push_front(None);
+            self.first -= 1;
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn widen_forward_to(&mut self, index: usize) {
+        self.slots.resize_with(index + 1, || None);
     }
 
     pub fn get(&self, attempt: AttemptId) -> Option<&T> {
@@ -191,5 +211,45 @@ mod tests {
             1,
             "an empty window starts again where it is used"
         );
+    }
+
+    #[test]
+    fn a_later_attempt_past_a_gap_widens_it_with_empty_places() {
+        let mut window = AttemptWindow::new();
+        window.insert(AttemptId(5), "a");
+        window.insert(AttemptId(9), "b");
+        assert_eq!((window.len(), window.span()), (2, 5));
+        assert_eq!(ids(&window), [5, 9]);
+        assert_eq!(window.get(AttemptId(7)), None);
+        window.insert(AttemptId(10), "c");
+        assert_eq!((window.len(), window.span()), (3, 6));
+    }
+
+    proptest::proptest! {
+        /// Any sequence of inserts and removals leaves the window holding exactly what an
+        /// ordered map would, in the same order.
+        #[test]
+        fn holds_what_an_ordered_map_holds(
+            operations in proptest::collection::vec((proptest::bool::ANY, 0u64..40, 0u32..1000), 0..200)
+        ) {
+            let mut window = AttemptWindow::new();
+            let mut model = std::collections::BTreeMap::new();
+            for (insert, attempt, value) in operations {
+                if insert {
+                    window.insert(AttemptId(attempt), value);
+                    model.insert(attempt, value);
+                } else {
+                    proptest::prop_assert_eq!(window.remove(AttemptId(attempt)), model.remove(&attempt));
+                }
+                proptest::prop_assert_eq!(window.len(), model.len());
+                let held: Vec<(u64, u32)> = window.iter().map(|(a, v)| (a.0, *v)).collect();
+                let expected: Vec<(u64, u32)> = model.iter().map(|(a, v)| (*a, *v)).collect();
+                proptest::prop_assert_eq!(held, expected);
+                proptest::prop_assert_eq!(
+                    window.front().map(|(a, v)| (a.0, *v)),
+                    model.iter().next().map(|(a, v)| (*a, *v))
+                );
+            }
+        }
     }
 }

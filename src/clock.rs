@@ -94,7 +94,7 @@ impl Clock {
     pub fn now(&self) -> SimTime {
         match self {
             Clock::Virtual(timeline) => timeline.now(),
-            Clock::Wall { origin } => SimTime(SimDuration::from_std(origin.elapsed()).as_micros()),
+            Clock::Wall { origin } => wall_elapsed(*origin),
         }
     }
 
@@ -122,14 +122,7 @@ impl Clock {
                     timeline.schedule(at, Box::new(move || address.do_send(Mail::new(message))));
                 TimerHandle::Virtual(id)
             }
-            Clock::Wall { origin } => {
-                let due = *origin + at.saturating_since(SimTime::ZERO).to_std();
-                let timer = tokio::task::spawn_local(async move {
-                    tokio::time::sleep_until(due).await;
-                    address.do_send(Mail::new(message));
-                });
-                TimerHandle::Wall(timer.abort_handle())
-            }
+            Clock::Wall { origin } => schedule_wall(*origin, at, address, message),
         }
     }
 
@@ -159,9 +152,46 @@ impl Clock {
     pub fn cancel(&self, handle: TimerHandle) {
         match (self, handle) {
             (Clock::Virtual(timeline), TimerHandle::Virtual(id)) => timeline.cancel(id),
-            (Clock::Wall { .. }, TimerHandle::Wall(timer)) => timer.abort(),
+            (Clock::Wall { .. }, TimerHandle::Wall(timer)) => cancel_wall(timer),
             // A handle from the other kind of clock cannot exist: one run uses one clock.
             _ => {}
         }
     }
+}
+
+// The wall clock's side of a `Clock`, out of line. Live mode takes these paths and pays a call
+// for each (nothing next to its network round trips); a simulation never takes them, and inlined
+// into every caller they would sit between the simulator's hot instructions and crowd them out
+// of the instruction cache (BENCHMARKS.md, seventh pass).
+
+#[cold]
+#[inline(never)]
+fn wall_elapsed(origin: tokio::time::Instant) -> SimTime {
+    SimTime(SimDuration::from_std(origin.elapsed()).as_micros())
+}
+
+#[cold]
+#[inline(never)]
+fn schedule_wall<A, M>(
+    origin: tokio::time::Instant,
+    at: SimTime,
+    address: Rc<ActorRef<A>>,
+    message: M,
+) -> TimerHandle
+where
+    A: Actor<Context = EngineContext<A>> + Handler<Mail<M>, Result = ()>,
+    M: Send + 'static,
+{
+    let due = origin + at.saturating_since(SimTime::ZERO).to_std();
+    let timer = tokio::task::spawn_local(async move {
+        tokio::time::sleep_until(due).await;
+        address.do_send(Mail::new(message));
+    });
+    TimerHandle::Wall(timer.abort_handle())
+}
+
+#[cold]
+#[inline(never)]
+fn cancel_wall(timer: tokio::task::AbortHandle) {
+    timer.abort();
 }

@@ -15,7 +15,7 @@ use crate::domain::{AttemptId, LeadId, Outcome, PhoneNumber};
 use crate::pacing::{
     AbandonNote, Decision, GuardTransition, PacingSnapshot, Strategy, StrategyNote, Why,
 };
-use crate::switch::{ListedCall, SwitchEvent, SwitchNotice};
+use crate::switch::{ListedCall, SwitchEvent, SwitchNotice, tail_word};
 use crate::time::SimTime;
 use serde::Serialize;
 use std::cell::RefCell;
@@ -473,24 +473,6 @@ fn put_str(out: &mut WordHasher, text: &str) {
     }
 }
 
-/// The last 1 to 7 bytes of a string as a little-endian word padded with zeros: the same word as
-/// copying them into a zeroed `[u8; 8]`, read with two overlapping loads (4 to 7 bytes) or three
-/// single ones (1 to 3 bytes) instead of a call to `memcpy` for a variable length.
-#[inline]
-fn tail_word(rest: &[u8]) -> u64 {
-    let len = rest.len();
-    debug_assert!((1..8).contains(&len));
-    if len >= 4 {
-        let low = u32::from_le_bytes([rest[0], rest[1], rest[2], rest[3]]);
-        let high = u32::from_le_bytes([rest[len - 4], rest[len - 3], rest[len - 2], rest[len - 1]]);
-        u64::from(low) | (u64::from(high) << (8 * (len - 4)))
-    } else {
-        u64::from(rest[0])
-            | (u64::from(rest[len / 2]) << (8 * (len / 2)))
-            | (u64::from(rest[len - 1]) << (8 * (len - 1)))
-    }
-}
-
 /// The running trace hash over 64-bit words (see the module docs).
 #[derive(Clone, Copy, Debug, Default)]
 struct WordHasher {
@@ -593,21 +575,6 @@ mod tests {
             first,
             r#"{"seq":0,"t_us":3000000,"at":"00:00:03.000","kind":"agents","logged_in":12}"#
         );
-    }
-
-    #[test]
-    fn a_strings_last_bytes_make_the_zero_padded_word() {
-        let bytes: Vec<u8> = (0..16u8)
-            .map(|i| i.wrapping_mul(37).wrapping_add(0x91))
-            .collect();
-        for start in 0..8 {
-            for len in 1..8 {
-                let rest = &bytes[start..start + len];
-                let mut padded = [0u8; 8];
-                padded[..len].copy_from_slice(rest);
-                assert_eq!(tail_word(rest), u64::from_le_bytes(padded), "{start} {len}");
-            }
-        }
     }
 
     #[test]

@@ -54,7 +54,9 @@ use crate::compliance::Compliance;
 use crate::domain::{AppState, AttemptId, LeadId, Outcome, PhoneNumber};
 use crate::executor::actors::{self, ActorRef, EngineContext, WeakActorRef};
 use crate::journal::memory::MemoryJournal;
-use crate::journal::{AbandonEvent, AbandonKind, AttemptStarted, Journal, SetAsideReason};
+use crate::journal::{
+    AbandonEvent, AbandonKind, AttemptStarted, Journal, JournalError, SetAsideReason,
+};
 use crate::mail::{Address, InFlight, Mail};
 use crate::pacing::GuardTransition;
 use crate::pacing::abandon::{AbandonCounts, AbandonSettings, AnsweredCall, PriorAnswer};
@@ -839,14 +841,7 @@ impl CampaignSupervisor {
             return 0;
         }
         if let Err(error) = self.journal.attempts_started(&self.starting) {
-            // Not recorded, so not dialed: give the leads back and stop dialing.
-            for start in self.starting.drain(..).rev() {
-                self.hopper.put_back(start.lead, now);
-                self.next_attempt -= 1;
-            }
-            self.journal_error.get_or_insert_with(|| error.to_string());
-            self.dialing_closed = true;
-            self.pacer.do_send(Mail::new(PacingControl::Stop));
+            self.unjournaled_starts(error, now);
             return 0;
         }
         let mut starting = std::mem::take(&mut self.starting);
@@ -858,11 +853,30 @@ impl CampaignSupervisor {
         placed
     }
 
+    /// The journal could not record the attempts about to start. Not recorded, so not dialed:
+    /// gives the leads back and stops dialing.
+    #[cold]
+    #[inline(never)]
+    fn unjournaled_starts(&mut self, error: JournalError, now: SimTime) {
+        for start in self.starting.drain(..).rev() {
+            self.hopper.put_back(start.lead, now);
+            self.next_attempt -= 1;
+        }
+        self.journal_error.get_or_insert_with(|| error.to_string());
+        self.dialing_closed = true;
+        self.pacer.do_send(Mail::new(PacingControl::Stop));
+    }
+
     /// Journals the leads the rules set aside while looking for leads to dial.
     fn record_set_aside(&mut self, now: SimTime) {
-        if !self.hopper.has_set_aside() {
-            return;
+        if self.hopper.has_set_aside() {
+            self.journal_set_aside(now);
         }
+    }
+
+    /// Out of line: most campaigns set nothing aside most of the time.
+    #[inline(never)]
+    fn journal_set_aside(&mut self, now: SimTime) {
         for set_aside in self.hopper.drain_set_aside() {
             let (lead, reason) = match set_aside {
                 SetAside::DoNotCall(lead) => (lead, SetAsideReason::DoNotCall),
@@ -940,9 +954,16 @@ impl CampaignSupervisor {
         let out_of_attempts = self.attempts_left() == 0;
         let past_window = self.dial_until.is_some_and(|until| now >= until);
         if out_of_attempts || past_window {
-            self.dialing_closed = true;
-            self.pacer.do_send(Mail::new(PacingControl::Stop));
+            self.close_dialing();
         }
+    }
+
+    /// Once a run: no more dials. Out of line, since every call update checks whether it is due.
+    #[cold]
+    #[inline(never)]
+    fn close_dialing(&mut self) {
+        self.dialing_closed = true;
+        self.pacer.do_send(Mail::new(PacingControl::Stop));
     }
 
     fn finish_if_done(&mut self) {

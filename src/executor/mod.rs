@@ -86,7 +86,10 @@ fn with_local<R>(id: u64, work: impl FnOnce(&Runner) -> R) -> Option<R> {
 }
 
 /// Hands `op` to runner `id` from a thread that is not its own (or while it cannot be reached
-/// directly); dropped if that runner is gone.
+/// directly); dropped if that runner is gone. Out of line: the runner's own thread (every
+/// message of a simulation) never comes here.
+#[cold]
+#[inline(never)]
 fn send_remote(id: u64, op: RemoteOp) {
     let remote = REMOTES
         .lock()
@@ -97,6 +100,8 @@ fn send_remote(id: u64, op: RemoteOp) {
     }
 }
 
+#[cold]
+#[inline(never)]
 fn start_runner() -> Rc<Runner> {
     let id = NEXT_RUNNER_ID.fetch_add(1, Ordering::Relaxed);
     let remote = Arc::new(Remote::default());
@@ -218,9 +223,17 @@ impl Runner {
     #[inline]
     fn push_ready(&self, index: u32, generation: u32) {
         self.ready.borrow_mut().push_back((index, generation));
-        if !self.running.get()
-            && let Some(waker) = self.turn_waker.borrow().as_ref()
-        {
+        if !self.running.get() {
+            self.wake_task();
+        }
+    }
+
+    /// Wakes the runner's task for work queued while it was not running. Out of line: in a
+    /// simulation almost every actor is woken by another's turn, with the runner running.
+    #[cold]
+    #[inline(never)]
+    fn wake_task(&self) {
+        if let Some(waker) = self.turn_waker.borrow().as_ref() {
             waker.wake_by_ref();
         }
     }
