@@ -353,6 +353,96 @@ fn attempts_in_flight_at_a_crash_are_reconciled_never_redialed_blindly() {
     assert_eq!(store.outcome_counts(loaded.id).unwrap()["unknown"], 3);
 }
 
+/// Three attempts in flight when the process dies; the switch had named the first two (a call id
+/// may hold a `/`), the third's originate was still on its way.
+fn three_in_flight_two_named(
+    dir: &std::path::Path,
+    epoch: &str,
+) -> (Store, dialer::store::LoadedCampaign) {
+    use dialer::switch::CallRef;
+    let (store, loaded) = campaign_on_disk(dir, epoch);
+    let mut journal = SqliteJournal::start(
+        &store.path(),
+        loaded.id,
+        ts(epoch),
+        loaded.lead_rows.clone(),
+        Durability::Normal,
+    )
+    .unwrap();
+    assert!(journal.keeps_switch_calls());
+    let started: Vec<_> = (0..3)
+        .map(|index| AttemptStarted {
+            attempt: AttemptId(index + 1),
+            lead: LeadId(index),
+            callee: number(&format!("+1201555010{}", index + 1)),
+            at: SimTime::ZERO,
+        })
+        .collect();
+    journal.attempts_started(&started).unwrap();
+    let call = |id: &str, tag: &str| CallRef {
+        id: id.into(),
+        tag: tag.into(),
+    };
+    journal.switch_call(AttemptId(1), &call("a1@10.0.0.1", "t1"), "trk1");
+    journal.switch_call(AttemptId(2), &call("b/2", "t2"), "trk2");
+    journal.flush().unwrap();
+    // The process dies here.
+    drop(journal);
+    (store, loaded)
+}
+
+/// Reads one attempt's `switch_call`, `tracking_id` and `reason`.
+fn identity_of(store: &Store, attempt: u64) -> (Option<String>, Option<String>, Option<String>) {
+    rusqlite::Connection::open(store.path())
+        .unwrap()
+        .query_row(
+            "SELECT switch_call, tracking_id, reason FROM attempts WHERE attempt = ?1",
+            [attempt as i64],
+            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+        )
+        .unwrap()
+}
+
+/// The journal writes a call's switch identity while the call is up, not only when it ends, so
+/// an attempt in flight at a crash carries the call id a restart looks for on the switch's
+/// active-call list; an end record without one keeps it.
+#[test]
+fn switch_call_ids_are_journaled_while_calls_are_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let epoch = "2026-03-02T15:00:00Z";
+    let (store, loaded) = three_in_flight_two_named(dir.path(), epoch);
+    let open = store.open_attempts(loaded.id).unwrap();
+    let ids: Vec<Option<&str>> = open.iter().map(|a| a.switch_call.as_deref()).collect();
+    assert_eq!(ids, [Some("a1@10.0.0.1"), Some("b/2"), None]);
+    let (stored, tracking, _) = identity_of(&store, 2);
+    assert_eq!(
+        (stored.as_deref(), tracking.as_deref()),
+        (Some("b/2/t2"), Some("trk2"))
+    );
+    // The attempt ends later with a record that does not name the call (a lost actor): the
+    // identity stays.
+    let mut journal = SqliteJournal::start(
+        &store.path(),
+        loaded.id,
+        ts(epoch),
+        loaded.lead_rows.clone(),
+        Durability::Normal,
+    )
+    .unwrap();
+    journal.attempt_ended(
+        &record(2, 1, "+12015550102", Outcome::Unknown, 30),
+        LeadFate::Done,
+        1,
+    );
+    journal.close().unwrap();
+    let (stored, tracking, _) = identity_of(&store, 2);
+    assert_eq!(
+        (stored.as_deref(), tracking.as_deref()),
+        (Some("b/2/t2"), Some("trk2"))
+    );
+    assert_eq!(store.open_attempts(loaded.id).unwrap().len(), 2);
+}
+
 #[test]
 fn a_failing_journal_refuses_further_attempts() {
     let dir = tempfile::tempdir().unwrap();

@@ -47,7 +47,9 @@
 use super::feed::{AgentsView, CallChange, CallsByState, CampaignStatus, FeedPort, GuardView};
 use super::hopper::{Hopper, LeadFate, LeadSource, LeadTally, RedialPolicy, SetAside};
 use crate::attempt_window::AttemptWindow;
-use crate::call::actor::{CallActor, CallEnv, CallUpdate, Reconciled, WatchdogPoke};
+use crate::call::actor::{
+    CallActor, CallEnv, CallUpdate, Reconciled, SwitchCallNamed, WatchdogPoke,
+};
 use crate::call::machine::{Anomaly, AttemptRecord, CallMachine, CallSettings, Presence};
 use crate::clock::{Clock, OwnAddress, TimerHandle};
 use crate::compliance::Compliance;
@@ -495,6 +497,10 @@ impl CampaignSupervisor {
                 supervisor: me.port().into(),
                 settings: setup.call_settings,
                 report_ringing: feed.is_some() || journal.journal.keeps_call_states(),
+                switch_calls: journal
+                    .journal
+                    .keeps_switch_calls()
+                    .then(|| ctx.address().port().into()),
             });
             CampaignSupervisor {
                 clock,
@@ -1465,6 +1471,20 @@ impl Handler<Mail<CallUpdate>> for CampaignSupervisor {
 
     fn handle(&mut self, mail: Mail<CallUpdate>, ctx: &mut EngineContext<Self>) {
         self.on_call_update(mail.body, ctx);
+    }
+}
+
+impl Handler<Mail<SwitchCallNamed>> for CampaignSupervisor {
+    type Result = ();
+
+    /// A call's switch identity, for the journal (live campaigns with a store only; a rare
+    /// repeat writes the same again).
+    fn handle(&mut self, mail: Mail<SwitchCallNamed>, _ctx: &mut EngineContext<Self>) {
+        let named = mail.body;
+        if self.live.get_mut(named.attempt).is_some() {
+            self.journal
+                .switch_call(named.attempt, &named.call, &named.tracking_id);
+        }
     }
 }
 

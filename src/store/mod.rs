@@ -558,7 +558,9 @@ impl Store {
                     attempt: AttemptId(row.get::<_, i64>(0)? as u64),
                     lead: LeadId(row.get::<_, Option<i64>>(1)?.unwrap_or(-1) as u64),
                     callee: PhoneNumber(row.get::<_, String>(2)?.into()),
-                    switch_call: row.get::<_, Option<String>>(3)?.map(Into::into),
+                    switch_call: row
+                        .get::<_, Option<String>>(3)?
+                        .map(|stored| writer::call_id_of_stored(&stored).into()),
                 })
             })
             .map_err(|e| self.err("cannot read open attempts", e))?;
