@@ -443,6 +443,70 @@ fn switch_call_ids_are_journaled_while_calls_are_up() {
     assert_eq!(store.open_attempts(loaded.id).unwrap().len(), 2);
 }
 
+/// At a restart the switch lists one of the calls in flight (by its journaled call id):
+/// `prepare_run` leaves that attempt open, hands it to the next run with that run's lead id,
+/// and settles the others as `unknown`; the next run's journal then ends it.
+#[test]
+fn prepare_run_hands_the_attempts_still_on_the_switch_to_the_next_run() {
+    use dialer::journal::recovery::{RECOVERED_GONE, RecoveredAttempt};
+    let dir = tempfile::tempdir().unwrap();
+    let epoch = "2026-03-02T15:00:00Z";
+    let (store, loaded) = three_in_flight_two_named(dir.path(), epoch);
+    // The switch lists the second call, and one of someone else's.
+    let active = SwitchActiveCalls {
+        call_ids: ["b/2".into(), "stranger".into()].into_iter().collect(),
+        ..SwitchActiveCalls::default()
+    };
+    let policy = RedialPolicy::NONE;
+    let mut plan = dialer::store::prepare_run(
+        &store.path(),
+        "c",
+        dialer::store::RunSettings {
+            epoch: ts("2026-03-02T15:10:00Z"),
+            policy: &policy,
+            hours: None,
+            default_zone: (
+                "America/New_York",
+                TimeZone::get("America/New_York").unwrap(),
+            ),
+            active: Some(&active),
+            durability: Durability::Normal,
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        (
+            plan.recovery.open,
+            plan.recovery.still_on_switch,
+            plan.recovery.marked_unknown
+        ),
+        (3, 1, 2)
+    );
+    assert_eq!(
+        plan.recovered,
+        [RecoveredAttempt {
+            attempt: AttemptId(2),
+            lead: Some(LeadId(1)),
+            callee: number("+12015550102"),
+            switch_call: Some("b/2".into()),
+        }]
+    );
+    let leads = store.lead_counts(loaded.id).unwrap();
+    assert_eq!((leads["dialing"], leads["done"]), (1, 2));
+    // The next run ends it once the list no longer carries it.
+    let mut ended = record(2, 1, "+12015550102", Outcome::Unknown, 30);
+    ended.reason = Some(RECOVERED_GONE.into());
+    plan.journal
+        .journal
+        .attempt_ended(&ended, LeadFate::Done, 1);
+    plan.journal.journal.flush().unwrap();
+    assert!(store.open_attempts(loaded.id).unwrap().is_empty());
+    let (stored, _, reason) = identity_of(&store, 2);
+    assert_eq!(stored.as_deref(), Some("b/2/t2"));
+    assert_eq!(reason.as_deref(), Some(RECOVERED_GONE));
+    assert_eq!(store.lead_counts(loaded.id).unwrap()["done"], 3);
+}
+
 #[test]
 fn a_failing_journal_refuses_further_attempts() {
     let dir = tempfile::tempdir().unwrap();
