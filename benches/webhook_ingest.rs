@@ -228,6 +228,7 @@ fn start_engine(workers: usize) -> (SocketAddr, mpsc::Sender<EngineCommand>) {
                             },
                             // Every callback reaches the recorder, as the console would see it.
                             report_ringing: true,
+                            switch_calls: None,
                         });
                         for index in 0..CALLS as u64 {
                             let attempt = base + index;

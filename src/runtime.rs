@@ -7,7 +7,12 @@
 //!
 //! A live campaign ([`run_live`]) runs the same engine in an actix System over an unpaused
 //! current-thread runtime, with the wall clock and the PortaSwitch backend; the webhook receiver
-//! runs on its own actix-web worker threads and mails callbacks to the backend.
+//! runs on its own actix-web worker threads and mails callbacks to the backend. A stored
+//! campaign that the last run left with attempts in flight first asks the switch for its
+//! active-call list through the backend's own request ([`backend::fetch_restart_list`]) and
+//! hands it to the store's recovery; without a list, those attempts end as `unknown`.
+//!
+//! [`backend::fetch_restart_list`]: crate::portaswitch::backend::fetch_restart_list
 //!
 //! This module wires actors together; it holds no engine logic.
 
@@ -238,6 +243,9 @@ pub struct LiveRun {
     pub wall_seconds: f64,
     pub trace_hash: u64,
     pub trace_records: u64,
+    /// What the start did with the attempts the last run left in flight (`None` without a
+    /// store).
+    pub restart: Option<crate::live::RestartReport>,
 }
 
 /// Receives the campaign's end in a live run.
@@ -378,15 +386,18 @@ pub fn run_live_with(
     let trace = trace.shared();
     let trace_for_run = trace.clone();
     let mut setup = campaign.setup.clone();
-    // A stored campaign: settle what the last run left in flight (no active-call list is asked
-    // for yet, so those attempts end as `unknown`: never redialed blindly), load the leads where
-    // they stood and the DNC list, and journal to the store.
+    // A stored campaign: settle what the last run left in flight against the switch's
+    // active-call list (still on the switch: watched during this run; otherwise, or without a
+    // list: `unknown`, never redialed blindly), load the leads where they stood and the DNC
+    // list, and journal to the store.
     // Calling hours hold in every live campaign, from the wall clock at the start: engine time
     // zero.
     let epoch = crate::clock::wall_now();
     let hours = &campaign.calling_hours;
     let zone = crate::compliance::hours::zone(&hours.time_zone)
         .map_err(|error| RuntimeError::CallingHours(error.to_string()))?;
+    let mut restart = None;
+    let mut watched_calls = Vec::new();
     let journal = match &campaign.store {
         None => {
             // Replaces the rules the campaign file's engine scenario made with its own start as
@@ -399,6 +410,13 @@ pub fn run_live_with(
             JournalSetup::in_memory()
         }
         Some(store) => {
+            let open = crate::store::open_attempt_count(&store.path, &store.campaign)
+                .map_err(|error| RuntimeError::Store(Box::new(error)))?;
+            let (list, active) = if open == 0 {
+                (crate::live::RestartList::NotNeeded, None)
+            } else {
+                restart_list(&system, &sites, &backend_settings)
+            };
             let plan = crate::store::prepare_run(
                 &store.path,
                 &store.campaign,
@@ -407,14 +425,37 @@ pub fn run_live_with(
                     policy: &setup.redial,
                     hours: Some(hours.hours.clone()),
                     default_zone: (&hours.time_zone, zone),
-                    active: None,
+                    active: active.as_ref(),
                     durability: crate::store::Durability::Normal,
                 },
             )
             .map_err(|error| RuntimeError::Store(Box::new(error)))?;
+            let report = crate::live::RestartReport {
+                open: plan.recovery.open,
+                active_calls: list,
+                still_on_switch: plan.recovery.still_on_switch,
+                marked_unknown: plan.recovery.marked_unknown,
+                leads_waiting: plan.recovery.leads_waiting,
+            };
+            match &report.active_calls {
+                crate::live::RestartList::NotNeeded => {}
+                crate::live::RestartList::Fetched { .. } => {
+                    tracing::info!("restart: {}", report.summary());
+                }
+                crate::live::RestartList::Unavailable { .. } => {
+                    tracing::warn!("restart: {}", report.summary());
+                }
+            }
+            restart = Some(report);
+            watched_calls = plan
+                .recovered
+                .iter()
+                .filter_map(|attempt| Some((attempt.attempt, attempt.switch_call.clone()?)))
+                .collect();
             setup.leads = plan.leads;
             setup.compliance = Some(plan.compliance);
             setup.prior_answers = plan.prior_answers;
+            setup.recovered = plan.recovered;
             plan.journal
         }
     };
@@ -456,6 +497,7 @@ pub fn run_live_with(
                 clock,
                 trace_for_run,
             )
+            .watching(watched_calls)
         });
         let receiver = webhook::start(
             listener,
@@ -554,7 +596,51 @@ pub fn run_live_with(
         wall_seconds: started.elapsed().as_secs_f64(),
         trace_hash: sink.hash(),
         trace_records: sink.records(),
+        restart,
     })
+}
+
+/// Asks the switch for its active calls at the restart of a stored campaign, through the
+/// backend's own request (sites in order, its client with its session, timeouts and retries).
+/// Any failure gives no list, and says why: the store then settles every attempt left in
+/// flight as `unknown`.
+fn restart_list(
+    system: &actix::SystemRunner,
+    sites: &[crate::portaswitch::client::SiteClient],
+    settings: &crate::portaswitch::backend::BackendSettings,
+) -> (
+    crate::live::RestartList,
+    Option<crate::journal::recovery::SwitchActiveCalls>,
+) {
+    use crate::live::RestartList;
+    if settings.names.list.list_method.trim().is_empty() {
+        let reason = "no active-call list method is configured (`calls_list.list_method`)";
+        return (
+            RestartList::Unavailable {
+                reason: reason.into(),
+            },
+            None,
+        );
+    }
+    match system.block_on(crate::portaswitch::backend::fetch_restart_list(
+        sites, settings,
+    )) {
+        Ok((entries, site)) => {
+            let active = crate::journal::recovery::SwitchActiveCalls {
+                // PortaSwitch's list is not known to name the callee: calls match by id.
+                callees: Default::default(),
+                call_ids: entries.iter().map(|entry| entry.call_id.clone()).collect(),
+            };
+            let calls = entries.len() as u64;
+            (RestartList::Fetched { site, calls }, Some(active))
+        }
+        Err(error) => (
+            RestartList::Unavailable {
+                reason: error.summary(),
+            },
+            None,
+        ),
+    }
 }
 
 /// An actix-web server on its own thread and actix System, for callers that need it in the

@@ -3,8 +3,10 @@
 //! started again, then left to finish. No lead is lost (every lead ends worked out), none is
 //! dialed more often than the policy allows (two attempts, no answer being the only outcome
 //! redialed), attempts left in flight by a kill end as `unknown` and are never redialed, and
-//! nothing stays in flight at the end. No active-call list is asked for at restart yet, so every
-//! attempt left in flight ends `unknown` (the conservative branch of the recovery).
+//! nothing stays in flight at the end. Each restart asks the fake switch for its active-call
+//! list: an attempt whose call it still carries is watched until the call ends and then ends
+//! `unknown`; the others end `unknown` at once (`tests/durable_restart.rs` checks both branches
+//! deterministically).
 
 use crate::cli::tempdir;
 use crate::live::campaign_text;
@@ -79,6 +81,16 @@ fn a_live_campaign_killed_at_random_points_loses_no_lead_and_overdials_none() {
         String::from_utf8_lossy(&output.stderr)
     );
 
+    // The restart asked the healthy fake switch for its active calls whenever something was
+    // left in flight.
+    let report: serde_json::Value =
+        serde_json::from_str(&stdout(&output)).expect("the last run's report is JSON");
+    let list = report["restart"]["active_calls"]["status"].as_str();
+    assert!(
+        matches!(list, Some("fetched" | "not_needed")),
+        "{}",
+        report["restart"]
+    );
     let store = dialer::store::Store::open(&db).unwrap();
     let campaign = store.find_campaign("crash").unwrap().unwrap();
     // Nothing in flight, every lead worked out.
@@ -130,8 +142,9 @@ fn a_live_campaign_killed_at_random_points_loses_no_lead_and_overdials_none() {
         "{answered} answered: {status}"
     );
     eprintln!(
-        "kills {KILLS}: attempts {}, unknown after a kill {unknown}, last run {:?}: {}",
+        "kills {KILLS}: attempts {}, unknown after a kill {unknown}, last restart {}, last run {:?}: {}",
         attempts.values().sum::<u64>(),
+        report["restart"],
         began.elapsed(),
         stdout(&output)
             .lines()

@@ -353,6 +353,160 @@ fn attempts_in_flight_at_a_crash_are_reconciled_never_redialed_blindly() {
     assert_eq!(store.outcome_counts(loaded.id).unwrap()["unknown"], 3);
 }
 
+/// Three attempts in flight when the process dies; the switch had named the first two (a call id
+/// may hold a `/`), the third's originate was still on its way.
+fn three_in_flight_two_named(
+    dir: &std::path::Path,
+    epoch: &str,
+) -> (Store, dialer::store::LoadedCampaign) {
+    use dialer::switch::CallRef;
+    let (store, loaded) = campaign_on_disk(dir, epoch);
+    let mut journal = SqliteJournal::start(
+        &store.path(),
+        loaded.id,
+        ts(epoch),
+        loaded.lead_rows.clone(),
+        Durability::Normal,
+    )
+    .unwrap();
+    assert!(journal.keeps_switch_calls());
+    let started: Vec<_> = (0..3)
+        .map(|index| AttemptStarted {
+            attempt: AttemptId(index + 1),
+            lead: LeadId(index),
+            callee: number(&format!("+1201555010{}", index + 1)),
+            at: SimTime::ZERO,
+        })
+        .collect();
+    journal.attempts_started(&started).unwrap();
+    let call = |id: &str, tag: &str| CallRef {
+        id: id.into(),
+        tag: tag.into(),
+    };
+    journal.switch_call(AttemptId(1), &call("a1@10.0.0.1", "t1"), "trk1");
+    journal.switch_call(AttemptId(2), &call("b/2", "t2"), "trk2");
+    journal.flush().unwrap();
+    // The process dies here.
+    drop(journal);
+    (store, loaded)
+}
+
+/// Reads one attempt's `switch_call`, `tracking_id` and `reason`.
+fn identity_of(store: &Store, attempt: u64) -> (Option<String>, Option<String>, Option<String>) {
+    rusqlite::Connection::open(store.path())
+        .unwrap()
+        .query_row(
+            "SELECT switch_call, tracking_id, reason FROM attempts WHERE attempt = ?1",
+            [attempt as i64],
+            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+        )
+        .unwrap()
+}
+
+/// The journal writes a call's switch identity while the call is up, not only when it ends, so
+/// an attempt in flight at a crash carries the call id a restart looks for on the switch's
+/// active-call list; an end record without one keeps it.
+#[test]
+fn switch_call_ids_are_journaled_while_calls_are_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let epoch = "2026-03-02T15:00:00Z";
+    let (store, loaded) = three_in_flight_two_named(dir.path(), epoch);
+    let open = store.open_attempts(loaded.id).unwrap();
+    let ids: Vec<Option<&str>> = open.iter().map(|a| a.switch_call.as_deref()).collect();
+    assert_eq!(ids, [Some("a1@10.0.0.1"), Some("b/2"), None]);
+    let (stored, tracking, _) = identity_of(&store, 2);
+    assert_eq!(
+        (stored.as_deref(), tracking.as_deref()),
+        (Some("b/2/t2"), Some("trk2"))
+    );
+    // The attempt ends later with a record that does not name the call (a lost actor): the
+    // identity stays.
+    let mut journal = SqliteJournal::start(
+        &store.path(),
+        loaded.id,
+        ts(epoch),
+        loaded.lead_rows.clone(),
+        Durability::Normal,
+    )
+    .unwrap();
+    journal.attempt_ended(
+        &record(2, 1, "+12015550102", Outcome::Unknown, 30),
+        LeadFate::Done,
+        1,
+    );
+    journal.close().unwrap();
+    let (stored, tracking, _) = identity_of(&store, 2);
+    assert_eq!(
+        (stored.as_deref(), tracking.as_deref()),
+        (Some("b/2/t2"), Some("trk2"))
+    );
+    assert_eq!(store.open_attempts(loaded.id).unwrap().len(), 2);
+}
+
+/// At a restart the switch lists one of the calls in flight (by its journaled call id):
+/// `prepare_run` leaves that attempt open, hands it to the next run with that run's lead id,
+/// and settles the others as `unknown`; the next run's journal then ends it.
+#[test]
+fn prepare_run_hands_the_attempts_still_on_the_switch_to_the_next_run() {
+    use dialer::journal::recovery::{RECOVERED_GONE, RecoveredAttempt};
+    let dir = tempfile::tempdir().unwrap();
+    let epoch = "2026-03-02T15:00:00Z";
+    let (store, loaded) = three_in_flight_two_named(dir.path(), epoch);
+    // The switch lists the second call, and one of someone else's.
+    let active = SwitchActiveCalls {
+        call_ids: ["b/2".into(), "stranger".into()].into_iter().collect(),
+        ..SwitchActiveCalls::default()
+    };
+    let policy = RedialPolicy::NONE;
+    let mut plan = dialer::store::prepare_run(
+        &store.path(),
+        "c",
+        dialer::store::RunSettings {
+            epoch: ts("2026-03-02T15:10:00Z"),
+            policy: &policy,
+            hours: None,
+            default_zone: (
+                "America/New_York",
+                TimeZone::get("America/New_York").unwrap(),
+            ),
+            active: Some(&active),
+            durability: Durability::Normal,
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        (
+            plan.recovery.open,
+            plan.recovery.still_on_switch,
+            plan.recovery.marked_unknown
+        ),
+        (3, 1, 2)
+    );
+    assert_eq!(
+        plan.recovered,
+        [RecoveredAttempt {
+            attempt: AttemptId(2),
+            lead: Some(LeadId(1)),
+            callee: number("+12015550102"),
+            switch_call: Some("b/2".into()),
+        }]
+    );
+    let leads = store.lead_counts(loaded.id).unwrap();
+    assert_eq!((leads["dialing"], leads["done"]), (1, 2));
+    // The next run ends it once the list no longer carries it.
+    let mut ended = record(2, 1, "+12015550102", Outcome::Unknown, 30);
+    ended.reason = Some(RECOVERED_GONE.into());
+    plan.journal
+        .journal
+        .attempt_ended(&ended, LeadFate::Done, 1);
+    plan.journal.journal.flush().unwrap();
+    assert!(store.open_attempts(loaded.id).unwrap().is_empty());
+    let (stored, _, reason) = identity_of(&store, 2);
+    assert_eq!(stored.as_deref(), Some("b/2/t2"));
+    assert_eq!(reason.as_deref(), Some(RECOVERED_GONE));
+    assert_eq!(store.lead_counts(loaded.id).unwrap()["done"], 3);
+}
+
 #[test]
 fn a_failing_journal_refuses_further_attempts() {
     let dir = tempfile::tempdir().unwrap();

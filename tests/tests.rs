@@ -31,6 +31,9 @@
 //!   killed mid-run and resumed from the store.
 //! - `durable_live`: the SIGKILL test: `dialer run` on a stored campaign against `dialer
 //!   fake-switch`, killed at random points and restarted.
+//! - `durable_restart`: a stored live campaign stopped with calls up and started again: calls
+//!   the switch's active-call list still carries are watched until they end; without the list
+//!   they end as `unknown` at once.
 //! - `console_api`: the console's API, auth and CSRF, SSE, metrics, playback, and no secret in
 //!   its logs, against its demo (an embedded fake switch).
 //! - `console_browser`: the console in headless Chromium, as an admin uses it; screenshots in
@@ -47,6 +50,7 @@ mod console_api;
 mod console_browser;
 mod determinism;
 mod durable_live;
+mod durable_restart;
 mod durable_resume;
 mod durable_sim;
 mod engine_context_props;

@@ -9,6 +9,14 @@
 //! ([`WatchdogPoke`]), so a call sets no timers of its own. The actor stops itself when the
 //! attempt has ended.
 //!
+//! When the campaign's journal keeps them ([`CallEnv::switch_calls`], a store), the switch's
+//! name for the call goes to the campaign once, as a [`SwitchCallNamed`] sent right after the
+//! first update that follows its naming (a store hears every change, "ringing" included), so
+//! that an attempt in flight at a crash can be found on the switch's active-call list at the
+//! restart. Simulations never ask for it: their calls send nothing more, and [`CallUpdate`]
+//! stays as it was (it is on the simulator's hot path; BENCHMARKS.md): a simulation pays one
+//! flag set per call and checked per update.
+//!
 //! The shell decides nothing about the call. It must not draw randomness or read a clock other
 //! than through `Clock`.
 
@@ -19,9 +27,10 @@ use crate::clock::Clock;
 use crate::domain::{AppState, AttemptId};
 use crate::executor::actors::{self, ActorRef, EngineContext, Port, WeakActorRef};
 use crate::mail::{Address, Mail};
-use crate::switch::{CallEvents, OriginateRequest, SwitchCommand};
+use crate::switch::{CallEvents, CallRef, OriginateRequest, SwitchCommand};
 use crate::time::SimTime;
 use actix::{Actor, ActorContext, Handler};
+use compact_str::CompactString;
 use smallvec::SmallVec;
 use std::rc::Rc;
 
@@ -35,6 +44,9 @@ pub struct CallEnv {
     /// Whether the campaign wants to hear "dialing -> ringing" (see [`shown_only`]): yes when
     /// something shows or keeps each call's state (a console feed, a store).
     pub report_ringing: bool,
+    /// Where each call's switch identity goes as soon as it is known ([`SwitchCallNamed`]):
+    /// set when the campaign's journal keeps it (a store); `None` in simulations.
+    pub switch_calls: Option<Address<Mail<SwitchCallNamed>>>,
 }
 
 /// A change of state that only shows on screens and in stored histories: the campaign decides
@@ -60,6 +72,15 @@ pub struct CallUpdate {
     pub record: Option<Box<AttemptRecord>>,
 }
 
+/// The switch's identity of a call, sent once to [`CallEnv::switch_calls`] (not when the call
+/// has ended by then: its record carries it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SwitchCallNamed {
+    pub attempt: AttemptId,
+    pub call: CallRef,
+    pub tracking_id: CompactString,
+}
+
 /// The campaign's sweep found this call's watchdog deadline passed.
 #[derive(Debug, Clone, Copy)]
 pub struct WatchdogPoke;
@@ -81,6 +102,8 @@ pub struct CallActor {
     keep_alive: Option<ActorRef<CallActor>>,
     /// The state the campaign last heard of: the `from` of the next update.
     reported: AppState,
+    /// The campaign has the switch's name for this call, or does not want it.
+    switch_call_told: bool,
 }
 
 impl CallActor {
@@ -97,12 +120,14 @@ impl CallActor {
     /// attempt has ended.
     pub fn spawn(machine: CallMachine, env: Rc<CallEnv>) -> WeakActorRef<CallActor> {
         let address = actors::create(|ctx: &mut EngineContext<CallActor>| {
+            let switch_call_told = env.switch_calls.is_none();
             let mut actor = CallActor {
                 machine: Box::new(machine),
                 env,
                 events_to: Some(ctx.address().port()),
                 keep_alive: None,
                 reported: AppState::Dialing,
+                switch_call_told,
             };
             actor.run(Input::Start, ctx);
             actor
@@ -173,12 +198,38 @@ impl CallActor {
                 watchdog_at: self.machine.watchdog_deadline(),
                 record,
             }));
+            if !self.switch_call_told {
+                self.tell_switch_call();
+            }
         }
         if self.machine.is_ended() {
             self.keep_alive = None;
             ctx.stop();
         } else if after == AppState::Suspect && self.keep_alive.is_none() {
             self.keep_alive = Some(ctx.address());
+        }
+    }
+}
+
+impl CallActor {
+    /// Sends the switch's name for the call, the first time it is known (live campaigns with a
+    /// store only). An ended call's record carries it already.
+    #[cold]
+    #[inline(never)]
+    fn tell_switch_call(&mut self) {
+        let Some((call, tracking_id)) = self.machine.switch_call() else {
+            return;
+        };
+        self.switch_call_told = true;
+        if self.machine.is_ended() {
+            return;
+        }
+        if let Some(to) = &self.env.switch_calls {
+            to.do_send(Mail::new(SwitchCallNamed {
+                attempt: self.machine.attempt(),
+                call: call.clone(),
+                tracking_id: tracking_id.into(),
+            }));
         }
     }
 }

@@ -290,6 +290,12 @@ impl CallMachine {
         self.state.is_ended()
     }
 
+    /// The switch's identity of the call and its tracking id, once the switch has named it.
+    pub fn switch_call(&self) -> Option<(&CallRef, &str)> {
+        let call = self.switch_call.as_ref()?;
+        Some((call, self.tracking_id.as_deref().unwrap_or_default()))
+    }
+
     /// Feeds one input; effects are appended to `out`.
     pub fn handle(&mut self, input: Input<'_>, now: SimTime, out: &mut Effects) {
         match input {

@@ -29,6 +29,15 @@
 //! their place in the counts pacing uses until the list settles them. In a simulation with no
 //! suspects and no interval, nothing is polled.
 //!
+//! A stored campaign run again after a crash may start with *recovered* attempts: attempts of
+//! the earlier run that the switch still carried at the restart
+//! ([`crate::journal::recovery::RecoveredAttempt`]). They have no call actor (the switch's
+//! events for them went to the dead process) and take no part in pacing's counts; their leads
+//! stay dialing. The supervisor watches them on the active-call list like suspect calls, and
+//! ends each one as `unknown` once `vanish_after` lists in a row no longer carry it; its lead
+//! then follows the redial rule for unknown outcomes. The campaign does not finish while any is
+//! left. A simulation has none.
+//!
 //! Before a dial is placed, the hopper has checked the lead against the campaign's compliance
 //! rules (DNC, calling hours, attempt limits), and the attempt is written to the campaign's
 //! [`Journal`]: the dials of one pacing order are journaled together, and their call actors
@@ -47,13 +56,16 @@
 use super::feed::{AgentsView, CallChange, CallsByState, CampaignStatus, FeedPort, GuardView};
 use super::hopper::{Hopper, LeadFate, LeadSource, LeadTally, RedialPolicy, SetAside};
 use crate::attempt_window::AttemptWindow;
-use crate::call::actor::{CallActor, CallEnv, CallUpdate, Reconciled, WatchdogPoke};
+use crate::call::actor::{
+    CallActor, CallEnv, CallUpdate, Reconciled, SwitchCallNamed, WatchdogPoke,
+};
 use crate::call::machine::{Anomaly, AttemptRecord, CallMachine, CallSettings, Presence};
 use crate::clock::{Clock, OwnAddress, TimerHandle};
 use crate::compliance::Compliance;
 use crate::domain::{AppState, AttemptId, LeadId, Outcome, PhoneNumber};
 use crate::executor::actors::{self, ActorRef, EngineContext, WeakActorRef};
 use crate::journal::memory::MemoryJournal;
+use crate::journal::recovery::{RECOVERED_GONE, RecoveredAttempt};
 use crate::journal::{
     AbandonEvent, AbandonKind, AttemptStarted, Journal, JournalError, SetAsideReason,
 };
@@ -100,6 +112,9 @@ pub struct CampaignSetup {
     /// Answered calls of the campaign's earlier runs (a stored campaign run again), counted in
     /// its abandon windows from the start. Empty for a first run and in simulation.
     pub prior_answers: Vec<PriorAnswer>,
+    /// Attempts of an earlier run the switch still carried when this run started, watched on
+    /// the active-call list until they end. Empty for a first run and in simulation.
+    pub recovered: Vec<RecoveredAttempt>,
 }
 
 /// How the campaign reconciles its calls with the switch's active-call list.
@@ -140,6 +155,10 @@ pub struct ReconcileTally {
     pub settled_by_list: u64,
     /// Times the backend changed sites.
     pub site_changes: u64,
+    /// Attempts of an earlier run the switch still carried when this run started.
+    pub recovered: u64,
+    /// Of those, ended as `unknown` once the list no longer carried them.
+    pub recovered_settled: u64,
 }
 
 /// The campaign has finished: nothing left to dial and no call live.
@@ -249,6 +268,16 @@ struct LiveCall {
 
 /// Live calls by attempt id: a window from the oldest live attempt to the newest.
 type LiveCalls = AttemptWindow<LiveCall>;
+
+/// An attempt of an earlier run the switch still carried when this run started (see the
+/// module doc).
+struct RecoveredCall {
+    attempt: AttemptId,
+    lead: Option<LeadId>,
+    callee: PhoneNumber,
+    /// Lists in a row that did not carry it.
+    missing_from_lists: u32,
+}
 
 /// Orders to the campaign from outside the engine (an admin at the command line or console).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -428,6 +457,8 @@ pub struct CampaignSupervisor {
     list_in_flight: Option<(u64, u64)>,
     /// Live calls the switch no longer notifies (suspect, or seen talking after that).
     detached_live: u32,
+    /// Attempts of an earlier run still on the switch, in attempt order (see the module doc).
+    recovered: Vec<RecoveredCall>,
     reconcile_tally: ReconcileTally,
     startup: Option<InFlight>,
     /// Where call changes go for the console; `None` in every simulation.
@@ -491,12 +522,29 @@ impl CampaignSupervisor {
                 trace.clone(),
                 ledger.clone(),
             ));
+            let mut recovered: Vec<RecoveredCall> = setup
+                .recovered
+                .into_iter()
+                .map(|attempt| RecoveredCall {
+                    attempt: attempt.attempt,
+                    lead: attempt.lead,
+                    callee: attempt.callee,
+                    missing_from_lists: 0,
+                })
+                .collect();
+            recovered.sort_by_key(|call| call.attempt);
+            recovered.dedup_by_key(|call| call.attempt);
+            let recovered_count = recovered.len() as u64;
             let call_env = Rc::new(CallEnv {
                 clock: clock.clone(),
                 switch,
                 supervisor: me.port().into(),
                 settings: setup.call_settings,
                 report_ringing: feed.is_some() || journal.journal.keeps_call_states(),
+                switch_calls: journal
+                    .journal
+                    .keeps_switch_calls()
+                    .then(|| ctx.address().port().into()),
             });
             CampaignSupervisor {
                 clock,
@@ -544,7 +592,11 @@ impl CampaignSupervisor {
                 reconcile_timer: None,
                 list_in_flight: None,
                 detached_live: 0,
-                reconcile_tally: ReconcileTally::default(),
+                recovered,
+                reconcile_tally: ReconcileTally {
+                    recovered: recovered_count,
+                    ..ReconcileTally::default()
+                },
                 startup: Some(InFlight::new()),
                 feed,
                 admin_paused: false,
@@ -967,7 +1019,7 @@ impl CampaignSupervisor {
     }
 
     fn finish_if_done(&mut self) {
-        if self.finished || !self.live.is_empty() {
+        if self.finished || !self.live.is_empty() || !self.recovered.is_empty() {
             return;
         }
         if !(self.dialing_closed || self.hopper.is_exhausted()) {
@@ -1000,6 +1052,12 @@ impl CampaignSupervisor {
         .flatten()
         {
             self.clock.cancel(timer.1);
+        }
+        if !self.recovered.is_empty() {
+            tracing::warn!(
+                attempts = self.recovered.len(),
+                "attempts of an earlier run were still on the switch when this run ended; they stay in flight in the store"
+            );
         }
         if let Err(error) = self.journal.flush() {
             self.journal_error.get_or_insert_with(|| error.to_string());
@@ -1325,7 +1383,8 @@ impl CampaignSupervisor {
         if self.finished || self.list_in_flight.is_some() {
             return;
         }
-        let wait = match (self.detached_live > 0, self.reconcile.interval) {
+        let watching = self.detached_live > 0 || !self.recovered.is_empty();
+        let wait = match (watching, self.reconcile.interval) {
             (true, Some(every)) => every.min(self.reconcile.suspect_interval),
             (true, None) => self.reconcile.suspect_interval,
             (false, Some(every)) => every,
@@ -1349,16 +1408,22 @@ impl CampaignSupervisor {
         let only = if self.reconcile.interval.is_some() {
             None
         } else {
-            let detached: Vec<AttemptId> = self
-                .live
+            // Recovered attempts are older than this run's, so the list stays in order.
+            let watched: Vec<AttemptId> = self
+                .recovered
                 .iter()
-                .filter(|(_, call)| call.detached_after_request.is_some())
-                .map(|(attempt, _)| attempt)
+                .map(|call| call.attempt)
+                .chain(
+                    self.live
+                        .iter()
+                        .filter(|(_, call)| call.detached_after_request.is_some())
+                        .map(|(attempt, _)| attempt),
+                )
                 .collect();
-            if detached.is_empty() {
+            if watched.is_empty() {
                 return;
             }
-            Some(detached)
+            Some(watched)
         };
         self.reconcile_tally.requests += 1;
         self.list_in_flight = Some((self.reconcile_tally.requests, self.next_attempt));
@@ -1433,7 +1498,93 @@ impl CampaignSupervisor {
         }
         self.reconcile_tally.settled_by_list += settled;
         self.reconcile_tally.suspects_seen_talking += seen_talking;
+        if !self.recovered.is_empty() {
+            self.reconcile_recovered(&listed, vanish_after, ctx);
+        }
         self.arm_reconcile(ctx);
+    }
+
+    /// Applies a list to the recovered attempts (every list covers them: they are in every
+    /// filtered request): one missing from `vanish_after` lists in a row has ended.
+    fn reconcile_recovered(
+        &mut self,
+        listed: &[crate::switch::ListedCall],
+        vanish_after: u32,
+        ctx: &mut EngineContext<Self>,
+    ) {
+        let mut gone = Vec::new();
+        self.recovered.retain_mut(|call| {
+            if listed
+                .binary_search_by_key(&call.attempt, |entry| entry.attempt)
+                .is_ok()
+            {
+                call.missing_from_lists = 0;
+                return true;
+            }
+            call.missing_from_lists += 1;
+            if call.missing_from_lists < vanish_after {
+                return true;
+            }
+            gone.push((call.attempt, call.lead, call.callee.clone()));
+            false
+        });
+        if gone.is_empty() {
+            return;
+        }
+        let now = self.clock.now();
+        for (attempt, lead, callee) in gone {
+            self.settle_recovered(attempt, lead, callee, now, ctx);
+        }
+        self.send_numbers();
+        self.finish_if_done();
+    }
+
+    /// Ends a recovered attempt as `unknown` in the journal; its lead follows the redial rule
+    /// for unknown outcomes. Not counted in this run's attempts or outcomes, nor traced: the
+    /// attempt belongs to the earlier run.
+    #[cold]
+    #[inline(never)]
+    fn settle_recovered(
+        &mut self,
+        attempt: AttemptId,
+        lead: Option<LeadId>,
+        callee: PhoneNumber,
+        now: SimTime,
+        ctx: &mut EngineContext<Self>,
+    ) {
+        let outcome = Outcome::Unknown;
+        let fate = match lead {
+            Some(lead) => self.hopper.on_outcome(lead, outcome, now),
+            None => LeadFate::Done,
+        };
+        if let LeadFate::RedialAt(_) = fate {
+            self.arm_redial_timer(ctx);
+        }
+        let lead_attempts = lead.map_or(0, |lead| self.hopper.attempts_of(lead));
+        tracing::info!(
+            attempt = attempt.0,
+            fate = ?fate,
+            "an attempt of an earlier run left the switch: ended as unknown"
+        );
+        let record = AttemptRecord {
+            attempt,
+            // No lead of this run: the journal then touches no lead.
+            lead: lead.unwrap_or(LeadId(u64::MAX)),
+            callee,
+            outcome,
+            dialed_at: SimTime::ZERO,
+            answered_at: None,
+            queued_at: None,
+            agent_at: None,
+            ended_at: now,
+            talk: SimDuration::ZERO,
+            switch_call: None,
+            tracking_id: None,
+            reason: Some(RECOVERED_GONE.into()),
+            reason_code: None,
+        };
+        self.journal.attempt_ended(&record, fate, lead_attempts);
+        self.reconcile_tally.recovered_settled += 1;
     }
 
     fn on_guard(&mut self, transition: GuardTransition) {
@@ -1486,6 +1637,20 @@ impl Handler<Mail<CallUpdate>> for CampaignSupervisor {
 
     fn handle(&mut self, mail: Mail<CallUpdate>, ctx: &mut EngineContext<Self>) {
         self.on_call_update(mail.body, ctx);
+    }
+}
+
+impl Handler<Mail<SwitchCallNamed>> for CampaignSupervisor {
+    type Result = ();
+
+    /// A call's switch identity, for the journal (live campaigns with a store only; a rare
+    /// repeat writes the same again).
+    fn handle(&mut self, mail: Mail<SwitchCallNamed>, _ctx: &mut EngineContext<Self>) {
+        let named = mail.body;
+        if self.live.get_mut(named.attempt).is_some() {
+            self.journal
+                .switch_call(named.attempt, &named.call, &named.tracking_id);
+        }
     }
 }
 

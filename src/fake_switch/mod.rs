@@ -121,6 +121,13 @@ impl FakeState {
         }
     }
 
+    /// Replaces the faults injected from now on (as `POST /fake/control` does).
+    pub fn set_faults(&self, faults: Faults) {
+        if let Ok(mut control) = self.control.lock() {
+            control.faults = faults;
+        }
+    }
+
     /// What `Generic/get_session_data` answers as `operating_mode`.
     pub fn set_operating_mode(&self, mode: &str) {
         if let Ok(mut control) = self.control.lock() {

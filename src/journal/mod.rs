@@ -6,6 +6,8 @@
 //!   the attempts are committed (to the store's durability level), and a failure stops them
 //!   from being dialed at all;
 //! - [`Journal::call_state`] for every state a call goes through (the events);
+//! - [`Journal::switch_call`] when the switch names a call, before it ends (a store keeps it,
+//!   so that a restart can look the attempt up on the switch's active-call list);
 //! - [`Journal::attempt_ended`] with the outcome and the lead's fate (its next due time, or done);
 //! - [`Journal::lead_set_aside`] for leads the rules set aside (DNC, no calling window);
 //! - [`Journal::abandon_event`] for the abandon accounting of 24-hour and 30-day windows, which
@@ -24,6 +26,7 @@ pub mod recovery;
 use crate::call::machine::AttemptRecord;
 use crate::compliance::rules::LeadFate;
 use crate::domain::{AppState, AttemptId, LeadId, PhoneNumber};
+use crate::switch::CallRef;
 use crate::time::SimTime;
 use serde::{Deserialize, Serialize};
 
@@ -132,6 +135,16 @@ pub trait Journal {
     /// store does). If it does not, calls need not report changes nobody decides on.
     fn keeps_call_states(&self) -> bool {
         true
+    }
+
+    /// The switch named an attempt's call (queued). Only called when
+    /// [`Journal::keeps_switch_calls`]; the attempt's end record names it again.
+    fn switch_call(&mut self, _attempt: AttemptId, _call: &CallRef, _tracking_id: &str) {}
+
+    /// Whether this journal keeps the switch's name of a call before the call ends (a store
+    /// does, for restarts; a simulation's journal does not, and its calls then never send it).
+    fn keeps_switch_calls(&self) -> bool {
+        false
     }
 
     /// An attempt ended; `fate` is the lead's, after `lead_attempts` attempts (queued).

@@ -5,14 +5,19 @@
 //! never have reached the switch; the dialer cannot tell from its own records. It must never
 //! dial the lead again blindly. [`resolve`] decides per attempt, from the switch's active-call
 //! list when one could be had:
-//! - the switch still carries a call to that number (or with that call id): the attempt stays
-//!   open, and its lead stays "dialing", until the list no longer carries it;
+//! - the switch still carries a call with that call id (or to that number): the attempt stays
+//!   open, and its lead stays "dialing"; the new run watches it as a [`RecoveredAttempt`] on
+//!   the active-call list and ends it as `unknown` once the list no longer carries it (see
+//!   [`crate::campaign::supervisor`]), so nothing is left in flight at the end of the run;
 //! - otherwise (not listed, or no list at all): the attempt ends with outcome `unknown`, and the
 //!   lead's fate follows the campaign's rule for unknown outcomes (by default: no redial).
 //!
-//! Calls are matched by callee number: a campaign has at most one attempt in flight per lead,
-//! and leads are unique by number, so a number identifies the attempt; a switch call id, when
-//! the journal has one, is matched too.
+//! Calls are matched by the switch's call id, which the journal keeps from the moment the
+//! switch names the call (see [`crate::store::writer`]); an attempt whose originate was still
+//! on its way at the crash has none. The list may also give callee numbers: a campaign has at
+//! most one attempt in flight per lead, and leads are unique by number, so a number identifies
+//! the attempt too. PortaSwitch's `get_sip_calls_list` is not known to carry the callee's
+//! number (portaswitch-api.md §3.3), so the live runner matches by call id only.
 //!
 //! Pure: the list and the open attempts come in, decisions go out.
 
@@ -24,11 +29,29 @@ use std::collections::BTreeSet;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OpenAttempt {
     pub attempt: AttemptId,
+    /// The lead (read from a store: its row id there).
     pub lead: LeadId,
     pub callee: PhoneNumber,
     /// The switch's call id, if it was journaled before the crash.
     pub switch_call: Option<CompactString>,
 }
+
+/// An attempt of an earlier run that the switch still carried when this run started: the
+/// campaign watches it on the active-call list until the switch no longer carries it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecoveredAttempt {
+    pub attempt: AttemptId,
+    /// The lead, as this run numbers its leads (`None`: the attempt's lead is not in the run's
+    /// list; only the attempt is settled).
+    pub lead: Option<LeadId>,
+    pub callee: PhoneNumber,
+    /// The switch's call id the list is matched on (`None`: matched by number at the restart;
+    /// later lists cannot find it, and it is settled after `vanish_after` of them).
+    pub switch_call: Option<CompactString>,
+}
+
+/// Why a recovered attempt ended (its `reason` in the store).
+pub const RECOVERED_GONE: &str = "in flight at a restart and still on the switch then; the active-call list no longer carries it";
 
 /// What the switch says is up now.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -26,6 +26,56 @@ pub enum LiveStatus {
     Aborted,
 }
 
+/// What the start of a stored campaign's run did with the attempts the last run left in
+/// flight (a crash, a kill): see [`crate::journal::recovery`].
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct RestartReport {
+    /// Attempts found without an outcome.
+    pub open: u64,
+    /// Whether the switch's active-call list could be had to reconcile them.
+    pub active_calls: RestartList,
+    /// Still on the switch: watched on the active-call list during the run, and ended as
+    /// `unknown` once it no longer carries them (`reconcile.recovered_settled`).
+    pub still_on_switch: u64,
+    /// Ended as `unknown` at the start.
+    pub marked_unknown: u64,
+    /// Of those, leads the rule for unknown outcomes lets be redialed later.
+    pub leads_waiting: u64,
+}
+
+/// The active-call list at a restart.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum RestartList {
+    /// Nothing was left in flight: no list was asked for.
+    #[default]
+    NotNeeded,
+    /// The list came from `site`, with `calls` calls on it.
+    Fetched { site: String, calls: u64 },
+    /// No list could be had (a fault, a timeout, no list method configured): every attempt
+    /// left in flight ended as `unknown`, never redialed blindly.
+    Unavailable { reason: String },
+}
+
+impl RestartReport {
+    /// One line for the log and the table.
+    pub fn summary(&self) -> String {
+        let list = match &self.active_calls {
+            RestartList::NotNeeded => return "nothing was left in flight".to_string(),
+            RestartList::Fetched { site, calls } => {
+                format!("the active-call list of `{site}` ({calls} calls)")
+            }
+            RestartList::Unavailable { reason } => {
+                format!("no active-call list ({reason}): all of them ended as unknown")
+            }
+        };
+        format!(
+            "{} attempts left in flight; {list}; {} still on the switch (watched), {} ended as unknown ({} leads to redial)",
+            self.open, self.still_on_switch, self.marked_unknown, self.leads_waiting
+        )
+    }
+}
+
 /// What a live run did.
 #[derive(Clone, Debug, Serialize)]
 pub struct LiveReport {
@@ -40,6 +90,8 @@ pub struct LiveReport {
     pub outcomes: OutcomeCounts,
     pub anomalies: AnomalyCounts,
     pub reconcile: ReconcileTally,
+    /// A stored campaign's restart (`None` without `[store]`).
+    pub restart: Option<RestartReport>,
     pub webhook: WebhookCounts,
     pub switch: BackendCounts,
     pub trace_hash: String,
@@ -78,6 +130,7 @@ impl LiveReport {
             outcomes: OutcomeCounts::from_array(engine.map_or(&empty_outcomes, |e| &e.outcomes)),
             anomalies: AnomalyCounts::from_array(engine.map_or(&empty_anomalies, |e| &e.anomalies)),
             reconcile: engine.map(|e| e.reconcile).unwrap_or_default(),
+            restart: run.restart.clone(),
             webhook,
             switch,
             trace_hash: format!("{trace_hash:016x}"),
@@ -116,6 +169,9 @@ impl LiveReport {
             "  reconcile {}",
             serde_json::to_string(&self.reconcile).unwrap_or_default()
         );
+        if let Some(restart) = &self.restart {
+            let _ = writeln!(text, "  restart: {}", restart.summary());
+        }
         let _ = writeln!(
             text,
             "  webhook {}",

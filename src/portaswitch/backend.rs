@@ -10,7 +10,12 @@
 //!   in flight, events for unknown ids wait up to `unknown_grace`, then count as unknown calls.
 //!   Events for calls whose attempt ended are reported as such.
 //! - **Active-call list**: `get_sip_calls_list`, matched to attempts by `call.id`. The session
-//!   subscription (`enable_api_notifications`) is renewed after every login.
+//!   subscription (`enable_api_notifications`) is renewed after every login. At a restart of a
+//!   stored campaign the runner asks for it once before the engine starts
+//!   ([`fetch_restart_list`]); the attempts of the earlier run that it still carries are given
+//!   to the backend ([`PortaSwitchBackend::watching`]) and matched in every later list by their
+//!   journaled `call.id`. Callbacks for them (their call actors died with the earlier process)
+//!   are counted (`events_recovered`), not reported as unknown calls.
 //! - **Failover**: when the active site does not answer (connection error or timeout) and a
 //!   second site is configured, the backend switches site, logs in, re-subscribes and sends the
 //!   campaign a rebuilt active-call list; commands wait meanwhile. While on the secondary site
@@ -102,6 +107,8 @@ pub struct BackendStats {
     pub login_refusals: AtomicU64,
     /// Readings of the agents logged in that failed (the last count stays).
     pub agent_read_failures: AtomicU64,
+    /// Callbacks for attempts of an earlier run, still on the switch at the restart.
+    pub events_recovered: AtomicU64,
 }
 
 /// A plain copy of [`BackendStats`], with the sites' traffic.
@@ -118,6 +125,7 @@ pub struct BackendCounts {
     pub switch_backs: u64,
     pub login_refusals: u64,
     pub agent_read_failures: u64,
+    pub events_recovered: u64,
     pub requests: u64,
     pub faults: u64,
     pub transport_errors: u64,
@@ -142,6 +150,9 @@ pub struct PortaSwitchBackend {
     notices_to: Address<Mail<SwitchNotice>>,
     routes: HashMap<CompactString, Route>,
     by_attempt: BTreeMap<AttemptId, CallRef>,
+    /// Calls of an earlier run still on the switch at the restart, by `call.id`: matched in
+    /// active-call lists; they have no route.
+    recovered: BTreeMap<CompactString, AttemptId>,
     /// Originates sent and not yet answered.
     waiting: BTreeMap<AttemptId, Port<Mail<CallEvents>>>,
     /// Events for call ids not known yet, with when they arrived.
@@ -249,6 +260,7 @@ impl PortaSwitchBackend {
             notices_to,
             routes: HashMap::new(),
             by_attempt: BTreeMap::new(),
+            recovered: BTreeMap::new(),
             waiting: BTreeMap::new(),
             pending: VecDeque::new(),
             finished: HashSet::new(),
@@ -265,6 +277,15 @@ impl PortaSwitchBackend {
             clock,
             trace,
         }
+    }
+
+    /// Matches these calls of an earlier run (attempt and `call.id`, still on the switch at the
+    /// restart) in active-call lists, for the campaign's recovered attempts.
+    pub fn watching(mut self, calls: impl IntoIterator<Item = (AttemptId, CompactString)>) -> Self {
+        for (attempt, call_id) in calls {
+            self.recovered.insert(call_id, attempt);
+        }
+        self
     }
 
     /// Records and delivers one event to a call.
@@ -294,6 +315,7 @@ impl PortaSwitchBackend {
             switch_backs: get(&stats.switch_backs),
             login_refusals: get(&stats.login_refusals),
             agent_read_failures: get(&stats.agent_read_failures),
+            events_recovered: get(&stats.events_recovered),
             ..BackendCounts::default()
         };
         for site in sites {
@@ -457,11 +479,15 @@ impl PortaSwitchBackend {
         let mut listed = Vec::new();
         let mut unmatched = 0;
         for entry in entries {
-            match self.routes.get(&entry.call_id) {
-                Some(route) => {
-                    if only.is_none_or(|wanted| wanted.binary_search(&route.attempt).is_ok()) {
+            let attempt = match self.routes.get(&entry.call_id) {
+                Some(route) => Some(route.attempt),
+                None => self.recovered.get(&entry.call_id).copied(),
+            };
+            match attempt {
+                Some(attempt) => {
+                    if only.is_none_or(|wanted| wanted.binary_search(&attempt).is_ok()) {
                         listed.push(ListedCall {
-                            attempt: route.attempt,
+                            attempt,
                             state: entry.state,
                         });
                     }
@@ -488,6 +514,12 @@ impl PortaSwitchBackend {
             }
             let id = note.call.id.clone();
             self.forget(&id);
+        }
+        if let Some(attempt) = self.recovered.get(&note.call.id) {
+            // Its call actor died with the earlier process; the list settles it.
+            self.stats.events_recovered.fetch_add(1, Ordering::Relaxed);
+            tracing::debug!(attempt = attempt.0, state = %note.state, "callback for an attempt of an earlier run");
+            return;
         }
         if self.finished.contains(&note.call.id) {
             self.stats.events_after_end.fetch_add(1, Ordering::Relaxed);
@@ -787,6 +819,33 @@ async fn fetch_active_agents(
     Err(format!(
         "hunt group `{group}` is not in the customer's hunt-group list"
     ))
+}
+
+/// The active-call list at the restart of a stored campaign, before the engine starts: asked
+/// of each site in turn (main first) as the backend would, moving on to the next only when a
+/// site does not answer (connection error or timeout: [`PortaError::is_site_down`]). Returns
+/// the entries and the name of the site that answered. Any other error (a fault, a bad
+/// response) is returned as is: the runner then settles the attempts left in flight as
+/// `unknown`, as it must without a list.
+pub async fn fetch_restart_list(
+    sites: &[SiteClient],
+    settings: &BackendSettings,
+) -> Result<(Vec<ListEntry>, String), PortaError> {
+    let settings = Arc::new(settings.clone());
+    let mut last = None;
+    for site in sites {
+        match fetch_list(site.clone(), settings.clone()).await {
+            Ok(entries) => return Ok((entries, site.name().to_string())),
+            Err(error) if error.is_site_down() => {
+                tracing::warn!(site = %site.name(), error = %error.summary(), "no active-call list from this site at the restart");
+                last = Some(error);
+            }
+            Err(error) => return Err(error),
+        }
+    }
+    Err(last.unwrap_or(PortaError::BadResponse(
+        "no PortaSwitch site is configured".into(),
+    )))
 }
 
 /// Fetches the active-call list, subscribing first if the session is not subscribed.

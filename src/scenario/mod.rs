@@ -458,6 +458,7 @@ impl Scenario {
             pacing_changes: self.pacing.changes.clone(),
             reconcile: self.reconcile,
             prior_answers: Vec::new(),
+            recovered: Vec::new(),
         }
     }
 

@@ -29,7 +29,9 @@ use crate::compliance::hours::ZoneSet;
 use crate::compliance::rules::{LeadFate, RedialPolicy};
 use crate::compliance::{Compliance, ZoneId, phone};
 use crate::domain::{AttemptId, LeadId, Outcome, PhoneNumber};
-use crate::journal::recovery::{self, OpenAttempt, Resolution, SwitchActiveCalls};
+use crate::journal::recovery::{
+    self, OpenAttempt, RecoveredAttempt, Resolution, SwitchActiveCalls,
+};
 use crate::journal::{AbandonKind, SetAsideReason};
 use crate::pacing::abandon::PriorAnswer;
 use crate::time::{SimDuration, SimTime};
@@ -558,7 +560,9 @@ impl Store {
                     attempt: AttemptId(row.get::<_, i64>(0)? as u64),
                     lead: LeadId(row.get::<_, Option<i64>>(1)?.unwrap_or(-1) as u64),
                     callee: PhoneNumber(row.get::<_, String>(2)?.into()),
-                    switch_call: row.get::<_, Option<String>>(3)?.map(Into::into),
+                    switch_call: row
+                        .get::<_, Option<String>>(3)?
+                        .map(|stored| writer::call_id_of_stored(&stored).into()),
                 })
             })
             .map_err(|e| self.err("cannot read open attempts", e))?;
@@ -843,6 +847,9 @@ pub struct RunPlan {
     pub journal: crate::campaign::supervisor::JournalSetup,
     /// What recovering the last run's attempts in flight did.
     pub recovery: RecoveryCounts,
+    /// The attempts the switch still carried ([`RecoveryCounts::still_on_switch`]): the run
+    /// watches them on the active-call list until they end (their leads stay dialing).
+    pub recovered: Vec<RecoveredAttempt>,
     /// The answered calls of earlier runs, for the abandon windows
     /// ([`crate::pacing::abandon::AbandonLedger::carry_in`]).
     pub prior_answers: Vec<PriorAnswer>,
@@ -858,14 +865,26 @@ pub struct RunSettings<'a> {
     /// The zone of leads that have none (name, zone).
     pub default_zone: (&'a str, jiff::tz::TimeZone),
     /// The switch's active calls, to reconcile attempts a crash left in flight (`None`: no
-    /// list could be had; they all end as `unknown`).
+    /// list could be had; they all end as `unknown`). The live runner fetches them at the
+    /// start, matched by the call ids the journal kept.
     pub active: Option<&'a SwitchActiveCalls>,
     pub durability: Durability,
 }
 
+/// How many attempts of the stored campaign `name` have no outcome (the last run left them in
+/// flight): the live runner asks the switch for its active calls at the start only if any.
+pub fn open_attempt_count(path: &Path, name: &str) -> Result<usize, StoreError> {
+    let store = Store::open(path)?;
+    let id = store
+        .find_campaign(name)?
+        .ok_or_else(|| StoreError::NoCampaign(name.to_string()))?;
+    Ok(store.open_attempts(id)?.len())
+}
+
 /// Prepares a run of the stored campaign `name`: settles the attempts the last run left in
 /// flight ([`Store::recover`]), loads the leads and the DNC list, and starts the journal. The
-/// live runner gives the plan's leads, compliance and journal to the campaign supervisor.
+/// live runner gives the plan's leads, compliance and journal to the campaign supervisor, and
+/// the attempts still on the switch ([`RunPlan::recovered`]) to the supervisor and the backend.
 pub fn prepare_run(
     path: &Path,
     name: &str,
@@ -876,9 +895,29 @@ pub fn prepare_run(
         .find_campaign(name)?
         .ok_or_else(|| StoreError::NoCampaign(name.to_string()))?;
     let recovery = store.recover(id, settings.active, settings.policy, settings.epoch)?;
+    // What `recover` left open is what the switch still carries.
+    let still_open = store.open_attempts(id)?;
     let prior_answers = store.prior_answers(id, settings.epoch)?;
     let mut compliance = Compliance::new(settings.epoch, settings.hours, settings.default_zone);
     let loaded = store.load_campaign(name, &mut compliance)?;
+    let lead_of_row: BTreeMap<i64, LeadId> = loaded
+        .lead_rows
+        .iter()
+        .enumerate()
+        .map(|(index, row)| (*row, LeadId(index as u64)))
+        .collect();
+    let recovered = still_open
+        .into_iter()
+        .map(|open| RecoveredAttempt {
+            attempt: open.attempt,
+            // `OpenAttempt::lead` holds the store's row id.
+            lead: i64::try_from(open.lead.0)
+                .ok()
+                .and_then(|row| lead_of_row.get(&row).copied()),
+            callee: open.callee,
+            switch_call: open.switch_call,
+        })
+        .collect();
     let journal = SqliteJournal::start(
         path,
         id,
@@ -895,6 +934,7 @@ pub fn prepare_run(
             first_attempt: loaded.next_attempt,
         },
         recovery,
+        recovered,
         prior_answers,
         unknown_zones: loaded.unknown_zones,
     })

@@ -10,6 +10,12 @@
 //! The first write error is kept: every later barrier answers with it, so a campaign whose
 //! store fails stops dialing instead of dialing unrecorded.
 //!
+//! The switch's name of a call is written to `attempts.switch_call` (with `tracking_id`) as
+//! soon as the campaign hears it ([`Journal::switch_call`]), not only when the attempt ends: an
+//! attempt in flight at a crash then carries it, and the restart can look it up on the
+//! switch's active-call list ([`super::Store::recover`]). It is stored as `id/tag`
+//! ([`stored_call`]); [`call_id_of_stored`] reads the id back.
+//!
 //! This thread is live-mode only: a simulation uses [`crate::journal::memory::MemoryJournal`]
 //! (no threads, no I/O, no wall clock).
 
@@ -18,7 +24,9 @@ use crate::call::machine::AttemptRecord;
 use crate::compliance::rules::LeadFate;
 use crate::domain::{AppState, AttemptId, LeadId};
 use crate::journal::{AbandonEvent, AttemptStarted, Journal, JournalError, SetAsideReason};
+use crate::switch::CallRef;
 use crate::time::SimTime;
+use compact_str::CompactString;
 use jiff::Timestamp;
 use rusqlite::{Connection, params};
 use std::path::Path;
@@ -48,9 +56,21 @@ impl Durability {
     }
 }
 
+/// How `attempts.switch_call` holds a call's identity: `id/tag`.
+pub fn stored_call(call: &CallRef) -> String {
+    format!("{}/{}", call.id, call.tag)
+}
+
+/// The call id of an `attempts.switch_call` value: what comes before its last `/` (a SIP tag,
+/// being a token, has no `/`; a call id may). A value without `/` is taken whole.
+pub fn call_id_of_stored(stored: &str) -> &str {
+    stored.rsplit_once('/').map_or(stored, |(id, _tag)| id)
+}
+
 enum Record {
     Started(Vec<AttemptStarted>),
     State(AttemptId, SimTime, AppState),
+    SwitchCall(AttemptId, String, CompactString),
     Ended(Box<AttemptRecord>, LeadFate, u32),
     SetAside(LeadId, SetAsideReason),
     Abandon(AbandonEvent),
@@ -175,6 +195,18 @@ impl Journal for SqliteJournal {
         self.send(Record::State(attempt, at, state));
     }
 
+    fn switch_call(&mut self, attempt: AttemptId, call: &CallRef, tracking_id: &str) {
+        self.send(Record::SwitchCall(
+            attempt,
+            stored_call(call),
+            tracking_id.into(),
+        ));
+    }
+
+    fn keeps_switch_calls(&self) -> bool {
+        true
+    }
+
     fn attempt_ended(&mut self, record: &AttemptRecord, fate: LeadFate, lead_attempts: u32) {
         self.send(Record::Ended(Box::new(record.clone()), fate, lead_attempts));
     }
@@ -289,10 +321,24 @@ fn write_record(
                 state.as_str()
             ])?;
         }
+        Record::SwitchCall(attempt, call, tracking_id) => {
+            // An attempt that has ended already keeps what its end wrote.
+            tx.prepare_cached(
+                "UPDATE attempts SET switch_call = ?3, tracking_id = ?4
+                 WHERE campaign_id = ?1 AND attempt = ?2 AND outcome IS NULL",
+            )?
+            .execute(params![
+                rows.campaign,
+                attempt.0 as i64,
+                call,
+                tracking_id.as_str()
+            ])?;
+        }
         Record::Ended(record, fate, lead_attempts) => {
             tx.prepare_cached(
                 "UPDATE attempts SET ended_at = ?3, outcome = ?4, answered_at = ?5, agent_at = ?6,
-                    talk_us = ?7, switch_call = ?8, tracking_id = ?9, reason = ?10, reason_code = ?11
+                    talk_us = ?7, switch_call = COALESCE(?8, switch_call),
+                    tracking_id = COALESCE(?9, tracking_id), reason = ?10, reason_code = ?11
                  WHERE campaign_id = ?1 AND attempt = ?2",
             )?
             .execute(params![
@@ -303,7 +349,7 @@ fn write_record(
                 record.answered_at.map(|at| rows.at(at)),
                 record.agent_at.map(|at| rows.at(at)),
                 record.talk.as_micros() as i64,
-                record.switch_call.as_ref().map(|call| call.to_string()),
+                record.switch_call.as_ref().map(stored_call),
                 record.tracking_id.as_deref(),
                 record.reason.as_deref(),
                 record.reason_code,

@@ -1,0 +1,366 @@
+//! Restart reconciliation of a stored live campaign, in process, against the fake PortaSwitch
+//! over loopback with a SQLite store on disk.
+//!
+//! A first run dials two leads whose callees answer at once and talk for 2 s (100 s of the fake
+//! world at 50 times real time) and is stopped at once (`StopRequest::Now`, as a crash would
+//! leave it) while both calls are up: their attempts stay in flight in the store, each with the
+//! switch's call id, journaled as soon as the switch named the call. Then:
+//! - with the active-call list available, a second run finds both calls on the list: they are
+//!   not marked `unknown` at the start, their leads are not dialed while the calls are up, and
+//!   each attempt ends as `unknown` once the list no longer carries its call; its lead then
+//!   follows the redial rule for unknown outcomes (here: one more attempt);
+//! - with the list failing (an injected fault), the second run falls back to marking them
+//!   `unknown` at once (never redialed blindly), and says so in its report.
+
+use crate::live::{SharedBuffer, assert_one_outcome_each, campaign_text, load};
+use crate::live_processes::free_port;
+use dialer::fake_switch::{FakeConfig, FakeSwitchThread, Faults};
+use dialer::journal::recovery::{RECOVERED_GONE, UnknownBecause};
+use dialer::live::{LiveStatus, RestartList};
+use dialer::runtime::{self, LiveHooks, LiveRun, StopRequest};
+use dialer::scenario::Scenario;
+use dialer::store::{NewLead, Store};
+use dialer::trace::TraceSink;
+use serde_json::Value;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+const LEADS: [&str; 2] = ["+12015550101", "+12015550102"];
+/// How long each call talks, in real time.
+const TALK: Duration = Duration::from_secs(2);
+
+/// Every callee answers after 3 s (60 ms real) and talks 100 s (2 s real); agents to spare.
+const WORLD: &str = r#"
+[scenario]
+name = "restart-world"
+seed = 11
+
+[agents]
+count = 4
+
+[queue]
+entry_delay = "200ms"
+
+[callees]
+ringing_after = "1s"
+patience = "10m"
+talk = "100s"
+answer = { probability = 1.0, after = "3s" }
+
+[dialing]
+ring_timeout = "20s"
+
+[leads]
+count = 10
+
+[pacing]
+strategy = "progressive"
+"#;
+
+fn fake_switch() -> FakeSwitchThread {
+    let world = Scenario::from_toml("restart-world.toml", WORLD, &[]).expect("a valid world");
+    FakeSwitchThread::spawn(
+        FakeConfig::for_scenario(world, 50.0),
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .expect("the fake switch starts")
+}
+
+/// A store with the campaign `restart` and its two leads.
+fn store_with_leads(db: &Path) {
+    let mut store = Store::open(db).unwrap();
+    let now = jiff::Timestamp::now();
+    let campaign = store.campaign("restart", now).unwrap();
+    let leads: Vec<NewLead> = LEADS
+        .iter()
+        .map(|phone| NewLead {
+            phone: dialer::domain::PhoneNumber((*phone).into()),
+            time_zone: None,
+            region: None,
+            priority: 0,
+            fields: Default::default(),
+            source: "test".into(),
+        })
+        .collect();
+    store.insert_leads(campaign, &leads, now).unwrap();
+}
+
+/// The campaign file: the live tests' campaign, on a fixed webhook port (callbacks for the
+/// first run's calls then reach the second run, as they would with a fixed public URL), with
+/// the store and the given redial rule for unknown outcomes.
+fn campaign(
+    api: &str,
+    port: u16,
+    db: &Path,
+    redial_unknown: &str,
+) -> dialer::live::campaign::LiveCampaign {
+    let text = campaign_text(api, LEADS.len() as u32).replace(
+        "listen = \"127.0.0.1:0\"",
+        &format!("listen = \"127.0.0.1:{port}\""),
+    ) + &format!(
+        "\n{redial_unknown}\n[store]\npath = \"{}\"\ncampaign = \"restart\"\n",
+        db.display()
+    );
+    load(&text, &[])
+}
+
+fn run_with(
+    campaign: &dialer::live::campaign::LiveCampaign,
+    hooks: LiveHooks,
+) -> (LiveRun, Vec<Value>) {
+    let buffer = SharedBuffer::default();
+    let sink = TraceSink::writing_to(Box::new(buffer.clone()));
+    let run = runtime::run_live_with(campaign, sink, hooks).expect("the live run works");
+    let text = String::from_utf8(buffer.0.borrow().clone()).unwrap();
+    let records = text
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("trace lines are JSON"))
+        .collect();
+    (run, records)
+}
+
+/// Runs the campaign until both leads' calls are up with their switch ids in the store, then
+/// stops it at once: both attempts are left in flight. Returns the open attempts' call ids.
+fn first_run_left_in_flight(
+    campaign: &dialer::live::campaign::LiveCampaign,
+    db: &Path,
+) -> Vec<String> {
+    let (stop, stop_requests) = tokio::sync::mpsc::unbounded_channel();
+    let db_path = db.to_path_buf();
+    let watcher = std::thread::spawn(move || {
+        let began = Instant::now();
+        let conn = rusqlite::Connection::open(&db_path).unwrap();
+        loop {
+            let named: i64 = conn
+                .query_row(
+                    "SELECT COUNT(*) FROM attempts WHERE outcome IS NULL AND switch_call IS NOT NULL",
+                    [],
+                    |row| row.get(0),
+                )
+                .unwrap_or(0);
+            if named as usize == LEADS.len() || began.elapsed() > Duration::from_secs(20) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = stop.send(StopRequest::Now);
+    });
+    let hooks = LiveHooks {
+        stop: Some(stop_requests),
+        ..LiveHooks::default()
+    };
+    let (run, _records) = run_with(campaign, hooks);
+    watcher.join().unwrap();
+    // Stopped at once: the campaign never finished.
+    assert_ne!(run.status, LiveStatus::Completed);
+    assert!(run.engine.is_none());
+    assert_eq!(
+        run.restart.as_ref().map(|r| &r.active_calls),
+        Some(&RestartList::NotNeeded),
+        "a first run has nothing to reconcile"
+    );
+    let store = Store::open(db).unwrap();
+    let id = store.find_campaign("restart").unwrap().unwrap();
+    let open = store.open_attempts(id).unwrap();
+    assert_eq!(open.len(), LEADS.len(), "both calls were left in flight");
+    // The journal kept each call's switch id while the call was up.
+    open.into_iter()
+        .map(|attempt| {
+            attempt
+                .switch_call
+                .expect("the switch's call id is journaled before the call ends")
+                .to_string()
+        })
+        .collect()
+}
+
+struct AttemptRow {
+    attempt: i64,
+    phone: String,
+    started_at: i64,
+    ended_at: Option<i64>,
+    outcome: Option<String>,
+    reason: Option<String>,
+}
+
+fn attempts(db: &Path) -> Vec<AttemptRow> {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    let mut statement = conn
+        .prepare(
+            "SELECT attempt, phone, started_at, ended_at, outcome, reason FROM attempts ORDER BY attempt",
+        )
+        .unwrap();
+    statement
+        .query_map([], |row| {
+            Ok(AttemptRow {
+                attempt: row.get(0)?,
+                phone: row.get(1)?,
+                started_at: row.get(2)?,
+                ended_at: row.get(3)?,
+                outcome: row.get(4)?,
+                reason: row.get(5)?,
+            })
+        })
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+#[test]
+fn calls_still_on_the_switch_at_a_restart_are_watched_until_they_end_then_redialed_by_the_rule() {
+    let dir = crate::cli::tempdir("restart-listed");
+    let fake = fake_switch();
+    let db = dir.join("dialer.db");
+    store_with_leads(&db);
+    let campaign = campaign(
+        &fake.url(),
+        free_port(),
+        &db,
+        "[redial.unknown]\ndelay = \"300ms\"\nmax_attempts = 2\n",
+    );
+    let call_ids = first_run_left_in_flight(&campaign, &db);
+    assert_eq!(
+        fake.state.live_calls(),
+        LEADS.len(),
+        "both calls are still up"
+    );
+
+    let restarted = Instant::now();
+    let (run, records) = run_with(&campaign, LiveHooks::default());
+    assert_eq!(run.status, LiveStatus::Completed);
+    // The list had both calls: nothing was marked unknown at the start.
+    let restart = run
+        .restart
+        .clone()
+        .expect("a stored campaign reports its restart");
+    assert_eq!(restart.open, 2, "{restart:?}");
+    assert!(
+        matches!(restart.active_calls, RestartList::Fetched { calls, .. } if calls >= 2),
+        "{restart:?}"
+    );
+    assert_eq!(
+        (restart.still_on_switch, restart.marked_unknown),
+        (2, 0),
+        "{restart:?}"
+    );
+    let engine = run.engine.as_ref().expect("the campaign finished");
+    assert_eq!(
+        (
+            engine.reconcile.recovered,
+            engine.reconcile.recovered_settled
+        ),
+        (2, 2),
+        "{:?}",
+        engine.reconcile
+    );
+    // The first run's callbacks reached this run (same webhook URL) and were recognised as
+    // belonging to recovered attempts, not counted as unknown calls.
+    assert!(run.switch.events_recovered >= 2, "{:?}", run.switch);
+    assert_eq!(
+        engine.anomalies[dialer::call::machine::Anomaly::UnknownCall.index()],
+        0
+    );
+    // This run dialed each lead once more (after its recovered attempt ended), and traced only
+    // its own attempts.
+    assert_eq!(engine.tally.attempts, 2);
+    assert_eq!(assert_one_outcome_each(&records), 2);
+
+    let rows = attempts(&db);
+    assert_eq!(
+        rows.len(),
+        4,
+        "one recovered attempt and one redial per lead"
+    );
+    for phone in LEADS {
+        let of_lead: Vec<&AttemptRow> = rows.iter().filter(|row| row.phone == phone).collect();
+        let [first, redial] = of_lead.as_slice() else {
+            panic!("{phone}: {} attempts", of_lead.len());
+        };
+        assert!(first.attempt < redial.attempt);
+        assert_eq!(first.outcome.as_deref(), Some("unknown"));
+        assert_eq!(first.reason.as_deref(), Some(RECOVERED_GONE));
+        let ended = first.ended_at.expect("the recovered attempt ended");
+        // Settled only once its call had really ended (it talked for TALK), not at the start.
+        assert!(
+            ended - first.started_at >= TALK.as_micros() as i64,
+            "{phone}: settled {} ms after its dial",
+            (ended - first.started_at) / 1000
+        );
+        // Never dialed again while its call was up.
+        assert!(
+            redial.started_at >= ended,
+            "{phone}: redialed before the end"
+        );
+        assert_eq!(redial.outcome.as_deref(), Some("completed"));
+    }
+    let store = Store::open(&db).unwrap();
+    let id = store.find_campaign("restart").unwrap().unwrap();
+    assert!(store.open_attempts(id).unwrap().is_empty());
+    let leads = store.lead_counts(id).unwrap();
+    assert_eq!(leads.get("done").copied(), Some(2), "{leads:?}");
+    assert_eq!(fake.state.live_calls(), 0);
+    eprintln!(
+        "restart with the list: calls {call_ids:?} watched; second run {:?}",
+        restarted.elapsed()
+    );
+}
+
+#[test]
+fn without_the_active_call_list_a_restart_marks_calls_in_flight_unknown() {
+    let dir = crate::cli::tempdir("restart-no-list");
+    let fake = fake_switch();
+    let db = dir.join("dialer.db");
+    store_with_leads(&db);
+    // The default rule for unknown outcomes: no redial.
+    let campaign = campaign(&fake.url(), free_port(), &db, "");
+    first_run_left_in_flight(&campaign, &db);
+    // The list request now fails with a fault, every time.
+    fake.state.set_faults(Faults {
+        fault_rate: 1.0,
+        fault_methods: vec!["CallControl/get_sip_calls_list".into()],
+        ..Faults::default()
+    });
+
+    let (run, records) = run_with(&campaign, LiveHooks::default());
+    assert_eq!(run.status, LiveStatus::Completed);
+    let restart = run
+        .restart
+        .clone()
+        .expect("a stored campaign reports its restart");
+    assert!(
+        matches!(&restart.active_calls, RestartList::Unavailable { reason } if reason.contains("internal_error")),
+        "{restart:?}"
+    );
+    assert_eq!(
+        (
+            restart.open,
+            restart.still_on_switch,
+            restart.marked_unknown
+        ),
+        (2, 0, 2),
+        "{restart:?}"
+    );
+    let report = dialer::live::LiveReport::build("restart", &run);
+    assert!(
+        report.to_table().contains("no active-call list"),
+        "{}",
+        report.to_table()
+    );
+    // Nothing dialed, nothing watched; the calls are still up, but the dialer cannot know.
+    let engine = run.engine.as_ref().expect("the campaign finished");
+    assert_eq!(engine.tally.attempts, 0);
+    assert_eq!(engine.reconcile.recovered, 0);
+    assert!(!records.iter().any(|record| record["kind"] == "dial"));
+    assert_eq!(fake.state.live_calls(), LEADS.len());
+
+    let rows = attempts(&db);
+    assert_eq!(rows.len(), 2, "no lead was dialed again");
+    for row in &rows {
+        assert_eq!(row.outcome.as_deref(), Some("unknown"));
+        assert_eq!(row.reason.as_deref(), Some(UnknownBecause::NoList.as_str()));
+    }
+    let store = Store::open(&db).unwrap();
+    let id = store.find_campaign("restart").unwrap().unwrap();
+    assert!(store.open_attempts(id).unwrap().is_empty());
+    assert_eq!(store.lead_counts(id).unwrap().get("done").copied(), Some(2));
+}
