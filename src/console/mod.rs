@@ -3,6 +3,7 @@
 //! server whose pages are embedded in the binary.
 //!
 //! - [`manager`]: the campaigns: create, start, pause, resume, stop, pacing changes, samples;
+//! - [`state_file`]: `--state FILE`: the campaigns kept in SQLite across restarts;
 //! - [`api`]: the HTTP routes, SSE and the request log;
 //! - [`auth`]: the admin token, sessions, CSRF;
 //! - [`metrics`]: `/metrics` in Prometheus text format;
@@ -22,6 +23,7 @@ pub mod leads_csv;
 pub mod manager;
 pub mod metrics;
 pub mod playback;
+pub mod state_file;
 
 use crate::portaswitch::client::Secret;
 use actix_web::{App, HttpServer, web};
