@@ -284,6 +284,11 @@ pub enum Command {
         /// Record each live campaign's trace to DIR/campaign-ID.jsonl.
         #[arg(long, value_name = "DIR")]
         record_dir: Option<PathBuf>,
+        /// Keep the campaigns in this SQLite file (created if missing) and bring them back at
+        /// start; campaigns that were running come back `interrupted`, to be started again by
+        /// an admin. Without it, campaigns live in memory and a restart forgets them.
+        #[arg(long, value_name = "FILE")]
+        state: Option<PathBuf>,
         /// Load a trace (from `simulate --trace` or `run --record`) to play back, and start it.
         #[arg(long, value_name = "FILE")]
         playback: Option<PathBuf>,
@@ -391,6 +396,7 @@ impl CliError {
             | CliError::Replay(crate::replay::ReplayError::Record { .. }) => 2,
             CliError::Sweep(error) => error.exit_code(),
             CliError::Token(_) | CliError::Playback { .. } => 2,
+            CliError::Console(error) if error.is_bad_input() => 2,
             CliError::Invariants { .. } => 3,
             _ => 1,
         }
@@ -671,6 +677,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
             token_file,
             cookie_secure,
             record_dir,
+            state,
             playback,
             speed,
         } => {
@@ -702,6 +709,12 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
             settings.demo = demo;
             settings.cookie_secure = cookie_secure;
             settings.manager.record_dir = record_dir;
+            if state.is_none() && !demo {
+                tracing::warn!(
+                    "no --state file: campaigns live in memory and a restart of the console forgets them"
+                );
+            }
+            settings.state_file = state;
             crate::console::serve(settings, |console| {
                 if let Some((name, text)) = &playback
                     && let Ok(managed) = console.manager.create_playback(name, text, speed)
@@ -723,6 +736,18 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
                         out,
                         "admin token (set {token_env} to choose one): {}",
                         token.expose()
+                    )?;
+                }
+                if let Some(path) = console.manager.state_file() {
+                    let campaigns = console.manager.list();
+                    let interrupted = campaigns
+                        .iter()
+                        .filter(|c| c.phase() == crate::console::manager::Phase::Interrupted)
+                        .count();
+                    writeln!(
+                        out,
+                        "console state: {path}: {} campaigns kept, {interrupted} interrupted",
+                        campaigns.iter().filter(|c| c.kept()).count()
                     )?;
                 }
                 out.flush()

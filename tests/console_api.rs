@@ -11,7 +11,7 @@ use dialer::portaswitch::client::Secret;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
-const TOKEN: &str = "console-test-token-0123456789";
+pub(crate) const TOKEN: &str = "console-test-token-0123456789";
 
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
@@ -28,27 +28,27 @@ fn console() -> ConsoleThread {
     ConsoleThread::spawn(settings).expect("the console starts")
 }
 
-/// A blocking HTTP client for one console.
-struct Client {
+/// A blocking HTTP client for one console (also used by `console_state`).
+pub(crate) struct Client {
     runtime: tokio::runtime::Runtime,
-    http: reqwest::Client,
+    pub(crate) http: reqwest::Client,
     base: String,
 }
 
-struct Reply {
-    status: u16,
-    headers: reqwest::header::HeaderMap,
-    text: String,
+pub(crate) struct Reply {
+    pub(crate) status: u16,
+    pub(crate) headers: reqwest::header::HeaderMap,
+    pub(crate) text: String,
 }
 
 impl Reply {
-    fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_str(&self.text).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text))
     }
 }
 
 impl Client {
-    fn new(base: &str) -> Client {
+    pub(crate) fn new(base: &str) -> Client {
         dialer::portaswitch::client::ensure_crypto_provider();
         Client {
             runtime: runtime(),
@@ -61,7 +61,7 @@ impl Client {
         }
     }
 
-    fn send(&self, request: reqwest::RequestBuilder) -> Reply {
+    pub(crate) fn send(&self, request: reqwest::RequestBuilder) -> Reply {
         self.runtime.block_on(async {
             let response = request.send().await.expect("the console answers");
             let status = response.status().as_u16();
@@ -75,36 +75,42 @@ impl Client {
         })
     }
 
-    fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
 
-    fn get(&self, path: &str) -> Reply {
+    pub(crate) fn get(&self, path: &str) -> Reply {
         self.send(self.http.get(self.url(path)).bearer_auth(TOKEN))
     }
 
-    fn post_json(&self, path: &str, body: &Value) -> Reply {
+    pub(crate) fn post_json(&self, path: &str, body: &Value) -> Reply {
         self.send(self.http.post(self.url(path)).bearer_auth(TOKEN).json(body))
     }
 
-    fn post(&self, path: &str) -> Reply {
+    pub(crate) fn post(&self, path: &str) -> Reply {
         self.send(self.http.post(self.url(path)).bearer_auth(TOKEN))
     }
 
-    fn status(&self, id: u64) -> Value {
+    pub(crate) fn status(&self, id: u64) -> Value {
         let reply = self.get(&format!("/api/campaigns/{id}/stats"));
         assert_eq!(reply.status, 200, "{}", reply.text);
         reply.json()
     }
 
-    fn view(&self, id: u64) -> Value {
+    pub(crate) fn view(&self, id: u64) -> Value {
         let reply = self.get(&format!("/api/campaigns/{id}"));
         assert_eq!(reply.status, 200, "{}", reply.text);
         reply.json()
     }
 
     /// Waits until `check` holds for the campaign's fresh status.
-    fn wait_for(&self, id: u64, what: &str, limit: Duration, check: impl Fn(&Value) -> bool) {
+    pub(crate) fn wait_for(
+        &self,
+        id: u64,
+        what: &str,
+        limit: Duration,
+        check: impl Fn(&Value) -> bool,
+    ) {
         let started = Instant::now();
         loop {
             let status = self.status(id);
@@ -120,7 +126,7 @@ impl Client {
     }
 }
 
-fn leads_csv(count: usize) -> String {
+pub(crate) fn leads_csv(count: usize) -> String {
     let mut text = String::from("name,phone\n");
     for i in 0..count {
         text.push_str(&format!("Lead {i},+1 (555) 700-{i:04}\n"));

@@ -36,6 +36,9 @@
 //!   they end as `unknown` at once.
 //! - `console_api`: the console's API, auth and CSRF, SSE, metrics, playback, and no secret in
 //!   its logs, against its demo (an embedded fake switch).
+//! - `console_state`: `dialer serve --state FILE`: campaigns kept in SQLite across restarts (and
+//!   a SIGKILL), `interrupted` campaigns started again, ids never reused, failed writes shown,
+//!   bad state files refused with exit code 2.
 //! - `console_browser`: the console in headless Chromium, as an admin uses it; screenshots in
 //!   target/screenshots/.
 
@@ -48,6 +51,7 @@ mod cli;
 mod compliance_props;
 mod console_api;
 mod console_browser;
+mod console_state;
 mod determinism;
 mod durable_live;
 mod durable_restart;

@@ -8,12 +8,12 @@
 //! |---|---|
 //! | `GET /` | the console page (a session, else a redirect to `/login`) |
 //! | `GET /login`, `POST /login`, `POST /logout` | the login form; the session cookie |
-//! | `GET /api/session` | who is calling, and the session's CSRF token |
+//! | `GET /api/session` | who is calling, the session's CSRF token, whether campaigns are kept |
 //! | `GET /api/campaigns`, `POST /api/campaigns` | list; create (TOML, or JSON with `toml` or `campaign`, `leads_csv`, `abandon_cap`) |
 //! | `GET /api/campaigns/{id}` | one campaign with its latest numbers |
 //! | `GET /api/campaigns/{id}/stats`, `/calls`, `/history` | a fresh status; live calls; the chart's samples |
 //! | `GET /api/campaigns/{id}/events` | SSE: `snapshot`, then `calls` (batches of state changes) and `campaign` (numbers, phase) |
-//! | `POST /api/campaigns/{id}/start`, `/pause`, `/resume`, `/stop[?now=true]` | control |
+//! | `POST /api/campaigns/{id}/start`, `/pause`, `/resume`, `/stop[?now=true]` | control (start: a created or interrupted campaign) |
 //! | `POST /api/campaigns/{id}/pacing` | change pacing (`[pacing]` keys as JSON; `null` removes one) |
 //! | `POST /api/campaigns/{id}/leads` | replace the lead list (CSV) before the start |
 //! | `POST /api/campaigns/{id}/speed` | a playback's speed |
@@ -306,6 +306,8 @@ struct SessionView {
     caller: &'static str,
     csrf: Option<String>,
     demo: bool,
+    /// Campaigns are kept in a state file and come back after a restart.
+    kept: bool,
 }
 
 async fn session(request: HttpRequest, state: web::Data<ConsoleState>) -> HttpResponse {
@@ -315,11 +317,13 @@ async fn session(request: HttpRequest, state: web::Data<ConsoleState>) -> HttpRe
             caller: "session",
             csrf: Some(csrf),
             demo: state.demo_template.is_some(),
+            kept: state.manager.state_file().is_some(),
         },
         _ => SessionView {
             caller: "bearer",
             csrf: None,
             demo: state.demo_template.is_some(),
+            kept: state.manager.state_file().is_some(),
         },
     };
     HttpResponse::Ok().json(view)
@@ -402,6 +406,7 @@ async fn create_campaign(
             file,
             leads_csv: parsed.leads_csv,
             abandon_cap: parsed.abandon_cap.or(query.abandon_cap),
+            keep: true,
         }
     } else {
         let Ok(text) = String::from_utf8(body.to_vec()) else {
@@ -411,6 +416,7 @@ async fn create_campaign(
             file: CampaignText::Toml(text),
             leads_csv: None,
             abandon_cap: query.abandon_cap,
+            keep: true,
         }
     };
     match state.manager.create_live(create) {
@@ -605,7 +611,7 @@ async fn snapshot_event(managed: &Managed) -> (Bytes, u64) {
     let seq = status.as_ref().map_or(0, |status| status.seq);
     let mut view = managed.view();
     if status.is_some() {
-        view.status = status;
+        view.status = status.map(|status| super::manager::KnownStatus::Engine(Box::new(status)));
     }
     let event = sse_event(
         "snapshot",

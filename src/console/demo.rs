@@ -75,6 +75,8 @@ pub fn start(manager: &CampaignManager) -> Result<Demo, String> {
             file: CampaignText::Toml(demo_file),
             leads_csv: None,
             abandon_cap: None,
+            // Made afresh at every start, against a fake switch on a new port.
+            keep: false,
         })
         .map_err(|error| format!("the demo campaign: {error}"))?;
     manager

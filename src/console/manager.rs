@@ -11,10 +11,19 @@
 //!
 //! A playback campaign shows a recorded trace ([`super::playback`]) on its own thread.
 //!
+//! With a state file ([`super::state_file`]), every live campaign an admin creates is kept there
+//! and every phase change is written as it happens, so the campaigns come back when the console
+//! starts again: those that had not started come back `created`, those that ended come back
+//! with how they ended, and those that were running, paused or stopping come back
+//! `interrupted`, dialing nobody until an admin starts them again (a campaign with `[store]`
+//! then resumes from its journal). Ids are never used twice. A write that fails is logged and
+//! shown on the campaign (`state_error`); the order itself is carried out.
+//!
 //! The manager decides nothing about calls or pacing; it carries an admin's orders to the engine.
 
 use super::leads_csv;
 use super::playback::{self, Playback, PlaybackControl};
+use super::state_file::{CampaignRecord, FileFormat, Progress, StateFile, StateFileError};
 use crate::campaign::feed::{CampaignFeed, CampaignStatus};
 use crate::campaign::hopper::{LeadList, LeadSource};
 use crate::campaign::supervisor::{CampaignControl, CampaignSupervisor, LiveCallView, ask_status};
@@ -51,6 +60,9 @@ pub enum Phase {
     Finished,
     /// It could not run (see `error`).
     Failed,
+    /// The console stopped (a restart, a crash) while the campaign was running, paused or
+    /// stopping. It dials nobody until an admin starts it again.
+    Interrupted,
 }
 
 impl Phase {
@@ -62,20 +74,27 @@ impl Phase {
             Phase::Stopping => "stopping",
             Phase::Finished => "finished",
             Phase::Failed => "failed",
+            Phase::Interrupted => "interrupted",
         }
     }
 
-    pub const ALL: [Phase; 6] = [
+    pub const ALL: [Phase; 7] = [
         Phase::Created,
         Phase::Running,
         Phase::Paused,
         Phase::Stopping,
         Phase::Finished,
         Phase::Failed,
+        Phase::Interrupted,
     ];
 
     fn is_active(self) -> bool {
         matches!(self, Phase::Running | Phase::Paused | Phase::Stopping)
+    }
+
+    /// Whether an admin may start the campaign in this phase.
+    fn can_start(self) -> bool {
+        matches!(self, Phase::Created | Phase::Interrupted)
     }
 }
 
@@ -152,6 +171,9 @@ pub struct CreateLive {
     pub leads_csv: Option<String>,
     /// The abandon rate the console holds the campaign to (a fraction); default 3%.
     pub abandon_cap: Option<f64>,
+    /// Keep it in the state file, if the console has one. The demo's own campaign is made
+    /// afresh at every start and is not kept.
+    pub keep: bool,
 }
 
 /// The default abandon cap shown against the abandon rate.
@@ -215,6 +237,25 @@ pub fn outcome_of(state: AppState) -> Option<&'static str> {
     }
 }
 
+/// A campaign's last known status: from its engine (or playback) in this process, or as the
+/// state file kept it from before a restart. Both show the same JSON.
+#[derive(Clone, Debug, Serialize)]
+#[serde(untagged)]
+pub enum KnownStatus {
+    Engine(Box<CampaignStatus>),
+    Kept(serde_json::Value),
+}
+
+impl KnownStatus {
+    /// The status from the engine; `None` for one kept from before a restart.
+    pub fn engine(&self) -> Option<&CampaignStatus> {
+        match self {
+            KnownStatus::Engine(status) => Some(status.as_ref()),
+            KnownStatus::Kept(_) => None,
+        }
+    }
+}
+
 /// The pacing a campaign runs with, as the API shows it.
 #[derive(Clone, Copy, Debug, Serialize, PartialEq)]
 pub struct PacingView {
@@ -253,9 +294,15 @@ struct Inner {
     phase: Phase,
     outcome: Option<LiveStatus>,
     error: Option<String>,
+    /// The campaign file as submitted, for the state file. Holds secrets: never shown.
+    submitted: Option<(FileFormat, String)>,
     /// The campaign file as checked (leads included), kept for pacing changes. Holds secrets:
     /// never shown.
     source: String,
+    /// The uploaded lead list in effect (E.164 numbers, one a line), for the state file.
+    uploaded_leads: Option<String>,
+    /// The checked campaign; `None` for a playback, or a kept campaign whose file no longer
+    /// checks (its reason is in `error`).
     campaign: Option<LiveCampaign>,
     leads_listed: Option<usize>,
     pacing: Option<PacingView>,
@@ -264,9 +311,77 @@ struct Inner {
     engine: Option<EngineLink>,
     stop: Option<mpsc::UnboundedSender<StopRequest>>,
     status: Option<CampaignStatus>,
-    report: Option<LiveReport>,
+    /// The last status as the state file kept it, until a new run starts.
+    kept_status: Option<serde_json::Value>,
+    /// The final report, as the API shows it.
+    report: Option<serde_json::Value>,
     playback: Option<Arc<PlaybackControl>>,
     thread: Option<std::thread::JoinHandle<()>>,
+    /// Why the last write to the state file failed; cleared by the next that succeeds.
+    state_error: Option<String>,
+    /// The console is shutting down and ordered this run to end: it ends `interrupted`.
+    shutdown_ordered: bool,
+}
+
+impl Inner {
+    /// A campaign's state before anything happened to it.
+    fn new(name: String, description: String) -> Inner {
+        Inner {
+            name,
+            description,
+            phase: Phase::Created,
+            outcome: None,
+            error: None,
+            submitted: None,
+            source: String::new(),
+            uploaded_leads: None,
+            campaign: None,
+            leads_listed: None,
+            pacing: None,
+            started_unix_ms: None,
+            ended_unix_ms: None,
+            engine: None,
+            stop: None,
+            status: None,
+            kept_status: None,
+            report: None,
+            playback: None,
+            thread: None,
+            state_error: None,
+            shutdown_ordered: false,
+        }
+    }
+
+    fn progress(&self) -> Progress {
+        Progress {
+            phase: self.phase,
+            started_unix_ms: self.started_unix_ms,
+            ended_unix_ms: self.ended_unix_ms,
+            outcome: self.outcome,
+            error: self.error.clone(),
+            status: self.status.as_ref().map_or_else(
+                || self.kept_status.clone(),
+                |status| serde_json::to_value(status).ok(),
+            ),
+            report: self.report.clone(),
+        }
+    }
+
+    fn known_status(&self) -> Option<KnownStatus> {
+        match (&self.status, &self.kept_status) {
+            (Some(status), _) => Some(KnownStatus::Engine(Box::new(status.clone()))),
+            (None, Some(kept)) => Some(KnownStatus::Kept(kept.clone())),
+            (None, None) => None,
+        }
+    }
+}
+
+/// What changed, for the state file: the phase and end summary only, or more.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Saved {
+    Progress,
+    /// The campaign file or the leads too (or the campaign is new).
+    Everything,
 }
 
 /// One campaign the console manages.
@@ -276,6 +391,8 @@ pub struct Managed {
     pub feed: CampaignFeed,
     pub abandon_cap: f64,
     pub created_unix_ms: u64,
+    /// Where the campaign is kept, if it is.
+    state: Option<Arc<StateFile>>,
     inner: Mutex<Inner>,
     changed: watch::Sender<u64>,
     history: Mutex<VecDeque<Sample>>,
@@ -301,10 +418,18 @@ pub struct CampaignView {
     pub leads_listed: Option<usize>,
     /// Playback speed (engine seconds per real second).
     pub speed: Option<f64>,
-    pub status: Option<CampaignStatus>,
+    pub status: Option<KnownStatus>,
     pub webhook: Option<WebhookCounts>,
     pub switch: Option<BackendCounts>,
-    pub report: Option<LiveReport>,
+    /// The final report of the last run (kept across restarts).
+    pub report: Option<serde_json::Value>,
+    /// Kept in the console's state file: it comes back after a restart.
+    pub kept: bool,
+    /// The campaign file has `[store]`: a run started after an interruption resumes from the
+    /// store's journal. Without it, a new run dials the campaign's list from the start.
+    pub durable: bool,
+    /// Why the console could not save the campaign's last change to its state file.
+    pub state_error: Option<String>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -317,15 +442,25 @@ fn unix_ms() -> u64 {
     crate::clock::unix_now_micros() / 1000
 }
 
+/// How a campaign is made.
+struct NewManaged {
+    kind: Kind,
+    abandon_cap: f64,
+    created_unix_ms: u64,
+    state: Option<Arc<StateFile>>,
+    inner: Inner,
+}
+
 impl Managed {
-    fn new(id: u64, kind: Kind, abandon_cap: f64, inner: Inner, history_len: usize) -> Managed {
+    fn new(id: u64, new: NewManaged, history_len: usize) -> Managed {
         Managed {
             id,
-            kind,
+            kind: new.kind,
             feed: CampaignFeed::new(),
-            abandon_cap,
-            created_unix_ms: unix_ms(),
-            inner: Mutex::new(inner),
+            abandon_cap: new.abandon_cap,
+            created_unix_ms: new.created_unix_ms,
+            state: new.state,
+            inner: Mutex::new(new.inner),
             changed: watch::channel(0).0,
             history: Mutex::new(VecDeque::new()),
             history_len,
@@ -338,6 +473,59 @@ impl Managed {
 
     pub fn phase(&self) -> Phase {
         lock(&self.inner).phase
+    }
+
+    /// Whether the campaign is kept in the state file (and comes back after a restart).
+    pub fn kept(&self) -> bool {
+        self.state.is_some()
+    }
+
+    /// The whole campaign as the state file keeps it; `None` if it is not kept.
+    fn kept_record(&self, inner: &Inner) -> Option<CampaignRecord> {
+        let (format, text) = inner.submitted.clone()?;
+        Some(CampaignRecord {
+            id: self.id,
+            name: inner.name.clone(),
+            description: inner.description.clone(),
+            submitted_format: format,
+            submitted_text: text,
+            source: inner.source.clone(),
+            uploaded_leads: inner.uploaded_leads.clone(),
+            leads_listed: inner.leads_listed,
+            abandon_cap: self.abandon_cap,
+            created_unix_ms: self.created_unix_ms,
+            progress: inner.progress(),
+        })
+    }
+
+    /// Writes what changed to the state file, if the campaign is kept. Called with the
+    /// campaign locked, so writes land in the order the changes were made. After a failed
+    /// write the next one writes the whole campaign.
+    fn save(&self, inner: &mut Inner, saved: Saved) {
+        let Some(state) = &self.state else { return };
+        let result = if saved == Saved::Everything || inner.state_error.is_some() {
+            match self.kept_record(inner) {
+                Some(record) => state.save_campaign(&record),
+                None => return,
+            }
+        } else {
+            state.save_progress(self.id, &inner.progress())
+        };
+        self.note_saved(inner, result);
+    }
+
+    fn note_saved(&self, inner: &mut Inner, result: Result<(), StateFileError>) {
+        match result {
+            Ok(()) => inner.state_error = None,
+            Err(error) => {
+                tracing::error!(
+                    campaign = self.id,
+                    %error,
+                    "the campaign's change is not saved: it may be lost at a restart"
+                );
+                inner.state_error = Some(error.to_string());
+            }
+        }
     }
 
     /// Wakes whoever watches this campaign (SSE streams).
@@ -401,10 +589,16 @@ impl Managed {
             pacing: inner.pacing,
             leads_listed: inner.leads_listed,
             speed: inner.playback.as_ref().map(|p| p.speed()),
-            status: inner.status.clone(),
+            status: inner.known_status(),
             webhook: engine.map(|e| e.webhook.counts()),
             switch: engine.map(|e| PortaSwitchBackend::counts(&e.backend, &e.sites)),
             report: inner.report.clone(),
+            kept: self.kept(),
+            durable: inner
+                .campaign
+                .as_ref()
+                .is_some_and(|campaign| campaign.store.is_some()),
+            state_error: inner.state_error.clone(),
         }
     }
 
@@ -441,13 +635,13 @@ impl Managed {
     }
 
     /// A fresh status if the engine runs, else the last known.
-    pub async fn fresh_status(&self) -> Option<CampaignStatus> {
+    pub async fn fresh_status(&self) -> Option<KnownStatus> {
         if let Some(supervisor) = self.supervisor()
             && let Some(reply) = ask_status(&supervisor, false).await
         {
-            return Some(reply.status);
+            return Some(KnownStatus::Engine(Box::new(reply.status)));
         }
-        lock(&self.inner).status.clone()
+        lock(&self.inner).known_status()
     }
 }
 
@@ -477,6 +671,8 @@ pub struct CampaignManager {
     campaigns: Mutex<BTreeMap<u64, Arc<Managed>>>,
     next_id: AtomicU64,
     settings: ManagerSettings,
+    /// Where campaigns are kept; `None`: in memory only.
+    state: Option<Arc<StateFile>>,
 }
 
 /// Reads environment variables for `*_env` keys of campaign files.
@@ -492,8 +688,15 @@ fn json_to_toml(value: &serde_json::Value) -> Result<String, ManagerError> {
     toml::to_string(value).map_err(|error| invalid(format!("the JSON campaign: {error}")))
 }
 
+/// Uploaded leads: the campaign file with them appended, and the numbers (E.164), one a line.
+struct WithLeads {
+    text: String,
+    numbers: String,
+    count: usize,
+}
+
 /// Appends uploaded leads to a campaign file that has none.
-fn with_leads(text: &str, csv: &str) -> Result<(String, usize), ManagerError> {
+fn with_leads(text: &str, csv: &str) -> Result<WithLeads, ManagerError> {
     let table: toml::Table = text
         .parse()
         .map_err(|error: toml::de::Error| invalid(format!("not valid TOML: {error}")))?;
@@ -515,7 +718,64 @@ fn with_leads(text: &str, csv: &str) -> Result<(String, usize), ManagerError> {
     section.insert("leads".into(), toml::Value::Table(leads));
     let appended = toml::to_string(&section)
         .map_err(|error| invalid(format!("cannot write the lead list: {error}")))?;
-    Ok((format!("{}\n\n{appended}", text.trim_end()), count))
+    Ok(WithLeads {
+        text: format!("{}\n\n{appended}", text.trim_end()),
+        numbers: numbers_text(&list.numbers),
+        count,
+    })
+}
+
+/// Numbers one a line, as the lead reader reads them back.
+fn numbers_text(numbers: &[crate::domain::PhoneNumber]) -> String {
+    numbers.iter().fold(String::new(), |mut text, number| {
+        text.push_str(&number.0);
+        text.push('\n');
+        text
+    })
+}
+
+/// Checks a kept campaign's file again, with its uploaded leads.
+fn check_kept(source: &str, uploaded_leads: Option<&str>) -> Result<LiveCampaign, String> {
+    let mut campaign = LiveCampaign::from_toml("(campaign)", source, &[], &env)
+        .map_err(|error| format!("its campaign file no longer checks: {error}"))?;
+    if let Some(numbers) = uploaded_leads {
+        let list = leads_csv::parse(numbers)
+            .map_err(|error| format!("its uploaded leads no longer read: {error}"))?;
+        campaign.setup.leads = LeadSource::List(LeadList::from_numbers(list.numbers));
+    }
+    Ok(campaign)
+}
+
+/// Where a run's trace goes: `DIR/campaign-ID.jsonl`, or for a later run of the same campaign
+/// (started again after an interruption) `DIR/campaign-ID.2.jsonl`, `.3`, ...: never over an
+/// earlier run's trace.
+fn create_trace_file(dir: &std::path::Path, id: u64) -> Result<std::fs::File, ManagerError> {
+    for run in 1..=1000u32 {
+        let name = if run == 1 {
+            format!("campaign-{id}.jsonl")
+        } else {
+            format!("campaign-{id}.{run}.jsonl")
+        };
+        let path = dir.join(name);
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+        {
+            Ok(file) => return Ok(file),
+            Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(error) => {
+                return Err(ManagerError::Start(format!(
+                    "cannot create {}: {error}",
+                    path.display()
+                )));
+            }
+        }
+    }
+    Err(ManagerError::Start(format!(
+        "{} already holds 1000 traces of campaign {id}",
+        dir.display()
+    )))
 }
 
 /// Applies pacing changes (`key: value`, `null` removes the key) to a campaign file.
@@ -551,12 +811,47 @@ impl Default for CampaignManager {
 }
 
 impl CampaignManager {
+    /// A manager that keeps its campaigns in memory only.
     pub fn new(settings: ManagerSettings) -> CampaignManager {
         CampaignManager {
             campaigns: Mutex::new(BTreeMap::new()),
             next_id: AtomicU64::new(1),
             settings,
+            state: None,
         }
+    }
+
+    /// A manager that keeps its live campaigns in `state`, with the campaigns kept there.
+    /// Those that were running, paused or stopping when the console stopped come back
+    /// `interrupted` (and are saved so); none is started.
+    pub fn with_state_file(
+        settings: ManagerSettings,
+        state: StateFile,
+    ) -> Result<CampaignManager, StateFileError> {
+        let state = Arc::new(state);
+        let loaded = state.load()?;
+        let mut campaigns = BTreeMap::new();
+        for record in loaded.campaigns {
+            let managed = Arc::new(restore(record, &state, settings.history_len));
+            campaigns.insert(managed.id, managed);
+        }
+        tracing::info!(
+            state_file = state.path(),
+            campaigns = campaigns.len(),
+            next_id = loaded.next_id,
+            "console state loaded"
+        );
+        Ok(CampaignManager {
+            campaigns: Mutex::new(campaigns),
+            next_id: AtomicU64::new(loaded.next_id),
+            settings,
+            state: Some(state),
+        })
+    }
+
+    /// The state file's path, if campaigns are kept.
+    pub fn state_file(&self) -> Option<&str> {
+        self.state.as_ref().map(|state| state.path())
     }
 
     pub fn list(&self) -> Vec<Arc<Managed>> {
@@ -570,15 +865,33 @@ impl CampaignManager {
             .ok_or(ManagerError::NotFound(id))
     }
 
-    fn insert(&self, kind: Kind, abandon_cap: f64, inner: Inner) -> Arc<Managed> {
+    /// Gives the campaign the next id (noted in the state file, if there is one, so that no id
+    /// is given twice even for campaigns not kept) and lists it. A kept campaign is written
+    /// whole.
+    fn insert(&self, kind: Kind, abandon_cap: f64, keep: bool, inner: Inner) -> Arc<Managed> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let reserved = self
+            .state
+            .as_ref()
+            .map(|state| state.reserve_ids_below(id.saturating_add(1)));
         let managed = Arc::new(Managed::new(
             id,
-            kind,
-            abandon_cap,
-            inner,
+            NewManaged {
+                kind,
+                abandon_cap,
+                created_unix_ms: unix_ms(),
+                state: self.state.clone().filter(|_| keep),
+                inner,
+            },
             self.settings.history_len,
         ));
+        {
+            let mut inner = lock(&managed.inner);
+            if let Some(Err(error)) = reserved {
+                managed.note_saved(&mut inner, Err(error));
+            }
+            managed.save(&mut inner, Saved::Everything);
+        }
         lock(&self.campaigns).insert(id, managed.clone());
         managed
     }
@@ -591,16 +904,18 @@ impl CampaignManager {
                 "abandon_cap {abandon_cap} must be a fraction between 0 and 1"
             )));
         }
-        let text = match &request.file {
-            CampaignText::Toml(text) => text.clone(),
-            CampaignText::Json(value) => json_to_toml(value)?,
-        };
-        let (text, leads_listed) = match &request.leads_csv {
-            Some(csv) => {
-                let (text, count) = with_leads(&text, csv)?;
-                (text, Some(count))
+        let (submitted, text) = match &request.file {
+            CampaignText::Toml(text) => ((FileFormat::Toml, text.clone()), text.clone()),
+            CampaignText::Json(value) => {
+                ((FileFormat::Json, value.to_string()), json_to_toml(value)?)
             }
-            None => (text, None),
+        };
+        let (text, leads_listed, uploaded_leads) = match &request.leads_csv {
+            Some(csv) => {
+                let with = with_leads(&text, csv)?;
+                (with.text, Some(with.count), Some(with.numbers))
+            }
+            None => (text, None, None),
         };
         let campaign = LiveCampaign::from_toml("(campaign)", &text, &[], &env)?;
         if let LeadSource::Generated { count: None, .. } = campaign.setup.leads {
@@ -612,29 +927,17 @@ impl CampaignManager {
             LeadSource::List(list) => Some(list.len()),
             _ => None,
         });
-        let inner = Inner {
-            name: campaign.name.clone(),
-            description: campaign.description.clone(),
-            phase: Phase::Created,
-            outcome: None,
-            error: None,
-            source: text,
-            pacing: Some(pacing_view(
-                campaign.setup.pacing.strategy,
-                campaign.setup.pacing.queue_guard,
-            )),
-            campaign: Some(campaign),
-            leads_listed,
-            started_unix_ms: None,
-            ended_unix_ms: None,
-            engine: None,
-            stop: None,
-            status: None,
-            report: None,
-            playback: None,
-            thread: None,
-        };
-        let managed = self.insert(Kind::Live, abandon_cap, inner);
+        let mut inner = Inner::new(campaign.name.clone(), campaign.description.clone());
+        inner.submitted = Some(submitted);
+        inner.source = text;
+        inner.uploaded_leads = uploaded_leads;
+        inner.pacing = Some(pacing_view(
+            campaign.setup.pacing.strategy,
+            campaign.setup.pacing.queue_guard,
+        ));
+        inner.campaign = Some(campaign);
+        inner.leads_listed = leads_listed;
+        let managed = self.insert(Kind::Live, abandon_cap, request.keep, inner);
         tracing::info!(campaign = managed.id, "campaign created");
         Ok(managed)
     }
@@ -650,10 +953,12 @@ impl CampaignManager {
         }
         let list = leads_csv::parse(csv).map_err(|error| invalid(error.to_string()))?;
         let count = list.numbers.len();
+        inner.uploaded_leads = Some(numbers_text(&list.numbers));
         if let Some(campaign) = inner.campaign.as_mut() {
             campaign.setup.leads = LeadSource::List(LeadList::from_numbers(list.numbers));
         }
         inner.leads_listed = Some(count);
+        managed.save(&mut inner, Saved::Everything);
         drop(inner);
         managed.touch();
         Ok(count)
@@ -669,34 +974,21 @@ impl CampaignManager {
         let playback =
             Playback::parse(trace).map_err(|error| invalid(format!("the trace: {error}")))?;
         let control = Arc::new(PlaybackControl::new(speed));
-        let inner = Inner {
-            name: if name.trim().is_empty() {
+        let mut inner = Inner::new(
+            if name.trim().is_empty() {
                 "playback".into()
             } else {
                 name.trim().to_string()
             },
-            description: format!(
+            format!(
                 "a recorded trace of {} records, {:.0} s of engine time",
                 playback.len(),
                 playback.last_t_us() as f64 / 1e6
             ),
-            phase: Phase::Created,
-            outcome: None,
-            error: None,
-            source: String::new(),
-            campaign: None,
-            leads_listed: None,
-            pacing: None,
-            started_unix_ms: None,
-            ended_unix_ms: None,
-            engine: None,
-            stop: None,
-            status: None,
-            report: None,
-            playback: Some(control.clone()),
-            thread: None,
-        };
-        let managed = self.insert(Kind::Playback, DEFAULT_ABANDON_CAP, inner);
+        );
+        inner.playback = Some(control.clone());
+        // A played-back trace is not kept: it is a view of a file, not a campaign.
+        let managed = self.insert(Kind::Playback, DEFAULT_ABANDON_CAP, false, inner);
         let runner = managed.clone();
         // A played-back day moves faster than real time: sample it more often for the chart.
         let every = self.settings.sample_every.min(Duration::from_millis(250));
@@ -726,38 +1018,50 @@ impl CampaignManager {
         Ok(managed)
     }
 
-    /// Starts a created campaign.
+    /// Starts a created campaign, or one interrupted by a restart of the console (a campaign
+    /// with `[store]` resumes from its journal; one without dials its list from the start).
     pub fn start(&self, id: u64) -> Result<(), ManagerError> {
         let managed = self.get(id)?;
         let mut inner = lock(&managed.inner);
-        if inner.phase != Phase::Created {
+        if !inner.phase.can_start() {
             return Err(ManagerError::Conflict(format!(
-                "campaign {id} is {}; only a created campaign can start",
+                "campaign {id} is {}; only a created or interrupted campaign can start",
                 inner.phase.as_str()
             )));
         }
-        inner.started_unix_ms = Some(unix_ms());
         if managed.kind == Kind::Playback {
+            inner.started_unix_ms = Some(unix_ms());
             inner.phase = Phase::Running;
             drop(inner);
             managed.touch();
             return Ok(());
         }
         let Some(campaign) = inner.campaign.clone() else {
-            return Err(ManagerError::Start("the campaign has no settings".into()));
+            let reason = inner
+                .error
+                .clone()
+                .unwrap_or_else(|| "the campaign has no settings".into());
+            return Err(ManagerError::Conflict(format!(
+                "campaign {id} cannot start: {reason}"
+            )));
         };
         let record = match &self.settings.record_dir {
             None => None,
-            Some(dir) => {
-                let path = dir.join(format!("campaign-{id}.jsonl"));
-                Some(std::fs::File::create(&path).map_err(|error| {
-                    ManagerError::Start(format!("cannot create {}: {error}", path.display()))
-                })?)
-            }
+            Some(dir) => Some(create_trace_file(dir, id)?),
         };
         let (stop_tx, stop_rx) = mpsc::unbounded_channel();
         inner.stop = Some(stop_tx);
+        let again = inner.phase == Phase::Interrupted;
         inner.phase = Phase::Running;
+        inner.started_unix_ms = Some(unix_ms());
+        // A new run: what the last one left is history.
+        inner.ended_unix_ms = None;
+        inner.outcome = None;
+        inner.error = None;
+        inner.report = None;
+        inner.status = None;
+        inner.kept_status = None;
+        managed.save(&mut inner, Saved::Progress);
         drop(inner);
         let runner = managed.clone();
         let sample_every = self.settings.sample_every;
@@ -771,11 +1075,24 @@ impl CampaignManager {
                     )),
                 };
                 run_campaign(runner, campaign, sink, stop_rx, sample_every)
-            })
-            .map_err(|error| ManagerError::Start(error.to_string()))?;
-        lock(&managed.inner).thread = Some(thread);
+            });
+        let mut inner = lock(&managed.inner);
+        let thread = match thread {
+            Ok(thread) => thread,
+            Err(error) => {
+                inner.phase = Phase::Failed;
+                inner.error = Some(format!("cannot start the campaign's thread: {error}"));
+                inner.ended_unix_ms = Some(unix_ms());
+                managed.save(&mut inner, Saved::Progress);
+                drop(inner);
+                managed.touch();
+                return Err(ManagerError::Start(error.to_string()));
+            }
+        };
+        inner.thread = Some(thread);
+        drop(inner);
         managed.touch();
-        tracing::info!(campaign = id, "campaign started");
+        tracing::info!(campaign = id, again, "campaign started");
         Ok(())
     }
 
@@ -826,6 +1143,7 @@ impl CampaignManager {
             supervisor.do_send(Mail::new(order));
         }
         inner.phase = if pause { Phase::Paused } else { Phase::Running };
+        managed.save(&mut inner, Saved::Progress);
         drop(inner);
         managed.touch();
         tracing::info!(
@@ -841,7 +1159,7 @@ impl CampaignManager {
         let managed = self.get(id)?;
         let mut inner = lock(&managed.inner);
         match inner.phase {
-            Phase::Created => {
+            Phase::Created | Phase::Interrupted => {
                 inner.phase = Phase::Finished;
                 inner.outcome = Some(LiveStatus::Stopped);
                 inner.ended_unix_ms = Some(unix_ms());
@@ -870,6 +1188,7 @@ impl CampaignManager {
                 inner.phase = Phase::Stopping;
             }
         }
+        managed.save(&mut inner, Saved::Progress);
         drop(inner);
         managed.touch();
         tracing::info!(campaign = id, now, "campaign stop ordered");
@@ -891,7 +1210,7 @@ impl CampaignManager {
         }
         let mut inner = lock(&managed.inner);
         let running = inner.phase.is_active();
-        if !running && inner.phase != Phase::Created {
+        if !running && !inner.phase.can_start() {
             return Err(ManagerError::Conflict(format!("campaign {id} has ended")));
         }
         if running && inner.phase == Phase::Stopping {
@@ -926,6 +1245,7 @@ impl CampaignManager {
         inner.source = text;
         let view = pacing_view(strategy, checked.setup.pacing.queue_guard);
         inner.pacing = Some(view);
+        managed.save(&mut inner, Saved::Everything);
         drop(inner);
         managed.touch();
         tracing::info!(campaign = id, strategy = strategy.name(), "pacing changed");
@@ -948,10 +1268,17 @@ impl CampaignManager {
     }
 
     /// Stops every running campaign at once and waits for their threads (server shutdown).
+    /// Live campaigns cut short end `interrupted`, to be started again after the restart. Then
+    /// the state file is closed, free for the next console.
     pub fn shutdown(&self) {
         for managed in self.list() {
             let thread = {
                 let mut inner = lock(&managed.inner);
+                // A kept campaign comes back after the restart, to be started again; one not
+                // kept simply ends.
+                if inner.stop.is_some() && inner.phase.is_active() && managed.kept() {
+                    inner.shutdown_ordered = true;
+                }
                 if let Some(stop) = &inner.stop {
                     let _ = stop.send(StopRequest::Now);
                 }
@@ -964,6 +1291,9 @@ impl CampaignManager {
             if let Some(thread) = thread {
                 let _ = thread.join();
             }
+        }
+        if let Some(state) = &self.state {
+            state.close();
         }
     }
 }
@@ -1018,10 +1348,27 @@ fn run_campaign(
         engine.supervisor = None;
     }
     match result {
+        // The console's shutdown cut the run short: it was not the campaign's end. (A run
+        // stopped at once reports itself aborted, or at its deadline; one that completed, or
+        // finished an admin's graceful stop first, ended for real.)
+        Ok(run)
+            if inner.shutdown_ordered
+                && matches!(
+                    run.status,
+                    LiveStatus::Aborted | LiveStatus::DeadlineReached
+                ) =>
+        {
+            inner.phase = Phase::Interrupted;
+            inner.report = report_json(&LiveReport::build(&campaign.name, &run));
+            tracing::warn!(
+                campaign = managed.id,
+                "campaign interrupted by the console's shutdown; start it again after the restart"
+            );
+        }
         Ok(run) => {
             inner.phase = Phase::Finished;
             inner.outcome = Some(run.status);
-            inner.report = Some(LiveReport::build(&campaign.name, &run));
+            inner.report = report_json(&LiveReport::build(&campaign.name, &run));
             tracing::info!(campaign = managed.id, status = ?run.status, "campaign ended");
         }
         Err(error) => {
@@ -1030,8 +1377,88 @@ fn run_campaign(
             tracing::warn!(campaign = managed.id, %error, "campaign failed");
         }
     }
+    managed.save(&mut inner, Saved::Progress);
     drop(inner);
     managed.touch();
+}
+
+/// The report as the API shows it (and the state file keeps it).
+fn report_json(report: &LiveReport) -> Option<serde_json::Value> {
+    match serde_json::to_value(report) {
+        Ok(value) => Some(value),
+        Err(error) => {
+            tracing::error!(%error, "cannot write the campaign's report as JSON");
+            None
+        }
+    }
+}
+
+/// A kept campaign as the console finds it at start. One that was running, paused or stopping
+/// when the console stopped is `interrupted` (and saved so at once); nothing is started.
+fn restore(record: CampaignRecord, state: &Arc<StateFile>, history_len: usize) -> Managed {
+    let id = record.id;
+    let progress = record.progress.clone();
+    let mut inner = Inner::new(record.name.clone(), record.description.clone());
+    inner.phase = progress.phase;
+    inner.outcome = progress.outcome;
+    inner.error = progress.error;
+    inner.report = progress.report;
+    inner.kept_status = progress.status;
+    inner.started_unix_ms = progress.started_unix_ms;
+    inner.ended_unix_ms = progress.ended_unix_ms;
+    inner.submitted = Some((record.submitted_format, record.submitted_text));
+    inner.leads_listed = record.leads_listed;
+    let was = inner.phase;
+    if was.is_active() {
+        inner.phase = Phase::Interrupted;
+        // Numbers from some moment of a run that went on after it: not shown as its last.
+        inner.kept_status = None;
+        tracing::warn!(
+            campaign = id,
+            name = %record.name,
+            "the campaign was {} when the console stopped: it is interrupted and dials nobody until an admin starts it again",
+            was.as_str()
+        );
+    }
+    if inner.phase.can_start() {
+        match check_kept(&record.source, record.uploaded_leads.as_deref()) {
+            Ok(campaign) => {
+                inner.pacing = Some(pacing_view(
+                    campaign.setup.pacing.strategy,
+                    campaign.setup.pacing.queue_guard,
+                ));
+                inner.campaign = Some(campaign);
+            }
+            Err(reason) => {
+                tracing::warn!(campaign = id, %reason, "a kept campaign cannot start");
+                inner.error = Some(reason);
+            }
+        }
+    } else if let Ok(campaign) = LiveCampaign::from_toml("(campaign)", &record.source, &[], &env) {
+        // Ended: only shown.
+        inner.pacing = Some(pacing_view(
+            campaign.setup.pacing.strategy,
+            campaign.setup.pacing.queue_guard,
+        ));
+    }
+    inner.source = record.source;
+    inner.uploaded_leads = record.uploaded_leads;
+    let managed = Managed::new(
+        id,
+        NewManaged {
+            kind: Kind::Live,
+            abandon_cap: record.abandon_cap,
+            created_unix_ms: record.created_unix_ms,
+            state: Some(state.clone()),
+            inner,
+        },
+        history_len,
+    );
+    if was != managed.phase() {
+        let mut inner = lock(&managed.inner);
+        managed.save(&mut inner, Saved::Progress);
+    }
+    managed
 }
 
 #[cfg(test)]
@@ -1040,18 +1467,74 @@ mod tests {
 
     #[test]
     fn uploaded_leads_are_appended_as_a_list() {
-        let (text, count) = with_leads(
+        let with = with_leads(
             "[campaign]\nname = \"x\"\n",
             "phone\n+15550100001\n+15550100002\n",
         )
         .expect("valid");
-        assert_eq!(count, 2);
-        let table: toml::Table = text.parse().expect("toml");
+        assert_eq!(with.count, 2);
+        assert_eq!(with.numbers, "+15550100001\n+15550100002\n");
+        let table: toml::Table = with.text.parse().expect("toml");
         assert_eq!(table["leads"]["numbers"].as_array().map(Vec::len), Some(2));
-        let error = with_leads("[leads]\ncount = 3\n", "+15550100001\n").unwrap_err();
+        let error = with_leads("[leads]\ncount = 3\n", "+15550100001\n")
+            .err()
+            .expect("refused");
         assert!(error.to_string().contains("[leads]"), "{error}");
-        let error = with_leads("[campaign]\n", "nonsense\n").unwrap_err();
+        let error = with_leads("[campaign]\n", "nonsense\n")
+            .err()
+            .expect("refused");
         assert!(error.to_string().contains("line 1"), "{error}");
+    }
+
+    #[test]
+    fn a_kept_campaign_whose_file_no_longer_checks_comes_back_saying_why() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let path = dir.path().join("state.db");
+        let state = StateFile::open(&path).expect("a state file");
+        state
+            .save_campaign(&CampaignRecord {
+                id: 4,
+                name: "broken".into(),
+                description: String::new(),
+                submitted_format: FileFormat::Toml,
+                submitted_text: "[agents]\ncount = -3\n".into(),
+                source: "[agents]\ncount = -3\n".into(),
+                uploaded_leads: None,
+                leads_listed: None,
+                abandon_cap: 0.03,
+                created_unix_ms: 1,
+                progress: Progress {
+                    phase: Phase::Paused,
+                    started_unix_ms: Some(2),
+                    ended_unix_ms: None,
+                    outcome: None,
+                    error: None,
+                    status: Some(serde_json::json!({"attempts": 3})),
+                    report: None,
+                },
+            })
+            .expect("saved");
+        let manager =
+            CampaignManager::with_state_file(ManagerSettings::default(), state).expect("loaded");
+        let view = manager.get(4).expect("kept").view();
+        assert_eq!(view.phase, Phase::Interrupted);
+        assert!(view.status.is_none(), "no numbers from the middle of a run");
+        assert!(view.kept && !view.durable);
+        let reason = view.error.expect("the reason");
+        assert!(reason.contains("no longer checks"), "{reason}");
+        let refused = manager.start(4).expect_err("cannot start").to_string();
+        assert!(
+            refused.contains("campaign 4 cannot start") && refused.contains("no longer checks"),
+            "{refused}"
+        );
+        // Saved as interrupted, and the next id is past the kept one.
+        drop(manager);
+        let loaded = StateFile::open(&path)
+            .expect("reopened")
+            .load()
+            .expect("loads");
+        assert_eq!(loaded.campaigns[0].progress.phase, Phase::Interrupted);
+        assert_eq!(loaded.next_id, 5);
     }
 
     #[test]

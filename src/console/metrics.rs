@@ -113,7 +113,14 @@ pub fn render(campaigns: &[MetricsInput]) -> String {
     let with_status: Vec<(&CampaignStatus, &String)> = campaigns
         .iter()
         .zip(&ids)
-        .filter_map(|(c, id)| c.view.status.as_ref().map(|status| (status, id)))
+        // Numbers from this process's runs; those kept from before a restart are not sampled.
+        .filter_map(|(c, id)| {
+            c.view
+                .status
+                .as_ref()
+                .and_then(super::manager::KnownStatus::engine)
+                .map(|status| (status, id))
+        })
         .collect();
 
     out.family("dialer_calls", "gauge", "Live calls by state.");
@@ -454,7 +461,9 @@ mod tests {
             pacing: None,
             leads_listed: None,
             speed: None,
-            status: Some(status()),
+            status: Some(super::super::manager::KnownStatus::Engine(Box::new(
+                status(),
+            ))),
             webhook: Some(crate::portaswitch::webhook::WebhookCounts {
                 received: 12,
                 accepted: 10,
@@ -466,6 +475,9 @@ mod tests {
             }),
             switch: Some(Default::default()),
             report: None,
+            kept: false,
+            durable: false,
+            state_error: None,
         }
     }
 

@@ -3,6 +3,7 @@
 //! server whose pages are embedded in the binary.
 //!
 //! - [`manager`]: the campaigns: create, start, pause, resume, stop, pacing changes, samples;
+//! - [`state_file`]: `--state FILE`: the campaigns kept in SQLite across restarts;
 //! - [`api`]: the HTTP routes, SSE and the request log;
 //! - [`auth`]: the admin token, sessions, CSRF;
 //! - [`metrics`]: `/metrics` in Prometheus text format;
@@ -22,11 +23,14 @@ pub mod leads_csv;
 pub mod manager;
 pub mod metrics;
 pub mod playback;
+pub mod state_file;
 
 use crate::portaswitch::client::Secret;
 use actix_web::{App, HttpServer, web};
 use manager::{CampaignManager, ManagerSettings};
+use state_file::{StateFile, StateFileError};
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 /// How the console is set up.
@@ -39,6 +43,9 @@ pub struct ConsoleSettings {
     /// Start the embedded fake switch and a demo campaign.
     pub demo: bool,
     pub manager: ManagerSettings,
+    /// Keep the campaigns in this SQLite file, and load those it holds at start; without it
+    /// they live in memory and a restart forgets them.
+    pub state_file: Option<PathBuf>,
     /// HTTP worker threads.
     pub workers: usize,
 }
@@ -51,6 +58,7 @@ impl ConsoleSettings {
             cookie_secure: false,
             demo: false,
             manager: ManagerSettings::default(),
+            state_file: None,
             workers: 2,
         }
     }
@@ -69,6 +77,16 @@ pub enum ConsoleError {
     Demo(String),
     #[error("cannot start the console runtime: {0}")]
     Runtime(#[source] std::io::Error),
+    #[error(transparent)]
+    State(#[from] StateFileError),
+}
+
+impl ConsoleError {
+    /// Whether an argument or a file given to the console is at fault (a state file that is
+    /// unreadable, corrupt or of another kind), rather than the machine.
+    pub fn is_bad_input(&self) -> bool {
+        matches!(self, ConsoleError::State(_))
+    }
 }
 
 /// A running console.
@@ -81,7 +99,13 @@ pub struct Console {
 
 /// Starts the console on the current actix System.
 pub fn start(settings: ConsoleSettings) -> Result<Console, ConsoleError> {
-    let manager = Arc::new(CampaignManager::new(settings.manager.clone()));
+    let manager = match &settings.state_file {
+        Some(path) => {
+            CampaignManager::with_state_file(settings.manager.clone(), StateFile::open(path)?)?
+        }
+        None => CampaignManager::new(settings.manager.clone()),
+    };
+    let manager = Arc::new(manager);
     let demo = if settings.demo {
         Some(demo::start(&manager).map_err(ConsoleError::Demo)?)
     } else {

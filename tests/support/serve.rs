@@ -102,6 +102,24 @@ impl Serve {
         (stdout, self.logs.lock().unwrap().clone())
     }
 
+    /// Kills the server at once (SIGKILL), as a crash or an out-of-memory kill would: it
+    /// gets no chance to clean up. Returns everything it logged.
+    pub fn kill(mut self) -> String {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.join_readers();
+        String::from_utf8_lossy(&self.logs.lock().unwrap()).into_owned()
+    }
+
+    fn join_readers(&mut self) {
+        if let Some(reader) = self.reader.take() {
+            let _ = reader.join();
+        }
+        if let Some(reader) = self.output_reader.take() {
+            let _ = reader.join();
+        }
+    }
+
     fn terminate(&mut self) {
         if let Ok(Some(_)) = self.child.try_wait() {
             return;
@@ -121,12 +139,7 @@ impl Serve {
         }
         let _ = self.child.kill();
         let _ = self.child.wait();
-        if let Some(reader) = self.reader.take() {
-            let _ = reader.join();
-        }
-        if let Some(reader) = self.output_reader.take() {
-            let _ = reader.join();
-        }
+        self.join_readers();
     }
 }
 

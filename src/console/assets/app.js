@@ -9,6 +9,7 @@ const CHART_WINDOW_US = 10 * 60 * 1e6;
 
 let csrf = null;
 let demo = false;
+let kept = false; // campaigns are kept in a state file across restarts
 let page = null; // the current page's teardown
 
 // ---------- helpers ----------
@@ -158,9 +159,13 @@ function listPage(app) {
     }
   });
 
+  const keptNote = h("p", { class: "muted small", id: "kept-note", text: kept
+    ? "Campaigns are kept in the console's state file and come back after a restart; those running when the console stopped come back interrupted, dialing nobody until started again."
+    : "Campaigns live in memory: a restart of the console forgets them (start it with --state FILE to keep them)." });
+
   app.replaceChildren(
     h("div", { class: "page-head" }, h("h1", { text: "Campaigns" })),
-    h("div", { class: "card" }, h("div", { class: "table-wrap" }, table)),
+    h("div", { class: "card" }, h("div", { class: "table-wrap" }, table), keptNote),
     h("div", { class: "grid two" },
       h("section", { class: "card", id: "new-campaign" },
         h("h2", { text: "New campaign" }),
@@ -250,6 +255,7 @@ function campaignPage(app, id) {
   const guardBanner = h("div", { id: "guard-banner", class: "banner guard hidden", role: "status" });
   const adminBanner = h("div", { id: "admin-banner", class: "banner admin hidden", role: "status" });
   const endBanner = h("div", { id: "end-banner", class: "banner hidden", role: "status" });
+  const stateBanner = h("div", { id: "state-banner", class: "banner error hidden", role: "alert" });
 
   const agentsValue = h("div", { class: "value", id: "agents-value" });
   const agentsBar = h("div", { class: "bar", id: "agents-bar" });
@@ -317,7 +323,7 @@ function campaignPage(app, id) {
       h("a", { href: "#/", class: "small", text: "← Campaigns" }),
       title, phase, subtitle,
       h("div", { class: "controls" }, Object.values(buttons))),
-    controlMessage, guardBanner, adminBanner, endBanner,
+    controlMessage, stateBanner, guardBanner, adminBanner, endBanner,
     h("div", { class: "grid gauges" },
       h("section", { class: "card gauge", id: "agents-gauge" }, h("h2", { text: "Agents" }), agentsValue, agentsBar,
         h("div", { class: "legend" }, h("span", {}, h("i", { class: "k-on" }), "on calls"), h("span", {}, h("i", { class: "k-wrap" }), "wrap-up"), h("span", {}, h("i", { class: "k-idle" }), "idle")),
@@ -408,15 +414,16 @@ function campaignPage(app, id) {
     if (!view) return;
     const p = view.phase;
     const live = view.kind === "live";
-    buttons.start.disabled = p !== "created";
+    buttons.start.disabled = !(p === "created" || p === "interrupted");
+    buttons.start.textContent = p === "interrupted" ? "Start again" : "Start";
     buttons.pause.disabled = p !== "running";
     buttons.resume.disabled = p !== "paused";
-    buttons.stop.disabled = !(p === "running" || p === "paused" || p === "created");
+    buttons.stop.disabled = !(p === "running" || p === "paused" || p === "created" || p === "interrupted");
     buttons.stopNow.disabled = !(p === "running" || p === "paused" || p === "stopping");
     buttons.pause.textContent = live ? "Pause dialing" : "Pause";
     pacingCard.classList.toggle("hidden", !live);
     speedCard.classList.toggle("hidden", live);
-    pacingButton.disabled = !(p === "created" || p === "running" || p === "paused");
+    pacingButton.disabled = !(p === "created" || p === "interrupted" || p === "running" || p === "paused");
   }
 
   function dl(el, pairs) {
@@ -477,10 +484,25 @@ function campaignPage(app, id) {
         h("span", { text: "No new calls are placed; calls in progress go on. Dialing resumes by itself once the login works again: check the password or API token in the campaign file." }));
     }
     const ended = view.phase === "finished" || view.phase === "failed";
-    endBanner.className = "banner " + (view.phase === "failed" ? "error" : "done") + (ended ? "" : " hidden");
+    const interrupted = view.phase === "interrupted";
+    endBanner.className = "banner " + (interrupted ? "interrupted" : view.phase === "failed" ? "error" : "done") + (ended || interrupted ? "" : " hidden");
     if (ended) {
       endBanner.replaceChildren(h("strong", { text: view.phase === "failed" ? "Failed." : "Finished." }),
         h("span", { text: view.error || (view.outcome ? "Ended: " + view.outcome.replace("_", " ") + "." : "The campaign has ended.") }));
+    } else if (interrupted) {
+      endBanner.replaceChildren(h("strong", { text: "Interrupted." }),
+        h("span", { id: "interrupted-reason", text: view.error
+          ? "The console stopped while this campaign ran, and it cannot start again: " + view.error
+          : "The console stopped while this campaign ran. Nothing is dialed until an admin starts it again" +
+            (view.durable
+              ? "; it then resumes from its store, where each lead stood."
+              : "; without a [store] section, it then dials its list again from the first lead.") +
+            " Stop closes it as finished." }));
+    }
+    stateBanner.classList.toggle("hidden", !view.state_error);
+    if (view.state_error) {
+      stateBanner.replaceChildren(h("strong", { text: "Not saved." }),
+        h("span", { text: view.state_error + ". This campaign's last change may be lost if the console restarts." }));
     }
 
     if (s) {
@@ -678,6 +700,7 @@ async function boot() {
     const session = await api("GET", "/api/session");
     csrf = session.csrf;
     demo = session.demo;
+    kept = session.kept;
   } catch (_) {
     return;
   }
