@@ -529,6 +529,7 @@ pub fn run_live_with(
         tokio::pin!(deadline);
         let mut stop = stop;
         let mut stopping = false;
+        let mut stopped_at_once = false;
         let mut deadline_reached = false;
         let finished = loop {
             let request = tokio::select! {
@@ -565,6 +566,7 @@ pub fn run_live_with(
                 },
             };
             if stopping || request == StopRequest::Now {
+                stopped_at_once = true;
                 break None;
             }
             stopping = true;
@@ -576,15 +578,18 @@ pub fn run_live_with(
             }
         };
         receiver.handle.stop(true).await;
-        Ok::<_, RuntimeError>((finished, stopping, deadline_reached))
+        Ok::<_, RuntimeError>((finished, stopping, stopped_at_once, deadline_reached))
     });
     drop(system);
-    let (finished, stopped_by_admin, deadline_reached) = result?;
+    let (finished, stopped_by_admin, stopped_at_once, deadline_reached) = result?;
     let mut sink = trace.borrow_mut();
     sink.finish().map_err(RuntimeError::Trace)?;
     Ok(LiveRun {
         status: match (finished.is_some(), stopped_by_admin) {
             _ if deadline_reached => crate::live::LiveStatus::DeadlineReached,
+            // A stop at once (a second Ctrl-C, or an admin's "stop now" without a graceful stop
+            // first) is an abort, not a deadline.
+            _ if stopped_at_once => crate::live::LiveStatus::Aborted,
             (true, false) => crate::live::LiveStatus::Completed,
             (true, true) => crate::live::LiveStatus::Stopped,
             (false, true) => crate::live::LiveStatus::Aborted,

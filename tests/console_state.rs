@@ -180,6 +180,10 @@ fn kept_campaigns_come_back_after_a_restart_and_ids_are_never_reused() {
     control(&client, ended_id, "stop?now=true");
     let ended = wait_for_phase(&client, ended_id, "finished", Duration::from_secs(15));
     assert!(attempts(&ended["status"]) >= 2, "{ended}");
+    assert_eq!(
+        ended["outcome"], "aborted",
+        "a stop at once is an abort: {ended}"
+    );
     // One still running when the console shuts down.
     let running_id = id_of(&create(
         &client,

@@ -151,8 +151,8 @@ fn first_run_left_in_flight(
     };
     let (run, _records) = run_with(campaign, hooks);
     watcher.join().unwrap();
-    // Stopped at once: the campaign never finished.
-    assert_ne!(run.status, LiveStatus::Completed);
+    // Stopped at once: the campaign never finished, and says it was aborted.
+    assert_eq!(run.status, LiveStatus::Aborted);
     assert!(run.engine.is_none());
     assert_eq!(
         run.restart.as_ref().map(|r| &r.active_calls),

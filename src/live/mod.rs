@@ -22,7 +22,8 @@ pub enum LiveStatus {
     DeadlineReached,
     /// Stopped by Ctrl-C: no new dials were placed, and every call in progress was reconciled.
     Stopped,
-    /// Stopped by a second Ctrl-C before the calls in progress had ended.
+    /// Stopped at once (a second Ctrl-C, or an admin's "stop now") before the calls in progress
+    /// had ended; they stay open in a store, for the next run's restart reconciliation.
     Aborted,
 }
 
