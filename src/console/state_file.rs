@@ -546,7 +546,7 @@ fn lock_for_one_console(path: &Path, shown: &str) -> Result<std::fs::File, State
         source,
     };
     let file = std::fs::File::open(path).map_err(lock_error)?;
-    let started = std::time::Instant::now();
+    let started = crate::clock::monotonic_now();
     loop {
         match file.try_lock() {
             Ok(()) => return Ok(file),
