@@ -23,6 +23,18 @@ fn number(text: &str) -> PhoneNumber {
     PhoneNumber(text.into())
 }
 
+/// Attempts 1 to 3 of leads 0 to 2, started at time zero.
+fn three_started() -> Vec<AttemptStarted> {
+    (0..3)
+        .map(|index| AttemptStarted {
+            attempt: AttemptId(index + 1),
+            lead: LeadId(index),
+            callee: number(&format!("+1201555010{}", index + 1)),
+            at: SimTime::ZERO,
+        })
+        .collect()
+}
+
 fn lead(phone: &str, zone: Option<&str>, priority: i32, field: Option<(&str, &str)>) -> NewLead {
     let mut fields = serde_json::Map::new();
     if let Some((key, value)) = field {
@@ -296,14 +308,7 @@ fn attempts_in_flight_at_a_crash_are_reconciled_never_redialed_blindly() {
             Durability::Normal,
         )
         .unwrap();
-        let started: Vec<_> = (0..3)
-            .map(|index| AttemptStarted {
-                attempt: AttemptId(index + 1),
-                lead: LeadId(index),
-                callee: number(&format!("+1201555010{}", index + 1)),
-                at: SimTime::ZERO,
-            })
-            .collect();
+        let started = three_started();
         journal.attempts_started(&started).unwrap();
         // The process dies here: no outcome is ever written.
     }
@@ -370,14 +375,7 @@ fn three_in_flight_two_named(
     )
     .unwrap();
     assert!(journal.keeps_switch_calls());
-    let started: Vec<_> = (0..3)
-        .map(|index| AttemptStarted {
-            attempt: AttemptId(index + 1),
-            lead: LeadId(index),
-            callee: number(&format!("+1201555010{}", index + 1)),
-            at: SimTime::ZERO,
-        })
-        .collect();
+    let started = three_started();
     journal.attempts_started(&started).unwrap();
     let call = |id: &str, tag: &str| CallRef {
         id: id.into(),

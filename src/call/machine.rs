@@ -179,6 +179,35 @@ pub struct AttemptRecord {
 }
 
 impl AttemptRecord {
+    /// An attempt ended `unknown` by the campaign, not by its call: nothing was heard of it
+    /// after `dialed_at` (its actor died, or it belongs to an earlier run), so `reason` is all
+    /// there is to say.
+    pub fn unknown(
+        attempt: AttemptId,
+        lead: LeadId,
+        callee: PhoneNumber,
+        dialed_at: SimTime,
+        ended_at: SimTime,
+        reason: &str,
+    ) -> AttemptRecord {
+        AttemptRecord {
+            attempt,
+            lead,
+            callee,
+            outcome: Outcome::Unknown,
+            dialed_at,
+            answered_at: None,
+            queued_at: None,
+            agent_at: None,
+            ended_at,
+            talk: SimDuration::ZERO,
+            switch_call: None,
+            tracking_id: None,
+            reason: Some(reason.into()),
+            reason_code: None,
+        }
+    }
+
     /// From answer until an agent answered; `None` if no agent answered.
     pub fn wait_for_agent(&self) -> Option<SimDuration> {
         Some(self.agent_at? - self.answered_at?)

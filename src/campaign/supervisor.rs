@@ -681,22 +681,14 @@ impl CampaignSupervisor {
             at: now,
             anomalies: smallvec::smallvec![Anomaly::WatchdogExpired],
             watchdog_at: None,
-            record: Some(Box::new(AttemptRecord {
+            record: Some(Box::new(AttemptRecord::unknown(
                 attempt,
-                lead: call.lead,
-                callee: call.callee.clone(),
-                outcome: Outcome::Unknown,
-                dialed_at: call.dialed_at,
-                answered_at: None,
-                queued_at: None,
-                agent_at: None,
-                ended_at: now,
-                talk: SimDuration::ZERO,
-                switch_call: None,
-                tracking_id: None,
-                reason: Some("call actor stopped without an outcome".into()),
-                reason_code: None,
-            })),
+                call.lead,
+                call.callee.clone(),
+                call.dialed_at,
+                now,
+                "call actor stopped without an outcome",
+            ))),
         };
         self.pending_lost.push(update);
     }
@@ -915,8 +907,7 @@ impl CampaignSupervisor {
             self.next_attempt -= 1;
         }
         self.journal_error.get_or_insert_with(|| error.to_string());
-        self.dialing_closed = true;
-        self.pacer.do_send(Mail::new(PacingControl::Stop));
+        self.close_dialing();
     }
 
     /// Journals the leads the rules set aside while looking for leads to dial.
@@ -1010,7 +1001,9 @@ impl CampaignSupervisor {
         }
     }
 
-    /// Once a run: no more dials. Out of line, since every call update checks whether it is due.
+    /// No more dials: pacing is told to stop. Every way a run stops dialing comes here (out of
+    /// attempts or past the window, an admin's stop, the journal failing, the end); out of
+    /// line, since every call update checks whether it is due.
     #[cold]
     #[inline(never)]
     fn close_dialing(&mut self) {
@@ -1039,8 +1032,7 @@ impl CampaignSupervisor {
             self.paused += now - since;
         }
         if !self.dialing_closed {
-            self.dialing_closed = true;
-            self.pacer.do_send(Mail::new(PacingControl::Stop));
+            self.close_dialing();
         }
         for timer in [
             self.wrap_up_timer.take(),
@@ -1566,23 +1558,15 @@ impl CampaignSupervisor {
             fate = ?fate,
             "an attempt of an earlier run left the switch: ended as unknown"
         );
-        let record = AttemptRecord {
+        let record = AttemptRecord::unknown(
             attempt,
             // No lead of this run: the journal then touches no lead.
-            lead: lead.unwrap_or(LeadId(u64::MAX)),
+            lead.unwrap_or(LeadId(u64::MAX)),
             callee,
-            outcome,
-            dialed_at: SimTime::ZERO,
-            answered_at: None,
-            queued_at: None,
-            agent_at: None,
-            ended_at: now,
-            talk: SimDuration::ZERO,
-            switch_call: None,
-            tracking_id: None,
-            reason: Some(RECOVERED_GONE.into()),
-            reason_code: None,
-        };
+            SimTime::ZERO,
+            now,
+            RECOVERED_GONE,
+        );
         self.journal.attempt_ended(&record, fate, lead_attempts);
         self.reconcile_tally.recovered_settled += 1;
     }
@@ -1782,8 +1766,7 @@ impl Handler<Mail<CampaignControl>> for CampaignSupervisor {
         match mail.body {
             CampaignControl::StopDialing => {
                 if !self.dialing_closed {
-                    self.dialing_closed = true;
-                    self.pacer.do_send(Mail::new(PacingControl::Stop));
+                    self.close_dialing();
                 }
                 self.send_numbers();
                 self.finish_if_done();
