@@ -23,9 +23,16 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             let error = anyhow::Error::new(error);
-            eprintln!("error: {error}");
+            // Most messages already end with their cause's text: a cause is shown only when it
+            // adds something.
+            let mut shown = error.to_string();
+            eprintln!("error: {shown}");
             for cause in error.chain().skip(1) {
-                eprintln!("  caused by: {cause}");
+                let text = cause.to_string();
+                if !shown.contains(&text) {
+                    eprintln!("  caused by: {text}");
+                    shown.push_str(&text);
+                }
             }
             let code = error
                 .downcast_ref::<dialer::cli::CliError>()

@@ -196,7 +196,10 @@ fn a_bad_override_exits_2_and_names_it() {
 fn a_missing_file_exits_2() {
     let output = dialer(&["simulate", "scenarios/does-not-exist.toml"]);
     assert_eq!(output.status.code(), Some(2));
-    assert!(stderr(&output).contains("does-not-exist.toml"));
+    let err = stderr(&output);
+    assert!(err.contains("does-not-exist.toml"), "{err}");
+    // The system's reason is given once, not again as a "caused by" line.
+    assert_eq!(err.matches("No such file or directory").count(), 1, "{err}");
     assert!(stdout(&output).is_empty());
 }
 
