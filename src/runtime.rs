@@ -237,6 +237,8 @@ pub fn simulate_campaign(
 /// A finished live run.
 pub struct LiveRun {
     pub status: crate::live::LiveStatus,
+    /// What the engine observed: at the end, the deadline or a stop at once (calls still up
+    /// counted as such). `None` only if the engine did not report within 5 s of being asked.
     pub engine: Option<crate::campaign::supervisor::EngineReport>,
     pub webhook: crate::portaswitch::webhook::WebhookCounts,
     pub switch: crate::portaswitch::backend::BackendCounts,
@@ -538,14 +540,7 @@ pub fn run_live_with(
                 () = &mut deadline => {
                     // Nothing is lost at the deadline: the campaign reports what it knows.
                     deadline_reached = true;
-                    let Some(supervisor) = &supervisor else { break None };
-                    supervisor.do_send(crate::mail::Mail::new(
-                        crate::campaign::supervisor::CampaignControl::ReportNow,
-                    ));
-                    break tokio::time::timeout(std::time::Duration::from_secs(5), &mut done_rx)
-                        .await
-                        .ok()
-                        .and_then(Result::ok);
+                    break report_now(supervisor.as_ref(), &mut done_rx).await;
                 }
                 signal = actix_rt::signal::ctrl_c(), if ctrl_c => match signal {
                     Ok(()) if !stopping => StopRequest::Graceful,
@@ -566,8 +561,11 @@ pub fn run_live_with(
                 },
             };
             if stopping || request == StopRequest::Now {
+                // Stopped at once: the campaign reports what it knows, as at the deadline.
+                // `ReportNow` ends no attempt: calls still up stay open in a store, for the next
+                // run's restart reconciliation.
                 stopped_at_once = true;
-                break None;
+                break report_now(supervisor.as_ref(), &mut done_rx).await;
             }
             stopping = true;
             tracing::warn!("stopping: no new dials; waiting for the calls in progress (stop again to end at once)");
@@ -603,6 +601,25 @@ pub fn run_live_with(
         trace_records: sink.records(),
         restart,
     })
+}
+
+/// Asks a live campaign to report now ([`CampaignControl::ReportNow`]: at its deadline or an
+/// admin's stop at once) and waits up to 5 s for the report. `None` without a supervisor, or if
+/// no report came in time.
+///
+/// [`CampaignControl::ReportNow`]: crate::campaign::supervisor::CampaignControl::ReportNow
+async fn report_now(
+    supervisor: Option<&ActorRef<CampaignSupervisor>>,
+    done: &mut oneshot::Receiver<crate::campaign::supervisor::CampaignFinished>,
+) -> Option<crate::campaign::supervisor::CampaignFinished> {
+    let supervisor = supervisor?;
+    supervisor.do_send(crate::mail::Mail::new(
+        crate::campaign::supervisor::CampaignControl::ReportNow,
+    ));
+    tokio::time::timeout(std::time::Duration::from_secs(5), done)
+        .await
+        .ok()
+        .and_then(Result::ok)
 }
 
 /// Asks the switch for its active calls at the restart of a stored campaign, through the

@@ -184,6 +184,13 @@ fn kept_campaigns_come_back_after_a_restart_and_ids_are_never_reused() {
         ended["outcome"], "aborted",
         "a stop at once is an abort: {ended}"
     );
+    // An aborted run's report has the engine's counts: those of its last numbers.
+    assert!(ended["report"]["attempts"].as_u64() >= Some(2), "{ended}");
+    assert_eq!(
+        ended["report"]["attempts"], ended["status"]["attempts"],
+        "{ended}"
+    );
+    assert_eq!(ended["status"]["finished"], true, "{ended}");
     // One still running when the console shuts down.
     let running_id = id_of(&create(
         &client,

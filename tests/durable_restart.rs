@@ -153,7 +153,30 @@ fn first_run_left_in_flight(
     watcher.join().unwrap();
     // Stopped at once: the campaign never finished, and says it was aborted.
     assert_eq!(run.status, LiveStatus::Aborted);
-    assert!(run.engine.is_none());
+    // It still reports what it saw: both leads dialed, both calls up, no outcome yet.
+    let engine = run
+        .engine
+        .as_ref()
+        .expect("a stop at once still reports the engine's counts");
+    assert_eq!(engine.tally.attempts, LEADS.len() as u64);
+    assert!(engine.tally.answered <= engine.tally.attempts);
+    assert_eq!(
+        engine.outcomes.iter().sum::<u64>(),
+        0,
+        "no attempt ended: {:?}",
+        engine.outcomes
+    );
+    assert_eq!(
+        (engine.leads.dialed, engine.leads.dialing, engine.leads.done),
+        (LEADS.len() as u64, LEADS.len() as u64, 0),
+        "{:?}",
+        engine.leads
+    );
+    assert_eq!(
+        attempts(db).len(),
+        LEADS.len(),
+        "the report counts what was dialed"
+    );
     assert_eq!(
         run.restart.as_ref().map(|r| &r.active_calls),
         Some(&RestartList::NotNeeded),

@@ -289,8 +289,10 @@ pub enum CampaignControl {
     Resume,
     /// Pace with this strategy from now on.
     SetPacing(Strategy),
-    /// The run is ending now (a live run's deadline): stop dialing and report what is known,
-    /// calls still up included as such (their leads count as dialing).
+    /// The run is ending now (a live run's deadline, or an admin's stop at once): stop dialing
+    /// and report what is known, calls still up included as such (their leads count as
+    /// dialing). Nothing is ended or journaled as ended: the journal is flushed and attempts
+    /// still up stay open in a store, for the next run's restart reconciliation.
     ReportNow,
 }
 
