@@ -8,24 +8,39 @@
 //! - with the active-call list available, a second run finds both calls on the list: they are
 //!   not marked `unknown` at the start, their leads are not dialed while the calls are up, and
 //!   each attempt ends as `unknown` once the list no longer carries its call; its lead then
-//!   follows the redial rule for unknown outcomes (here: one more attempt);
+//!   follows the redial rule for unknown outcomes (here: one more attempt). Meanwhile the agents
+//!   talking on them count as busy: with fresh leads to dial at the restart (dialing held by an
+//!   admin's pause until the first list has shown both calls talking), the status shows two of
+//!   the three agents on calls, and pacing dials for the one idle agent, not for all three;
 //! - with the list failing (an injected fault), the second run falls back to marking them
 //!   `unknown` at once (never redialed blindly), and says so in its report.
 
 use crate::live::{SharedBuffer, assert_one_outcome_each, campaign_text, load};
 use crate::live_processes::free_port;
+use dialer::campaign::feed::{AgentsView, CampaignStatus};
+use dialer::campaign::supervisor::{CampaignControl, ask_status};
 use dialer::fake_switch::{FakeConfig, FakeSwitchThread, Faults};
 use dialer::journal::recovery::{RECOVERED_GONE, UnknownBecause};
 use dialer::live::{LiveStatus, RestartList};
-use dialer::runtime::{self, LiveHooks, LiveRun, StopRequest};
+use dialer::mail::Mail;
+use dialer::runtime::{self, LiveEngine, LiveHooks, LiveRun, StopRequest};
 use dialer::scenario::Scenario;
 use dialer::store::{NewLead, Store};
 use dialer::trace::TraceSink;
 use serde_json::Value;
+use std::cell::RefCell;
 use std::path::Path;
+use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 const LEADS: [&str; 2] = ["+12015550101", "+12015550102"];
+/// Leads imported after the first run: dialable at once when the second run starts.
+const FRESH_LEADS: [&str; 4] = [
+    "+12015550103",
+    "+12015550104",
+    "+12015550105",
+    "+12015550106",
+];
 /// How long each call talks, in real time.
 const TALK: Duration = Duration::from_secs(2);
 
@@ -68,10 +83,15 @@ fn fake_switch() -> FakeSwitchThread {
 
 /// A store with the campaign `restart` and its two leads.
 fn store_with_leads(db: &Path) {
+    add_leads(db, &LEADS);
+}
+
+/// Imports these leads into the campaign `restart` (created if need be).
+fn add_leads(db: &Path, phones: &[&str]) {
     let mut store = Store::open(db).unwrap();
     let now = jiff::Timestamp::now();
     let campaign = store.campaign("restart", now).unwrap();
-    let leads: Vec<NewLead> = LEADS
+    let leads: Vec<NewLead> = phones
         .iter()
         .map(|phone| NewLead {
             phone: dialer::domain::PhoneNumber((*phone).into()),
@@ -247,10 +267,15 @@ fn calls_still_on_the_switch_at_a_restart_are_watched_until_they_end_then_redial
         LEADS.len(),
         "both calls are still up"
     );
+    let recovered: Vec<u64> = attempts(&db).iter().map(|row| row.attempt as u64).collect();
+    assert_eq!(recovered.len(), LEADS.len());
+    add_leads(&db, &FRESH_LEADS);
 
     let restarted = Instant::now();
-    let (run, records) = run_with(&campaign, LiveHooks::default());
+    let (hooks, probe) = paused_until_the_first_list();
+    let (run, records) = run_with(&campaign, hooks);
     assert_eq!(run.status, LiveStatus::Completed);
+    status_counted_the_recovered_calls(probe.borrow().as_ref());
     // The list had both calls: nothing was marked unknown at the start.
     let restart = run
         .restart
@@ -283,16 +308,18 @@ fn calls_still_on_the_switch_at_a_restart_are_watched_until_they_end_then_redial
         engine.anomalies[dialer::call::machine::Anomaly::UnknownCall.index()],
         0
     );
-    // This run dialed each lead once more (after its recovered attempt ended), and traced only
-    // its own attempts.
-    assert_eq!(engine.tally.attempts, 2);
-    assert_eq!(assert_one_outcome_each(&records), 2);
+    // This run dialed each lead once more (after its recovered attempt ended) and each fresh
+    // lead once, and traced only its own attempts.
+    let dialed = LEADS.len() + FRESH_LEADS.len();
+    assert_eq!(engine.tally.attempts, dialed as u64);
+    assert_eq!(assert_one_outcome_each(&records), dialed);
+    agents_on_recovered_calls_were_not_dialed_into(&records, &recovered);
 
     let rows = attempts(&db);
     assert_eq!(
         rows.len(),
-        4,
-        "one recovered attempt and one redial per lead"
+        2 * LEADS.len() + FRESH_LEADS.len(),
+        "one recovered attempt and one redial per lead, one attempt per fresh lead"
     );
     for phone in LEADS {
         let of_lead: Vec<&AttemptRow> = rows.iter().filter(|row| row.phone == phone).collect();
@@ -316,15 +343,159 @@ fn calls_still_on_the_switch_at_a_restart_are_watched_until_they_end_then_redial
         );
         assert_eq!(redial.outcome.as_deref(), Some("completed"));
     }
+    for phone in FRESH_LEADS {
+        let of_lead: Vec<&AttemptRow> = rows.iter().filter(|row| row.phone == phone).collect();
+        let [only] = of_lead.as_slice() else {
+            panic!("{phone}: {} attempts", of_lead.len());
+        };
+        assert_eq!(only.outcome.as_deref(), Some("completed"), "{phone}");
+    }
     let store = Store::open(&db).unwrap();
     let id = store.find_campaign("restart").unwrap().unwrap();
     assert!(store.open_attempts(id).unwrap().is_empty());
     let leads = store.lead_counts(id).unwrap();
-    assert_eq!(leads.get("done").copied(), Some(2), "{leads:?}");
+    assert_eq!(leads.get("done").copied(), Some(dialed as u64), "{leads:?}");
     assert_eq!(fake.state.live_calls(), 0);
     eprintln!(
         "restart with the list: calls {call_ids:?} watched; second run {:?}",
         restarted.elapsed()
+    );
+}
+
+/// Hooks that hold the run's dialing (an admin's pause, sent before the engine's first turn)
+/// until the campaign has applied its first active-call list, then resume it; the campaign's
+/// status at that moment goes to the returned slot.
+fn paused_until_the_first_list() -> (LiveHooks, Rc<RefCell<Option<CampaignStatus>>>) {
+    let probe = Rc::new(RefCell::new(None));
+    let slot = probe.clone();
+    let on_engine = move |engine: LiveEngine| {
+        let supervisor = engine.supervisor;
+        supervisor.do_send(Mail::new(CampaignControl::Pause));
+        actix::spawn(async move {
+            let began = Instant::now();
+            while began.elapsed() < Duration::from_secs(10) {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                let Some(reply) = ask_status(&supervisor, false).await else {
+                    break;
+                };
+                if reply.status.reconcile.lists > 0 {
+                    *slot.borrow_mut() = Some(reply.status);
+                    break;
+                }
+            }
+            supervisor.do_send(Mail::new(CampaignControl::Resume));
+        });
+    };
+    let hooks = LiveHooks {
+        on_engine: Some(Box::new(on_engine)),
+        ..LiveHooks::default()
+    };
+    (hooks, probe)
+}
+
+/// The status while dialing was held, once the first list had shown the recovered calls
+/// talking: both agents on them are on calls (this run has no call up yet), one is idle.
+fn status_counted_the_recovered_calls(status: Option<&CampaignStatus>) {
+    let status = status.expect("the campaign applied an active-call list within 10 s");
+    assert!(status.admin_paused);
+    assert_eq!(status.calls.total(), 0, "{status:?}");
+    assert_eq!(
+        (
+            status.reconcile.recovered,
+            status.reconcile.recovered_settled
+        ),
+        (2, 0),
+        "{status:?}"
+    );
+    assert_eq!(
+        status.agents,
+        AgentsView {
+            logged_in: 3,
+            on_calls: 2,
+            wrap_up: 0,
+            idle: 1
+        },
+        "{status:?}"
+    );
+    assert_eq!(
+        (status.dials_in_flight, status.queued),
+        (0, 0),
+        "{status:?}"
+    );
+    assert!((status.occupancy - 2.0 / 3.0).abs() < 1e-9, "{status:?}");
+}
+
+/// Checks the second run's pacing against the recovered calls (`recovered`: their attempt
+/// numbers): agents talking on them are never taken for idle.
+/// - The first decision (once dialing resumes, after the first list showed both recovered calls
+///   connected) counts both as agents on calls and dials for the one idle agent of three:
+///   `ceil(1.5 x 1) = 2` dials, where taking all three agents for idle would dial all four fresh
+///   leads.
+/// - Every decision taken while the latest list shows some recovered calls connected (talking)
+///   leaves at most the agents they do not hold idle.
+fn agents_on_recovered_calls_were_not_dialed_into(records: &[Value], recovered: &[u64]) {
+    let count = |value: &Value| value.as_u64().expect("a count") as u32;
+    let pacing: Vec<&Value> = records
+        .iter()
+        .filter(|record| record["kind"] == "pacing" && count(&record["decision"]["dial"]) > 0)
+        .collect();
+    let first = pacing.first().expect("the second run dialed");
+    let snapshot = &first["snapshot"];
+    assert_eq!(
+        (
+            count(&snapshot["agents_logged_in"]),
+            count(&snapshot["agents_on_calls"]),
+            count(&first["idle_agents"]),
+            count(&first["decision"]["dial"]),
+        ),
+        (3, 2, 1, 2),
+        "the first decision after the restart: {first}"
+    );
+    assert!(
+        snapshot["dialable_leads"].as_u64() >= Some(FRESH_LEADS.len() as u64),
+        "fresh leads were there to dial: {first}"
+    );
+
+    // The recovered calls the latest list before each record showed talking.
+    let mut talking_on_recovered = 0u32;
+    let mut seen_talking = false;
+    let mut decisions_while_talking = 0;
+    for record in records {
+        if record["kind"] == "active_calls" {
+            talking_on_recovered = record["calls"]
+                .as_array()
+                .expect("listed calls")
+                .iter()
+                .filter(|call| {
+                    recovered.contains(&call["attempt"].as_u64().unwrap_or(0))
+                        && matches!(
+                            call["state"].as_str(),
+                            Some("connected" | "dequeued" | "held")
+                        )
+                })
+                .count() as u32;
+            seen_talking |= talking_on_recovered > 0;
+        } else if record["kind"] == "pacing" && talking_on_recovered > 0 {
+            decisions_while_talking += 1;
+            let snapshot = &record["snapshot"];
+            let logged_in = count(&snapshot["agents_logged_in"]);
+            assert!(
+                count(&snapshot["agents_on_calls"]) >= talking_on_recovered.min(logged_in),
+                "{talking_on_recovered} agents on recovered calls not counted: {record}"
+            );
+            assert!(
+                count(&record["idle_agents"]) <= logged_in.saturating_sub(talking_on_recovered),
+                "an agent on a recovered call taken for idle: {record}"
+            );
+        }
+    }
+    assert!(
+        seen_talking,
+        "the list showed the recovered calls talking to agents"
+    );
+    assert!(
+        decisions_while_talking > 0,
+        "pacing decided while the recovered calls were talking"
     );
 }
 

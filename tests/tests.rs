@@ -32,8 +32,8 @@
 //! - `durable_live`: the SIGKILL test: `dialer run` on a stored campaign against `dialer
 //!   fake-switch`, killed at random points and restarted.
 //! - `durable_restart`: a stored live campaign stopped with calls up and started again: calls
-//!   the switch's active-call list still carries are watched until they end; without the list
-//!   they end as `unknown` at once.
+//!   the switch's active-call list still carries are watched until they end, their agents
+//!   counted busy by pacing meanwhile; without the list they end as `unknown` at once.
 //! - `console_api`: the console's API, auth and CSRF, SSE, metrics, playback, and no secret in
 //!   its logs, against its demo (an embedded fake switch).
 //! - `console_state`: `dialer serve --state FILE`: campaigns kept in SQLite across restarts (and

@@ -116,11 +116,17 @@ pub struct CampaignStatus {
     /// PortaSwitch refused the dialer's login: no calls are placed until it works again.
     pub switch_login_refused: bool,
     pub queue_guard: GuardView,
+    /// This run's calls (attempts of an earlier run still on the switch are not among them;
+    /// see `reconcile.recovered`).
     pub calls: CallsByState,
+    /// As pacing counts them: agents on calls include those on attempts of an earlier run
+    /// still on the switch.
     pub agents: AgentsView,
-    /// Dialing or ringing.
+    /// Dialing or ringing (attempts of an earlier run the switch lists so included, as pacing
+    /// counts them).
     pub dials_in_flight: u32,
-    /// Answered and waiting for an agent (suspect calls included, as pacing counts them).
+    /// Answered and waiting for an agent (suspect calls, and attempts of an earlier run the
+    /// switch lists as queued, included, as pacing counts them).
     pub queued: u32,
     pub attempts: u64,
     pub answered: u64,

@@ -32,11 +32,14 @@
 //! A stored campaign run again after a crash may start with *recovered* attempts: attempts of
 //! the earlier run that the switch still carried at the restart
 //! ([`crate::journal::recovery::RecoveredAttempt`]). They have no call actor (the switch's
-//! events for them went to the dead process) and take no part in pacing's counts; their leads
-//! stay dialing. The supervisor watches them on the active-call list like suspect calls, and
-//! ends each one as `unknown` once `vanish_after` lists in a row no longer carry it; its lead
-//! then follows the redial rule for unknown outcomes. The campaign does not finish while any is
-//! left. A simulation has none.
+//! events for them went to the dead process); their leads stay dialing. The supervisor watches
+//! them on the active-call list like suspect calls, and ends each one as `unknown` once
+//! `vanish_after` lists in a row no longer carry it; its lead then follows the redial rule for
+//! unknown outcomes. Until then each counts in pacing's numbers by the state the latest list
+//! gave it (a dial in flight, a call queued, or an agent on a call; an agent on a call while no
+//! list has said, see `CallLoad::of_recovered`), so that an agent still talking on one is not
+//! taken for idle right after the restart. The campaign does not finish while any is left. A
+//! simulation has none.
 //!
 //! Before a dial is placed, the hopper has checked the lead against the campaign's compliance
 //! rules (DNC, calling hours, attempt limits), and the attempt is written to the campaign's
@@ -78,7 +81,7 @@ use crate::pacing::actor::{
 use crate::pacing::ledger::{PacingLedger, SharedLedger};
 use crate::pacing::{PacingSnapshot, Strategy};
 use crate::stats::{AgentTime, Tally};
-use crate::switch::{ActiveCallList, SwitchCommand, SwitchNotice};
+use crate::switch::{ActiveCallList, CallStatus, SwitchCommand, SwitchNotice};
 use crate::time::{SimDuration, SimTime};
 use crate::trace::{self, SharedTrace, TraceRecord};
 use actix::{Actor, Handler, Message};
@@ -277,6 +280,79 @@ struct RecoveredCall {
     callee: PhoneNumber,
     /// Lists in a row that did not carry it.
     missing_from_lists: u32,
+    /// The state the latest list that carried it gave it: `None` until a list carries it, or
+    /// when the switch named a state outside the vocabulary. Kept while lists miss it, until
+    /// it is settled.
+    state: Option<CallStatus>,
+}
+
+/// Calls as pacing counts them: dials in flight, calls waiting in the queue, agents on calls.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct CallLoad {
+    dials_in_flight: u32,
+    calls_queued: u32,
+    agents_on_calls: u32,
+}
+
+impl CallLoad {
+    /// This run's calls, from their app states.
+    fn of_live(counts: &StateCounts) -> CallLoad {
+        CallLoad {
+            dials_in_flight: counts.get(AppState::Dialing) + counts.get(AppState::Ringing),
+            // A suspect caller may still wait in the queue: it keeps its place until the list
+            // settles it.
+            calls_queued: counts.get(AppState::Queued) + counts.get(AppState::Suspect),
+            agents_on_calls: counts.get(AppState::Offered)
+                + counts.get(AppState::Talking)
+                + counts.get(AppState::Held),
+        }
+    }
+
+    /// Recovered calls (attempts of an earlier run still on the switch), by the state the
+    /// switch's active-call list last gave each:
+    /// - trying, ringing: a dial in flight;
+    /// - queued: a call waiting in the queue;
+    /// - connected, dequeued, held, transferred: an agent on a call (connected may also be the
+    ///   callee's answer before the queue, and a transferred call may have freed its agent, but
+    ///   the list cannot tell, so each holds one);
+    /// - unknown (no list has carried it yet, or the switch named a state outside the
+    ///   vocabulary): an agent on a call too. Conservative on purpose: after a restart most calls
+    ///   still up are talking, and taking an agent busy on one for idle would over-dial right
+    ///   after the restart (abandons);
+    /// - terminated but still listed: nothing; the call is over and the list will drop it.
+    fn of_recovered(states: impl IntoIterator<Item = Option<CallStatus>>) -> CallLoad {
+        let mut load = CallLoad::default();
+        for state in states {
+            let slot = match state {
+                Some(CallStatus::Trying | CallStatus::Ringing) => &mut load.dials_in_flight,
+                Some(CallStatus::Queued) => &mut load.calls_queued,
+                Some(
+                    CallStatus::Connected
+                    | CallStatus::Dequeued
+                    | CallStatus::Held
+                    | CallStatus::Transferred,
+                )
+                | None => &mut load.agents_on_calls,
+                Some(CallStatus::Terminated) => continue,
+            };
+            *slot += 1;
+        }
+        load
+    }
+
+    /// This run's calls and the recovered ones together, as the snapshot counts them. The
+    /// agents recovered calls hold count only up to the logged-in agents this run's calls leave
+    /// free: some are counted on a guess (above), and pacing must never see more agents busy
+    /// than are logged in (idle agents saturate at zero anyway, but the adaptive dial level
+    /// counts busy agents too).
+    fn for_pacing(live: CallLoad, recovered: CallLoad, agents_logged_in: u32) -> CallLoad {
+        let free = agents_logged_in.saturating_sub(live.agents_on_calls);
+        CallLoad {
+            dials_in_flight: live.dials_in_flight + recovered.dials_in_flight,
+            calls_queued: live.calls_queued + recovered.calls_queued,
+            agents_on_calls: live.agents_on_calls + recovered.agents_on_calls.min(free),
+        }
+    }
 }
 
 /// Orders to the campaign from outside the engine (an admin at the command line or console).
@@ -461,6 +537,8 @@ pub struct CampaignSupervisor {
     detached_live: u32,
     /// Attempts of an earlier run still on the switch, in attempt order (see the module doc).
     recovered: Vec<RecoveredCall>,
+    /// What `recovered` adds to pacing's counts, kept current with it.
+    recovered_load: CallLoad,
     reconcile_tally: ReconcileTally,
     startup: Option<InFlight>,
     /// Where call changes go for the console; `None` in every simulation.
@@ -532,11 +610,13 @@ impl CampaignSupervisor {
                     lead: attempt.lead,
                     callee: attempt.callee,
                     missing_from_lists: 0,
+                    state: None,
                 })
                 .collect();
             recovered.sort_by_key(|call| call.attempt);
             recovered.dedup_by_key(|call| call.attempt);
             let recovered_count = recovered.len() as u64;
+            let recovered_load = CallLoad::of_recovered(recovered.iter().map(|call| call.state));
             let call_env = Rc::new(CallEnv {
                 clock: clock.clone(),
                 switch,
@@ -595,6 +675,7 @@ impl CampaignSupervisor {
                 list_in_flight: None,
                 detached_live: 0,
                 recovered,
+                recovered_load,
                 reconcile_tally: ReconcileTally {
                     recovered: recovered_count,
                     ..ReconcileTally::default()
@@ -709,18 +790,21 @@ impl CampaignSupervisor {
         } else {
             self.hopper.dialable_at(now).min(self.attempts_left())
         };
+        let agents_logged_in = self.agents.logged_in();
+        // Attempts of an earlier run still on the switch count as the list last showed them
+        // (see `CallLoad::of_recovered`); none in a simulation.
+        let load = CallLoad::for_pacing(
+            CallLoad::of_live(&self.counts),
+            self.recovered_load,
+            agents_logged_in,
+        );
         PacingSnapshot {
             now,
-            agents_logged_in: self.agents.logged_in(),
-            agents_on_calls: self.counts.get(AppState::Offered)
-                + self.counts.get(AppState::Talking)
-                + self.counts.get(AppState::Held),
+            agents_logged_in,
+            agents_on_calls: load.agents_on_calls,
             agents_in_wrap_up: self.wrap_up_ends.len() as u32,
-            dials_in_flight: self.counts.get(AppState::Dialing)
-                + self.counts.get(AppState::Ringing),
-            // A suspect caller may still wait in the queue: it keeps its place until the list
-            // settles it.
-            calls_queued: self.counts.get(AppState::Queued) + self.counts.get(AppState::Suspect),
+            dials_in_flight: load.dials_in_flight,
+            calls_queued: load.calls_queued,
             dialable_leads,
             dialing_open: !self.dialing_closed && !self.dialing_held(),
         }
@@ -1508,11 +1592,9 @@ impl CampaignSupervisor {
     ) {
         let mut gone = Vec::new();
         self.recovered.retain_mut(|call| {
-            if listed
-                .binary_search_by_key(&call.attempt, |entry| entry.attempt)
-                .is_ok()
-            {
+            if let Ok(index) = listed.binary_search_by_key(&call.attempt, |entry| entry.attempt) {
                 call.missing_from_lists = 0;
+                call.state = listed[index].state;
                 return true;
             }
             call.missing_from_lists += 1;
@@ -1522,7 +1604,12 @@ impl CampaignSupervisor {
             gone.push((call.attempt, call.lead, call.callee.clone()));
             false
         });
-        if gone.is_empty() {
+        // Settled calls leave the counts with `recovered`; the others count as this list
+        // shows them.
+        let load = CallLoad::of_recovered(self.recovered.iter().map(|call| call.state));
+        let load_changed = load != self.recovered_load;
+        self.recovered_load = load;
+        if gone.is_empty() && !load_changed {
             return;
         }
         let now = self.clock.now();
@@ -1828,5 +1915,155 @@ impl Handler<StatusQuery> for CampaignSupervisor {
             status: self.status(),
             calls: query.with_calls.then(|| self.live_calls()),
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn live(states: &[AppState]) -> CallLoad {
+        let mut counts = StateCounts::default();
+        for state in states {
+            counts.add(*state);
+        }
+        CallLoad::of_live(&counts)
+    }
+
+    fn load(dials_in_flight: u32, calls_queued: u32, agents_on_calls: u32) -> CallLoad {
+        CallLoad {
+            dials_in_flight,
+            calls_queued,
+            agents_on_calls,
+        }
+    }
+
+    #[test]
+    fn each_listed_state_of_a_recovered_call_counts_where_pacing_expects_it() {
+        use CallStatus::*;
+        let one = |state| CallLoad::of_recovered([state]);
+        assert_eq!(one(Some(Trying)), load(1, 0, 0));
+        assert_eq!(one(Some(Ringing)), load(1, 0, 0));
+        assert_eq!(one(Some(Queued)), load(0, 1, 0));
+        for holds_agent in [Connected, Dequeued, Held, Transferred] {
+            assert_eq!(one(Some(holds_agent)), load(0, 0, 1), "{holds_agent:?}");
+        }
+        // Not listed yet, or a state outside the vocabulary: assumed talking to an agent.
+        assert_eq!(one(None), load(0, 0, 1));
+        // Over, though still listed.
+        assert_eq!(one(Some(Terminated)), CallLoad::default());
+        assert_eq!(
+            CallLoad::of_recovered([None, Some(Ringing), Some(Connected), Some(Terminated)]),
+            load(1, 0, 2)
+        );
+    }
+
+    #[test]
+    fn an_agent_talking_on_a_recovered_call_is_not_idle() {
+        // Three agents logged in, two still talking on calls of the earlier run, none of this
+        // run's calls up yet: one agent is idle, not three.
+        let recovered = CallLoad::of_recovered([Some(CallStatus::Connected), None]);
+        let counted = CallLoad::for_pacing(CallLoad::default(), recovered, 3);
+        let snapshot = PacingSnapshot {
+            now: SimTime::ZERO,
+            agents_logged_in: 3,
+            agents_on_calls: counted.agents_on_calls,
+            agents_in_wrap_up: 0,
+            dials_in_flight: counted.dials_in_flight,
+            calls_queued: counted.calls_queued,
+            dialable_leads: 10,
+            dialing_open: true,
+        };
+        assert_eq!(snapshot.idle_agents(), 1);
+        // With this run's calls too: one talking, one ringing, one queued.
+        let this_run = live(&[AppState::Talking, AppState::Ringing, AppState::Queued]);
+        assert_eq!(this_run, load(1, 1, 1));
+        assert_eq!(CallLoad::for_pacing(this_run, recovered, 3), load(1, 1, 3));
+        // Never more agents busy than logged in: the guessed ones give way.
+        assert_eq!(CallLoad::for_pacing(this_run, recovered, 2), load(1, 1, 2));
+        assert_eq!(CallLoad::for_pacing(this_run, recovered, 0), load(1, 1, 1));
+    }
+
+    fn any_listed_state() -> impl proptest::strategy::Strategy<Value = Option<CallStatus>> {
+        prop::option::of(prop::sample::select(CallStatus::ALL.to_vec()))
+    }
+
+    fn any_app_state() -> impl proptest::strategy::Strategy<Value = AppState> {
+        prop::sample::select(vec![
+            AppState::Dialing,
+            AppState::Ringing,
+            AppState::Answered,
+            AppState::Queued,
+            AppState::Offered,
+            AppState::Talking,
+            AppState::Held,
+            AppState::Transferred,
+            AppState::Suspect,
+            AppState::Ended(Outcome::Completed),
+        ])
+    }
+
+    proptest! {
+        #[test]
+        fn every_recovered_call_not_terminated_counts_once(
+            states in prop::collection::vec(any_listed_state(), 0..40),
+        ) {
+            let counted = CallLoad::of_recovered(states.iter().copied());
+            let up = states
+                .iter()
+                .filter(|state| **state != Some(CallStatus::Terminated))
+                .count() as u32;
+            prop_assert_eq!(
+                counted.dials_in_flight + counted.calls_queued + counted.agents_on_calls,
+                up
+            );
+            let unknown = states.iter().filter(|state| state.is_none()).count() as u32;
+            prop_assert!(counted.agents_on_calls >= unknown);
+        }
+
+        #[test]
+        fn recovered_calls_add_to_this_runs_counts_without_passing_the_agents_logged_in(
+            this_run in prop::collection::vec(any_app_state(), 0..40),
+            states in prop::collection::vec(any_listed_state(), 0..40),
+            logged_in in 0u32..40,
+            wrap_up in 0u32..10,
+        ) {
+            let live = live(&this_run);
+            let recovered = CallLoad::of_recovered(states.iter().copied());
+            let counted = CallLoad::for_pacing(live, recovered, logged_in);
+            // No recovered call: this run's counts, unchanged (simulations).
+            prop_assert_eq!(CallLoad::for_pacing(live, CallLoad::default(), logged_in), live);
+            prop_assert_eq!(counted.dials_in_flight, live.dials_in_flight + recovered.dials_in_flight);
+            prop_assert_eq!(counted.calls_queued, live.calls_queued + recovered.calls_queued);
+            // Recovered calls only ever add busy agents, all of them while there are agents
+            // for them, and never more than are logged in.
+            prop_assert!(counted.agents_on_calls >= live.agents_on_calls);
+            prop_assert!(counted.agents_on_calls <= logged_in.max(live.agents_on_calls));
+            if live.agents_on_calls + recovered.agents_on_calls <= logged_in {
+                prop_assert_eq!(
+                    counted.agents_on_calls,
+                    live.agents_on_calls + recovered.agents_on_calls
+                );
+            }
+            let snapshot = |agents_on_calls| PacingSnapshot {
+                now: SimTime::ZERO,
+                agents_logged_in: logged_in,
+                agents_on_calls,
+                agents_in_wrap_up: wrap_up,
+                dials_in_flight: counted.dials_in_flight,
+                calls_queued: counted.calls_queued,
+                dialable_leads: 0,
+                dialing_open: true,
+            };
+            let idle = snapshot(counted.agents_on_calls).idle_agents();
+            prop_assert!(idle <= snapshot(live.agents_on_calls).idle_agents());
+            prop_assert_eq!(
+                idle,
+                logged_in
+                    .saturating_sub(counted.agents_on_calls)
+                    .saturating_sub(wrap_up)
+            );
+        }
     }
 }
