@@ -792,12 +792,14 @@ impl CampaignSupervisor {
         };
         let agents_logged_in = self.agents.logged_in();
         // Attempts of an earlier run still on the switch count as the list last showed them
-        // (see `CallLoad::of_recovered`); none in a simulation.
-        let load = CallLoad::for_pacing(
-            CallLoad::of_live(&self.counts),
-            self.recovered_load,
-            agents_logged_in,
-        );
+        // (see `CallLoad::of_recovered`); none in a simulation, which skips the sum (the
+        // snapshot is on the simulator's hot path).
+        let live = CallLoad::of_live(&self.counts);
+        let load = if self.recovered.is_empty() {
+            live
+        } else {
+            CallLoad::for_pacing(live, self.recovered_load, agents_logged_in)
+        };
         PacingSnapshot {
             now,
             agents_logged_in,
