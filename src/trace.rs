@@ -89,6 +89,11 @@ pub enum TraceRecord<'a> {
     LoginRefused { site: &'a str, reason: &'a str },
     /// The login works again: dialing resumes.
     LoginRestored { site: &'a str },
+    /// A callback for an attempt of an earlier run, still on the switch at the restart.
+    RecoveredCall {
+        attempt: AttemptId,
+        state: crate::switch::CallStatus,
+    },
     /// The simulated switch injected a fault (`[faults]`): what, to which attempt, and the
     /// state of the callback concerned, if any.
     Fault {
@@ -346,6 +351,11 @@ fn canonical_words(seq: u64, at: SimTime, record: &TraceRecord<'_>, out: &mut Wo
             put_tag(out, 22);
             put_str(out, site);
         }
+        TraceRecord::RecoveredCall { attempt, state } => {
+            put_tag(out, 23);
+            put_u64(out, attempt.0);
+            put_tag(out, *state as u8);
+        }
         TraceRecord::Fault {
             attempt,
             fault,
@@ -534,6 +544,13 @@ pub fn record_notice(trace: &SharedTrace, at: SimTime, notice: &SwitchNotice) {
         SwitchNotice::LoginRestored { site } => {
             sink.record(at, &TraceRecord::LoginRestored { site })
         }
+        SwitchNotice::RecoveredCallState { attempt, state } => sink.record(
+            at,
+            &TraceRecord::RecoveredCall {
+                attempt: *attempt,
+                state: *state,
+            },
+        ),
     }
 }
 

@@ -29,6 +29,7 @@ use dialer::store::{NewLead, Store};
 use dialer::trace::TraceSink;
 use serde_json::Value;
 use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
@@ -431,8 +432,9 @@ fn status_counted_the_recovered_calls(status: Option<&CampaignStatus>) {
 ///   connected) counts both as agents on calls and dials for the one idle agent of three:
 ///   `ceil(1.5 x 1) = 2` dials, where taking all three agents for idle would dial all four fresh
 ///   leads.
-/// - Every decision taken while the latest list shows some recovered calls connected (talking)
-///   leaves at most the agents they do not hold idle.
+/// - Every decision taken while some recovered calls are talking, by the latest list or a newer
+///   callback of theirs, leaves at most the agents they do not hold idle; and each recovered
+///   call's "terminated" callback reached the campaign (`recovered_call` records).
 fn agents_on_recovered_calls_were_not_dialed_into(records: &[Value], recovered: &[u64]) {
     let count = |value: &Value| value.as_u64().expect("a count") as u32;
     let pacing: Vec<&Value> = records
@@ -456,26 +458,45 @@ fn agents_on_recovered_calls_were_not_dialed_into(records: &[Value], recovered: 
         "fresh leads were there to dial: {first}"
     );
 
-    // The recovered calls the latest list before each record showed talking.
-    let mut talking_on_recovered = 0u32;
+    // Where each recovered call stands before each record, as the campaign keeps it: the
+    // latest list that carried it, or a newer callback for it (a "terminated" after queued,
+    // dequeued or before any list may be the release note's limitation and changes nothing).
+    let mut standing: BTreeMap<u64, String> = BTreeMap::new();
+    let mut terminated_by_callback = BTreeSet::new();
     let mut seen_talking = false;
     let mut decisions_while_talking = 0;
     for record in records {
         if record["kind"] == "active_calls" {
-            talking_on_recovered = record["calls"]
-                .as_array()
-                .expect("listed calls")
-                .iter()
-                .filter(|call| {
-                    recovered.contains(&call["attempt"].as_u64().unwrap_or(0))
-                        && matches!(
-                            call["state"].as_str(),
-                            Some("connected" | "dequeued" | "held")
-                        )
-                })
-                .count() as u32;
-            seen_talking |= talking_on_recovered > 0;
-        } else if record["kind"] == "pacing" && talking_on_recovered > 0 {
+            // Every list covers the recovered calls: one it does not carry is taken as gone
+            // here (the campaign waits for `vanish_after` lists, so it counts at least these).
+            standing.clear();
+            for call in record["calls"].as_array().expect("listed calls") {
+                let attempt = call["attempt"].as_u64().unwrap_or(0);
+                if recovered.contains(&attempt) {
+                    let state = call["state"].as_str().unwrap_or("unknown").to_string();
+                    standing.insert(attempt, state);
+                }
+            }
+        } else if record["kind"] == "recovered_call" {
+            let attempt = record["attempt"].as_u64().expect("an attempt");
+            assert!(recovered.contains(&attempt), "{record}");
+            let state = record["state"].as_str().expect("a state");
+            let before = standing.get(&attempt).map(String::as_str);
+            let may_be_the_limitation = matches!(before, None | Some("queued" | "dequeued"));
+            if state == "terminated" {
+                terminated_by_callback.insert(attempt);
+                if may_be_the_limitation {
+                    continue;
+                }
+            }
+            standing.insert(attempt, state.to_string());
+        }
+        let talking_on_recovered = standing
+            .values()
+            .filter(|state| matches!(state.as_str(), "connected" | "dequeued" | "held"))
+            .count() as u32;
+        seen_talking |= talking_on_recovered > 0;
+        if record["kind"] == "pacing" && talking_on_recovered > 0 {
             decisions_while_talking += 1;
             let snapshot = &record["snapshot"];
             let logged_in = count(&snapshot["agents_logged_in"]);
@@ -489,6 +510,12 @@ fn agents_on_recovered_calls_were_not_dialed_into(records: &[Value], recovered: 
             );
         }
     }
+    // The recovered calls' own callbacks reached the campaign, their end included.
+    assert_eq!(
+        terminated_by_callback.len(),
+        recovered.len(),
+        "a \"terminated\" callback for each recovered call: {terminated_by_callback:?}"
+    );
     assert!(
         seen_talking,
         "the list showed the recovered calls talking to agents"

@@ -37,8 +37,8 @@
 //! `vanish_after` lists in a row no longer carry it; its lead then follows the redial rule for
 //! unknown outcomes. Until then each counts in pacing's numbers by the state the latest list
 //! gave it (a dial in flight, a call queued, or an agent on a call; an agent on a call while no
-//! list has said, see `CallLoad::of_recovered`), so that an agent still talking on one is not
-//! taken for idle right after the restart. The campaign does not finish while any is left. A
+//! list has said, see `CallLoad::of_recovered`), or a newer callback of its own (`heard_state`),
+//! so that an agent still talking on one is not taken for idle right after the restart. The campaign does not finish while any is left. A
 //! simulation has none.
 //!
 //! Before a dial is placed, the hopper has checked the lead against the campaign's compliance
@@ -352,6 +352,21 @@ impl CallLoad {
             calls_queued: live.calls_queued + recovered.calls_queued,
             agents_on_calls: live.agents_on_calls + recovered.agents_on_calls.min(free),
         }
+    }
+}
+
+/// The state a recovered call counts in after a callback reported `heard`, when it counted in
+/// `before`. A callback is newer than the last list, so it replaces the listed state, with two
+/// exceptions for "terminated", which frees nothing where it may be the release note's
+/// limitation (an agent missed the call, and the caller still waits in the queue):
+/// - after queued or dequeued (offered to an agent) the call keeps counting as it did;
+/// - while no list has said where the call is (`None`) it keeps counting as an agent on a call.
+///
+/// The active-call list settles both, as it settles this run's suspect calls.
+fn heard_state(before: Option<CallStatus>, heard: CallStatus) -> Option<CallStatus> {
+    match (before, heard) {
+        (None | Some(CallStatus::Queued | CallStatus::Dequeued), CallStatus::Terminated) => before,
+        _ => Some(heard),
     }
 }
 
@@ -1622,6 +1637,24 @@ impl CampaignSupervisor {
         self.finish_if_done();
     }
 
+    /// A callback for a recovered attempt: its state counts in pacing's numbers from now on,
+    /// without waiting for the next list (see [`heard_state`]). The list still settles it.
+    fn on_recovered_state(&mut self, attempt: AttemptId, state: CallStatus) {
+        let Ok(index) = self
+            .recovered
+            .binary_search_by_key(&attempt, |call| call.attempt)
+        else {
+            return;
+        };
+        let call = &mut self.recovered[index];
+        call.state = heard_state(call.state, state);
+        let load = CallLoad::of_recovered(self.recovered.iter().map(|call| call.state));
+        if load != self.recovered_load {
+            self.recovered_load = load;
+            self.send_numbers();
+        }
+    }
+
     /// Ends a recovered attempt as `unknown` in the journal; its lead follows the redial rule
     /// for unknown outcomes. Not counted in this run's attempts or outcomes, nor traced: the
     /// attempt belongs to the earlier run.
@@ -1806,6 +1839,9 @@ impl Handler<Mail<SwitchNotice>> for CampaignSupervisor {
                 self.login_refused = false;
                 self.send_numbers();
             }
+            SwitchNotice::RecoveredCallState { attempt, state } => {
+                self.on_recovered_state(attempt, state);
+            }
         }
     }
 }
@@ -1985,6 +2021,28 @@ mod tests {
         // Never more agents busy than logged in: the guessed ones give way.
         assert_eq!(CallLoad::for_pacing(this_run, recovered, 2), load(1, 1, 2));
         assert_eq!(CallLoad::for_pacing(this_run, recovered, 0), load(1, 1, 1));
+    }
+
+    #[test]
+    fn a_callback_moves_a_recovered_call_except_a_terminated_that_may_be_the_limitation() {
+        use CallStatus::*;
+        // A newer state replaces the listed one.
+        assert_eq!(heard_state(Some(Ringing), Connected), Some(Connected));
+        assert_eq!(heard_state(None, Queued), Some(Queued));
+        assert_eq!(heard_state(Some(Queued), Dequeued), Some(Dequeued));
+        // The end of a call talking or ringing frees what it held.
+        for before in [Trying, Ringing, Connected, Held, Transferred] {
+            assert_eq!(heard_state(Some(before), Terminated), Some(Terminated));
+            assert_eq!(
+                CallLoad::of_recovered([heard_state(Some(before), Terminated)]),
+                CallLoad::default()
+            );
+        }
+        // "terminated" while queued or offered may be an agent's miss with the caller still
+        // waiting; unknown, it may be too: the call keeps counting until the list settles it.
+        for before in [Some(Queued), Some(Dequeued), None] {
+            assert_eq!(heard_state(before, Terminated), before);
+        }
     }
 
     fn any_listed_state() -> impl proptest::strategy::Strategy<Value = Option<CallStatus>> {

@@ -15,7 +15,8 @@
 //!   ([`fetch_restart_list`]); the attempts of the earlier run that it still carries are given
 //!   to the backend ([`PortaSwitchBackend::watching`]) and matched in every later list by their
 //!   journaled `call.id`. Callbacks for them (their call actors died with the earlier process)
-//!   are counted (`events_recovered`), not reported as unknown calls.
+//!   are counted (`events_recovered`), not reported as unknown calls, and their states go to the
+//!   campaign ([`SwitchNotice::RecoveredCallState`]) for its counts.
 //! - **Failover**: when the active site does not answer (connection error or timeout) and a
 //!   second site is configured, the backend switches site, logs in, re-subscribes and sends the
 //!   campaign a rebuilt active-call list; commands wait meanwhile. While on the secondary site
@@ -515,10 +516,15 @@ impl PortaSwitchBackend {
             let id = note.call.id.clone();
             self.forget(&id);
         }
-        if let Some(attempt) = self.recovered.get(&note.call.id) {
-            // Its call actor died with the earlier process; the list settles it.
+        if let Some(&attempt) = self.recovered.get(&note.call.id) {
+            // Its call actor died with the earlier process: the campaign keeps its state for
+            // pacing's counts, and the list settles it.
             self.stats.events_recovered.fetch_add(1, Ordering::Relaxed);
             tracing::debug!(attempt = attempt.0, state = %note.state, "callback for an attempt of an earlier run");
+            self.notice(SwitchNotice::RecoveredCallState {
+                attempt,
+                state: note.state,
+            });
             return;
         }
         if self.finished.contains(&note.call.id) {

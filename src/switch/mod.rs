@@ -245,6 +245,12 @@ pub enum SwitchNotice {
     },
     /// The login works again after a [`SwitchNotice::LoginRefused`].
     LoginRestored { site: CompactString },
+    /// A callback for an attempt of an earlier run, still on the switch at a restart (its call
+    /// actor died with the earlier process): the state it reported, for the campaign's counts.
+    RecoveredCallState {
+        attempt: AttemptId,
+        state: CallStatus,
+    },
 }
 
 /// Which of the engine's calls a switch listed as active, and in which state.
