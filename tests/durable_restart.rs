@@ -15,7 +15,7 @@
 //! - with the list failing (an injected fault), the second run falls back to marking them
 //!   `unknown` at once (never redialed blindly), and says so in its report.
 
-use crate::live::{SharedBuffer, assert_one_outcome_each, campaign_text, load};
+use crate::live::{assert_one_outcome_each, campaign_text, load, traced};
 use crate::live_processes::free_port;
 use dialer::campaign::feed::{AgentsView, CampaignStatus};
 use dialer::campaign::supervisor::{CampaignControl, ask_status};
@@ -26,7 +26,6 @@ use dialer::mail::Mail;
 use dialer::runtime::{self, LiveEngine, LiveHooks, LiveRun, StopRequest};
 use dialer::scenario::Scenario;
 use dialer::store::{NewLead, Store};
-use dialer::trace::TraceSink;
 use serde_json::Value;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
@@ -129,15 +128,7 @@ fn run_with(
     campaign: &dialer::live::campaign::LiveCampaign,
     hooks: LiveHooks,
 ) -> (LiveRun, Vec<Value>) {
-    let buffer = SharedBuffer::default();
-    let sink = TraceSink::writing_to(Box::new(buffer.clone()));
-    let run = runtime::run_live_with(campaign, sink, hooks).expect("the live run works");
-    let text = String::from_utf8(buffer.0.borrow().clone()).unwrap();
-    let records = text
-        .lines()
-        .map(|line| serde_json::from_str(line).expect("trace lines are JSON"))
-        .collect();
-    (run, records)
+    traced(|sink| runtime::run_live_with(campaign, sink, hooks))
 }
 
 /// Runs the campaign until both leads' calls are up with their switch ids in the store, then

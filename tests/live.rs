@@ -150,9 +150,16 @@ impl Write for SharedBuffer {
 
 /// Runs a campaign in this thread; returns the run and its trace records.
 pub fn run(campaign: &LiveCampaign) -> (LiveRun, Vec<Value>) {
+    traced(|sink| runtime::run_live(campaign, sink, None))
+}
+
+/// Runs `live` with a trace sink kept in memory; returns the run and its trace records.
+pub fn traced(
+    live: impl FnOnce(TraceSink) -> Result<LiveRun, runtime::RuntimeError>,
+) -> (LiveRun, Vec<Value>) {
     let buffer = SharedBuffer::default();
     let sink = TraceSink::writing_to(Box::new(buffer.clone()));
-    let run = runtime::run_live(campaign, sink, None).expect("the live run works");
+    let run = live(sink).expect("the live run works");
     let text = String::from_utf8(buffer.0.borrow().clone()).unwrap();
     let records = text
         .lines()
