@@ -552,6 +552,10 @@ pub struct CampaignSupervisor {
     detached_live: u32,
     /// Attempts of an earlier run still on the switch, in attempt order (see the module doc).
     recovered: Vec<RecoveredCall>,
+    /// What `recovered` adds to pacing's counts, kept current with it
+    /// ([`CampaignSupervisor::refresh_recovered_load`]): kept rather than summed in `snapshot`,
+    /// where even a skipped call or loop costs a simulation about 20 instructions per attempt.
+    recovered_load: CallLoad,
     reconcile_tally: ReconcileTally,
     startup: Option<InFlight>,
     /// Where call changes go for the console; `None` in every simulation.
@@ -629,6 +633,7 @@ impl CampaignSupervisor {
             recovered.sort_by_key(|call| call.attempt);
             recovered.dedup_by_key(|call| call.attempt);
             let recovered_count = recovered.len() as u64;
+            let recovered_load = CallLoad::of_recovered(recovered.iter().map(|call| call.state));
             let call_env = Rc::new(CallEnv {
                 clock: clock.clone(),
                 switch,
@@ -687,6 +692,7 @@ impl CampaignSupervisor {
                 list_in_flight: None,
                 detached_live: 0,
                 recovered,
+                recovered_load,
                 reconcile_tally: ReconcileTally {
                     recovered: recovered_count,
                     ..ReconcileTally::default()
@@ -809,7 +815,7 @@ impl CampaignSupervisor {
         let load = if self.recovered.is_empty() {
             live
         } else {
-            CallLoad::for_pacing(live, self.recovered_load(), agents_logged_in)
+            CallLoad::for_pacing(live, self.recovered_load, agents_logged_in)
         };
         PacingSnapshot {
             now,
@@ -1595,9 +1601,13 @@ impl CampaignSupervisor {
         self.arm_reconcile(ctx);
     }
 
-    /// What the recovered attempts add to pacing's counts (see [`CallLoad::of_recovered`]).
-    fn recovered_load(&self) -> CallLoad {
-        CallLoad::of_recovered(self.recovered.iter().map(|call| call.state))
+    /// Counts the recovered attempts again (see [`CallLoad::of_recovered`]); true if their load
+    /// changed.
+    fn refresh_recovered_load(&mut self) -> bool {
+        let load = CallLoad::of_recovered(self.recovered.iter().map(|call| call.state));
+        let changed = load != self.recovered_load;
+        self.recovered_load = load;
+        changed
     }
 
     /// Applies a list to the recovered attempts (every list covers them: they are in every
@@ -1608,7 +1618,6 @@ impl CampaignSupervisor {
         vanish_after: u32,
         ctx: &mut EngineContext<Self>,
     ) {
-        let load_before = self.recovered_load();
         let mut gone = Vec::new();
         self.recovered.retain_mut(|call| {
             if let Ok(index) = listed.binary_search_by_key(&call.attempt, |entry| entry.attempt) {
@@ -1625,7 +1634,8 @@ impl CampaignSupervisor {
         });
         // Settled calls leave the counts with `recovered`; the others count as this list
         // shows them.
-        if gone.is_empty() && self.recovered_load() == load_before {
+        let load_changed = self.refresh_recovered_load();
+        if gone.is_empty() && !load_changed {
             return;
         }
         let now = self.clock.now();
@@ -1646,9 +1656,8 @@ impl CampaignSupervisor {
             return;
         };
         let call = &mut self.recovered[index];
-        let before = call.state;
-        call.state = heard_state(before, state);
-        if CallLoad::of_recovered([before]) != CallLoad::of_recovered([call.state]) {
+        call.state = heard_state(call.state, state);
+        if self.refresh_recovered_load() {
             self.send_numbers();
         }
     }
