@@ -1,5 +1,6 @@
 //! Integration tests, in one binary so they link once.
 //!
+//! - `build_profile`: which builds the rustc wrapper gives the committed profile (PGO) to.
 //! - `bad_input`: the corpus of hostile files in tests/bad_input/ (scenarios, lead CSV files,
 //!   webhook bodies over HTTP), each with the exact error it must produce.
 //! - `chaos`: injected faults and drift lose no call and keep every invariant (proptest too).
@@ -45,6 +46,7 @@
 mod support;
 
 mod bad_input;
+mod build_profile;
 mod call_props;
 mod chaos;
 mod cli;
