@@ -1270,31 +1270,42 @@ impl CampaignManager {
     /// Stops every running campaign at once and waits for their threads (server shutdown).
     /// Live campaigns cut short end `interrupted`, to be started again after the restart. Then
     /// the state file is closed, free for the next console.
+    ///
+    /// Every campaign is told to stop before any is waited for: a campaign waits up to 5 s for
+    /// its engine's last report, so the shutdown takes as long as the slowest one, not the sum.
     pub fn shutdown(&self) {
-        for managed in self.list() {
-            let thread = {
-                let mut inner = lock(&managed.inner);
-                // A kept campaign comes back after the restart, to be started again; one not
-                // kept simply ends.
-                if inner.stop.is_some() && inner.phase.is_active() && managed.kept() {
-                    inner.shutdown_ordered = true;
-                }
-                if let Some(stop) = &inner.stop {
-                    let _ = stop.send(StopRequest::Now);
-                }
-                if let Some(control) = &inner.playback {
-                    control.stop();
-                    control.set_paused(true);
-                }
-                inner.thread.take()
-            };
-            if let Some(thread) = thread {
-                let _ = thread.join();
-            }
+        let threads: Vec<_> = self
+            .list()
+            .iter()
+            .filter_map(|managed| managed.order_stop_for_shutdown())
+            .collect();
+        for thread in threads {
+            let _ = thread.join();
         }
         if let Some(state) = &self.state {
             state.close();
         }
+    }
+}
+
+impl Managed {
+    /// Tells the campaign to stop at once for the console's shutdown, and hands over its
+    /// thread (if it runs one) to be waited for.
+    fn order_stop_for_shutdown(&self) -> Option<std::thread::JoinHandle<()>> {
+        let mut inner = lock(&self.inner);
+        // A kept campaign comes back after the restart, to be started again; one not kept
+        // simply ends.
+        if inner.stop.is_some() && inner.phase.is_active() && self.kept() {
+            inner.shutdown_ordered = true;
+        }
+        if let Some(stop) = &inner.stop {
+            let _ = stop.send(StopRequest::Now);
+        }
+        if let Some(control) = &inner.playback {
+            control.stop();
+            control.set_paused(true);
+        }
+        inner.thread.take()
     }
 }
 
@@ -1464,6 +1475,43 @@ fn restore(record: CampaignRecord, state: &Arc<StateFile>, history_len: usize) -
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Each campaign thread, once told to stop, waits (up to 10 s) until every campaign has been
+    /// told: with a shutdown that waited for one campaign before telling the next, the first
+    /// would wait in vain.
+    #[test]
+    fn shutdown_tells_every_campaign_to_stop_before_waiting_for_any() {
+        let manager = CampaignManager::new(ManagerSettings::default());
+        let told = Arc::new((Mutex::new(0usize), std::sync::Condvar::new()));
+        let saw_all = Arc::new(AtomicU64::new(0));
+        let campaigns = 3;
+        for n in 0..campaigns {
+            let (stop, mut stops) = mpsc::unbounded_channel();
+            let (told, saw_all) = (told.clone(), saw_all.clone());
+            let thread = std::thread::spawn(move || {
+                assert_eq!(stops.blocking_recv(), Some(StopRequest::Now));
+                let (count, changed) = &*told;
+                let mut count = count.lock().expect("count");
+                *count += 1;
+                changed.notify_all();
+                let (count, _) = changed
+                    .wait_timeout_while(count, Duration::from_secs(10), |count| *count < campaigns)
+                    .expect("count");
+                if *count == campaigns {
+                    saw_all.fetch_add(1, Ordering::SeqCst);
+                }
+            });
+            let mut inner = Inner::new(format!("campaign {n}"), String::new());
+            inner.stop = Some(stop);
+            inner.thread = Some(thread);
+            manager.insert(Kind::Live, 0.03, false, inner);
+        }
+        manager.shutdown();
+        assert_eq!(saw_all.load(Ordering::SeqCst), campaigns as u64);
+        for managed in manager.list() {
+            assert!(lock(&managed.inner).thread.is_none(), "every thread joined");
+        }
+    }
 
     #[test]
     fn uploaded_leads_are_appended_as_a_list() {
