@@ -114,14 +114,18 @@ fn campaign(
     db: &Path,
     redial_unknown: &str,
 ) -> dialer::live::campaign::LiveCampaign {
-    let text = campaign_text(api, LEADS.len() as u32).replace(
+    load(&campaign_file(api, port, db, redial_unknown), &[])
+}
+
+/// The text of [`campaign`]'s file.
+fn campaign_file(api: &str, port: u16, db: &Path, redial_unknown: &str) -> String {
+    campaign_text(api, LEADS.len() as u32).replace(
         "listen = \"127.0.0.1:0\"",
         &format!("listen = \"127.0.0.1:{port}\""),
     ) + &format!(
         "\n{redial_unknown}\n[store]\npath = \"{}\"\ncampaign = \"restart\"\n",
         db.display()
-    );
-    load(&text, &[])
+    )
 }
 
 fn run_with(
@@ -358,6 +362,15 @@ fn calls_still_on_the_switch_at_a_restart_are_watched_until_they_end_then_redial
 /// until the campaign has applied its first active-call list, then resume it; the campaign's
 /// status at that moment goes to the returned slot.
 fn paused_until_the_first_list() -> (LiveHooks, Rc<RefCell<Option<CampaignStatus>>>) {
+    paused_until(|status| status.reconcile.lists > 0)
+}
+
+/// Hooks that hold the run's dialing (an admin's pause, sent before the engine's first turn)
+/// until the campaign's status meets `ready` (asked every 10 ms, for at most 10 s), then resume
+/// it; that status goes to the returned slot (nothing if it never came).
+fn paused_until(
+    ready: impl Fn(&CampaignStatus) -> bool + 'static,
+) -> (LiveHooks, Rc<RefCell<Option<CampaignStatus>>>) {
     let probe = Rc::new(RefCell::new(None));
     let slot = probe.clone();
     let on_engine = move |engine: LiveEngine| {
@@ -370,7 +383,7 @@ fn paused_until_the_first_list() -> (LiveHooks, Rc<RefCell<Option<CampaignStatus
                 let Some(reply) = ask_status(&supervisor, false).await else {
                     break;
                 };
-                if reply.status.reconcile.lists > 0 {
+                if ready(&reply.status) {
                     *slot.borrow_mut() = Some(reply.status);
                     break;
                 }
@@ -515,6 +528,69 @@ fn agents_on_recovered_calls_were_not_dialed_into(records: &[Value], recovered: 
         decisions_while_talking > 0,
         "pacing decided while the recovered calls were talking"
     );
+}
+
+/// The agents talking on the recovered calls are freed when those calls end, and then wrap up
+/// (the campaign's assumed wrap-up, 3 s here) before pacing dials for them, as the agents of
+/// this run's own calls do. Dialing is held until the recovered calls have ended; the status
+/// then shows both agents in wrap-up, and the first decision dials for the one idle agent.
+#[test]
+fn agents_freed_by_recovered_calls_wrap_up_before_they_are_dialed_for() {
+    let dir = crate::cli::tempdir("restart-wrap-up");
+    let fake = fake_switch();
+    let db = dir.join("dialer.db");
+    store_with_leads(&db);
+    let file = campaign_file(
+        &fake.url(),
+        free_port(),
+        &db,
+        // The recovered attempts' leads are not dialed again: only the fresh ones are.
+        "[redial.unknown]\ndelay = \"1s\"\nmax_attempts = 1\n",
+    );
+    assert!(file.contains("wrap_up = \"100ms\""), "{file}");
+    let campaign = load(
+        &file.replace("wrap_up = \"100ms\"", "wrap_up = \"3s\""),
+        &[],
+    );
+    first_run_left_in_flight(&campaign, &db);
+    add_leads(&db, &FRESH_LEADS);
+
+    let (hooks, probe) = paused_until(|status| {
+        status.reconcile.recovered == 2 && status.calls.total() == 0 && status.agents.on_calls == 0
+    });
+    let (run, records) = run_with(&campaign, hooks);
+    assert_eq!(run.status, LiveStatus::Completed);
+    let status = probe
+        .borrow()
+        .clone()
+        .expect("both recovered calls ended within 10 s");
+    assert_eq!(
+        status.agents,
+        AgentsView {
+            logged_in: 3,
+            on_calls: 0,
+            wrap_up: 2,
+            idle: 1
+        },
+        "the two agents freed by the recovered calls wrap up: {status:?}"
+    );
+    let count = |value: &Value| value.as_u64().expect("a count");
+    let first = records
+        .iter()
+        .find(|record| record["kind"] == "pacing" && count(&record["decision"]["dial"]) > 0)
+        .expect("the second run dialed");
+    assert_eq!(
+        (
+            count(&first["snapshot"]["agents_in_wrap_up"]),
+            count(&first["idle_agents"]),
+            count(&first["decision"]["dial"]),
+        ),
+        (2, 1, 2),
+        "the first decision dials for the one idle agent (ceil(1.5 x 1)), not three: {first}"
+    );
+    let engine = run.engine.as_ref().expect("the campaign finished");
+    assert_eq!(engine.tally.attempts, FRESH_LEADS.len() as u64);
+    assert_eq!(assert_one_outcome_each(&records), FRESH_LEADS.len());
 }
 
 #[test]

@@ -353,6 +353,21 @@ impl CallLoad {
             agents_on_calls: live.agents_on_calls + recovered.agents_on_calls.min(free),
         }
     }
+
+    /// The agents pacing counted busy on recovered calls at `before` and no longer counts at
+    /// `after` (this run's calls `live` and the agents logged in being the same). Of the agents
+    /// freed by recovered calls that ended, only these are assumed to wrap up: one the cap of
+    /// [`CallLoad::for_pacing`] left out was never taken from pacing's idle agents.
+    fn agents_released(
+        live: CallLoad,
+        before: CallLoad,
+        after: CallLoad,
+        agents_logged_in: u32,
+    ) -> u32 {
+        let counted =
+            |recovered| CallLoad::for_pacing(live, recovered, agents_logged_in).agents_on_calls;
+        counted(before).saturating_sub(counted(after))
+    }
 }
 
 /// The state a recovered call counts in after a callback reported `heard`, when it counted in
@@ -368,6 +383,12 @@ fn heard_state(before: Option<CallStatus>, heard: CallStatus) -> Option<CallStat
         (None | Some(CallStatus::Queued | CallStatus::Dequeued), CallStatus::Terminated) => before,
         _ => Some(heard),
     }
+}
+
+/// Whether a recovered call in this state counts as an agent on a call
+/// ([`CallLoad::of_recovered`]). When one ends in such a state, its agent wraps up.
+fn holds_an_agent(state: Option<CallStatus>) -> bool {
+    CallLoad::of_recovered([state]).agents_on_calls == 1
 }
 
 /// Orders to the campaign from outside the engine (an admin at the command line or console).
@@ -1602,9 +1623,28 @@ impl CampaignSupervisor {
     }
 
     /// Counts the recovered attempts again (see [`CallLoad::of_recovered`]); true if their load
-    /// changed.
-    fn refresh_recovered_load(&mut self) -> bool {
+    /// changed. `ended_on_agents` of them have just ended (or left the list) while counted as
+    /// an agent on a call: those agents, as far as pacing had counted them, are assumed to wrap
+    /// up first, as the agents of this run's calls are. Counted idle at once, they would be
+    /// dialed for while still busy, right after a restart.
+    fn refresh_recovered_load(
+        &mut self,
+        ended_on_agents: u32,
+        ctx: &mut EngineContext<Self>,
+    ) -> bool {
         let load = CallLoad::of_recovered(self.recovered.iter().map(|call| call.state));
+        let released = ended_on_agents.min(CallLoad::agents_released(
+            CallLoad::of_live(&self.counts),
+            self.recovered_load,
+            load,
+            self.agents.logged_in(),
+        ));
+        if released > 0 && !self.assumed_wrap_up.is_zero() {
+            let ends = self.clock.now() + self.assumed_wrap_up;
+            self.wrap_up_ends
+                .extend(std::iter::repeat_n(ends, released as usize));
+            self.arm_wrap_up_timer(ctx);
+        }
         let changed = load != self.recovered_load;
         self.recovered_load = load;
         changed
@@ -1619,22 +1659,30 @@ impl CampaignSupervisor {
         ctx: &mut EngineContext<Self>,
     ) {
         let mut gone = Vec::new();
+        let mut ended_on_agents = 0;
         self.recovered.retain_mut(|call| {
             if let Ok(index) = listed.binary_search_by_key(&call.attempt, |entry| entry.attempt) {
+                let state = listed[index].state;
+                if state == Some(CallStatus::Terminated) && holds_an_agent(call.state) {
+                    ended_on_agents += 1;
+                }
                 call.missing_from_lists = 0;
-                call.state = listed[index].state;
+                call.state = state;
                 return true;
             }
             call.missing_from_lists += 1;
             if call.missing_from_lists < vanish_after {
                 return true;
             }
+            if holds_an_agent(call.state) {
+                ended_on_agents += 1;
+            }
             gone.push((call.attempt, call.lead, call.callee.clone()));
             false
         });
         // Settled calls leave the counts with `recovered`; the others count as this list
         // shows them.
-        let load_changed = self.refresh_recovered_load();
+        let load_changed = self.refresh_recovered_load(ended_on_agents, ctx);
         if gone.is_empty() && !load_changed {
             return;
         }
@@ -1648,7 +1696,12 @@ impl CampaignSupervisor {
 
     /// A callback for a recovered attempt: its state counts in pacing's numbers from now on,
     /// without waiting for the next list (see [`heard_state`]). The list still settles it.
-    fn on_recovered_state(&mut self, attempt: AttemptId, state: CallStatus) {
+    fn on_recovered_state(
+        &mut self,
+        attempt: AttemptId,
+        state: CallStatus,
+        ctx: &mut EngineContext<Self>,
+    ) {
         let Ok(index) = self
             .recovered
             .binary_search_by_key(&attempt, |call| call.attempt)
@@ -1656,8 +1709,10 @@ impl CampaignSupervisor {
             return;
         };
         let call = &mut self.recovered[index];
-        call.state = heard_state(call.state, state);
-        if self.refresh_recovered_load() {
+        let heard = heard_state(call.state, state);
+        let ended_on_agent = heard == Some(CallStatus::Terminated) && holds_an_agent(call.state);
+        call.state = heard;
+        if self.refresh_recovered_load(u32::from(ended_on_agent), ctx) {
             self.send_numbers();
         }
     }
@@ -1847,7 +1902,7 @@ impl Handler<Mail<SwitchNotice>> for CampaignSupervisor {
                 self.send_numbers();
             }
             SwitchNotice::RecoveredCallState { attempt, state } => {
-                self.on_recovered_state(attempt, state);
+                self.on_recovered_state(attempt, state, ctx);
             }
         }
     }
@@ -2028,6 +2083,48 @@ mod tests {
         // Never more agents busy than logged in: the guessed ones give way.
         assert_eq!(CallLoad::for_pacing(this_run, recovered, 2), load(1, 1, 2));
         assert_eq!(CallLoad::for_pacing(this_run, recovered, 0), load(1, 1, 1));
+    }
+
+    #[test]
+    fn agents_freed_by_recovered_calls_are_the_ones_pacing_had_counted() {
+        use CallStatus::*;
+        let recovered = |states: &[Option<CallStatus>]| CallLoad::of_recovered(states.to_vec());
+        let talking = recovered(&[Some(Connected), Some(Held), None]);
+        // All three end (or leave the list): three agents freed, with agents to spare.
+        let none = recovered(&[]);
+        assert_eq!(
+            CallLoad::agents_released(load(0, 0, 0), talking, none, 5),
+            3
+        );
+        // One ends, one goes back to the queue: two agents freed.
+        let after = recovered(&[Some(Terminated), Some(Queued), None]);
+        assert_eq!(
+            CallLoad::agents_released(load(0, 0, 0), talking, after, 5),
+            2
+        );
+        // A ringing call ending frees no agent.
+        let ringing = recovered(&[Some(Ringing)]);
+        assert_eq!(
+            CallLoad::agents_released(load(0, 0, 0), ringing, none, 5),
+            0
+        );
+        // Four agents logged in, this run's calls on two: pacing counted only two of the three
+        // recovered agents, so only two are freed when all three end.
+        assert_eq!(
+            CallLoad::agents_released(load(0, 0, 2), talking, none, 4),
+            2
+        );
+        // And none while this run's calls hold every agent.
+        assert_eq!(
+            CallLoad::agents_released(load(1, 0, 4), talking, none, 4),
+            0
+        );
+        // New agents held (a call dequeued to one) free nothing.
+        let dequeued = recovered(&[Some(Connected), Some(Dequeued), Some(Held), None]);
+        assert_eq!(
+            CallLoad::agents_released(load(0, 0, 0), talking, dequeued, 5),
+            0
+        );
     }
 
     #[test]
