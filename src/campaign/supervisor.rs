@@ -1696,6 +1696,9 @@ impl CampaignSupervisor {
 
     /// A callback for a recovered attempt: its state counts in pacing's numbers from now on,
     /// without waiting for the next list (see [`heard_state`]). The list still settles it.
+    /// Live runs after a restart only: kept out of the notice handler's code.
+    #[cold]
+    #[inline(never)]
     fn on_recovered_state(
         &mut self,
         attempt: AttemptId,
