@@ -60,6 +60,19 @@ fn committed_profile() -> String {
     )
 }
 
+/// The layout passes that go with a profile (they do nothing without one).
+const LAYOUT_PASSES: [&str; 2] = [
+    "-Cllvm-args=-enable-split-machine-functions",
+    "-Cllvm-args=-enable-ext-tsp-block-placement=true",
+];
+
+fn with_profile(args: &[&str], profile: &str) -> Vec<String> {
+    let mut expected: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    expected.push(profile.to_owned());
+    expected.extend(LAYOUT_PASSES.iter().map(|a| a.to_string()));
+    expected
+}
+
 #[test]
 fn the_committed_profile_exists() {
     let profile = repository().join("pgo/dialer.profdata");
@@ -74,9 +87,11 @@ fn a_fully_optimised_build_gets_the_committed_profile() {
     for optimisation in [&["-C", "opt-level=3"][..], &["-Copt-level=3"][..]] {
         let args: Vec<&str> = base.iter().chain(optimisation).copied().collect();
         let passed = passed_args(&wrap(toolchain.path(), &args, &[]));
-        let mut expected: Vec<String> = args.iter().map(|a| a.to_string()).collect();
-        expected.push(committed_profile());
-        assert_eq!(passed, expected, "for {optimisation:?}");
+        assert_eq!(
+            passed,
+            with_profile(&args, &committed_profile()),
+            "for {optimisation:?}"
+        );
     }
 }
 
@@ -127,7 +142,10 @@ fn the_environment_chooses_instrumentation_or_another_profile() {
         &args,
         &[("DIALER_PGO_PROFILE", &other)],
     ));
-    assert_eq!(passed.last().unwrap(), &format!("-Cprofile-use={other}"));
+    assert_eq!(
+        passed,
+        with_profile(&args, &format!("-Cprofile-use={other}"))
+    );
 }
 
 #[test]
