@@ -199,8 +199,40 @@ impl TraceSink {
     }
 }
 
-/// The words a record is hashed over: numbers, strings with their length, and a tag per record
-/// kind and variant. Changing this changes every trace hash.
+/// The first word a record of each kind is hashed with. Each kind has its own value (the
+/// compiler rejects a repeated discriminant); changing one changes the hash of every trace that
+/// holds a record of that kind. 13 to 15 were given on 2026-12-06 to three kinds that had
+/// shared 9 to 11 with older ones.
+#[derive(Clone, Copy)]
+#[repr(u8)]
+enum Kind {
+    Dial = 1,
+    Switch = 2,
+    Outcome = 3,
+    Pacing = 4,
+    QueueGuard = 5,
+    Agents = 6,
+    Timeline = 7,
+    UnknownCall = 8,
+    PacingStrategy = 9,
+    ActiveCalls = 10,
+    ActiveCallsUnavailable = 11,
+    SiteChanged = 12,
+    EventAfterEnd = 13,
+    AbandonGuard = 14,
+    StrategyUpdate = 15,
+    Fault = 20,
+    LoginRefused = 21,
+    LoginRestored = 22,
+    RecoveredCall = 23,
+}
+
+fn put_kind(out: &mut WordHasher, kind: Kind) {
+    out.word(kind as u64);
+}
+
+/// The words a record is hashed over: numbers, strings with their length, the record's
+/// [`Kind`] and a tag per variant. Changing this changes every trace hash.
 #[inline(always)]
 fn canonical_words(seq: u64, at: SimTime, record: &TraceRecord<'_>, out: &mut WordHasher) {
     put_u64(out, seq);
@@ -211,13 +243,13 @@ fn canonical_words(seq: u64, at: SimTime, record: &TraceRecord<'_>, out: &mut Wo
             lead,
             callee,
         } => {
-            put_tag(out, 1);
+            put_kind(out, Kind::Dial);
             put_u64(out, attempt.0);
             put_u64(out, lead.0);
             put_str(out, &callee.0);
         }
         TraceRecord::Switch { attempt, event } => {
-            put_tag(out, 2);
+            put_kind(out, Kind::Switch);
             put_u64(out, attempt.0);
             match event {
                 SwitchEvent::Accepted { call, tracking_id } => {
@@ -244,7 +276,7 @@ fn canonical_words(seq: u64, at: SimTime, record: &TraceRecord<'_>, out: &mut Wo
             }
         }
         TraceRecord::Outcome { attempt, outcome } => {
-            put_tag(out, 3);
+            put_kind(out, Kind::Outcome);
             put_u64(out, attempt.0);
             put_tag(out, *outcome as u8);
         }
@@ -255,7 +287,7 @@ fn canonical_words(seq: u64, at: SimTime, record: &TraceRecord<'_>, out: &mut Wo
             decision,
             why,
         } => {
-            put_tag(out, 4);
+            put_kind(out, Kind::Pacing);
             put_str(out, strategy);
             for value in [
                 snapshot.agents_logged_in,
@@ -280,20 +312,20 @@ fn canonical_words(seq: u64, at: SimTime, record: &TraceRecord<'_>, out: &mut Wo
             }
         }
         TraceRecord::PacingStrategy { strategy } => {
-            put_tag(out, 9);
+            put_kind(out, Kind::PacingStrategy);
             put_strategy(out, strategy);
         }
         TraceRecord::AbandonGuard { engaged, abandon } => {
-            put_tag(out, 10);
+            put_kind(out, Kind::AbandonGuard);
             put_tag(out, u8::from(*engaged));
             put_abandon(out, abandon);
         }
         TraceRecord::StrategyUpdate { note } => {
-            put_tag(out, 11);
+            put_kind(out, Kind::StrategyUpdate);
             put_note(out, note);
         }
         TraceRecord::QueueGuard { transition } => {
-            put_tag(out, 5);
+            put_kind(out, Kind::QueueGuard);
             let (kind, queued) = match transition {
                 GuardTransition::Paused { queued } => (1, queued),
                 GuardTransition::Resumed { queued } => (2, queued),
@@ -302,20 +334,20 @@ fn canonical_words(seq: u64, at: SimTime, record: &TraceRecord<'_>, out: &mut Wo
             put_u64(out, u64::from(*queued));
         }
         TraceRecord::Agents { logged_in } => {
-            put_tag(out, 6);
+            put_kind(out, Kind::Agents);
             put_u64(out, u64::from(*logged_in));
         }
         TraceRecord::Timeline { action } => {
-            put_tag(out, 7);
+            put_kind(out, Kind::Timeline);
             put_str(out, action);
         }
         TraceRecord::UnknownCall { call, state } => {
-            put_tag(out, 8);
+            put_kind(out, Kind::UnknownCall);
             put_str(out, call);
             put_str(out, state);
         }
         TraceRecord::EventAfterEnd { call, state } => {
-            put_tag(out, 9);
+            put_kind(out, Kind::EventAfterEnd);
             put_str(out, call);
             put_str(out, state);
         }
@@ -325,7 +357,7 @@ fn canonical_words(seq: u64, at: SimTime, record: &TraceRecord<'_>, out: &mut Wo
             unmatched,
             calls,
         } => {
-            put_tag(out, 10);
+            put_kind(out, Kind::ActiveCalls);
             put_tag(out, u8::from(*complete) | (u8::from(*rebuild) << 1));
             put_u64(out, u64::from(*unmatched));
             put_u64(out, calls.len() as u64);
@@ -335,24 +367,24 @@ fn canonical_words(seq: u64, at: SimTime, record: &TraceRecord<'_>, out: &mut Wo
             }
         }
         TraceRecord::ActiveCallsUnavailable { reason } => {
-            put_tag(out, 11);
+            put_kind(out, Kind::ActiveCallsUnavailable);
             put_str(out, reason);
         }
         TraceRecord::SiteChanged { site } => {
-            put_tag(out, 12);
+            put_kind(out, Kind::SiteChanged);
             put_str(out, site);
         }
         TraceRecord::LoginRefused { site, reason } => {
-            put_tag(out, 21);
+            put_kind(out, Kind::LoginRefused);
             put_str(out, site);
             put_str(out, reason);
         }
         TraceRecord::LoginRestored { site } => {
-            put_tag(out, 22);
+            put_kind(out, Kind::LoginRestored);
             put_str(out, site);
         }
         TraceRecord::RecoveredCall { attempt, state } => {
-            put_tag(out, 23);
+            put_kind(out, Kind::RecoveredCall);
             put_u64(out, attempt.0);
             put_tag(out, *state as u8);
         }
@@ -361,7 +393,7 @@ fn canonical_words(seq: u64, at: SimTime, record: &TraceRecord<'_>, out: &mut Wo
             fault,
             state,
         } => {
-            put_tag(out, 20);
+            put_kind(out, Kind::Fault);
             put_u64(out, attempt.0);
             put_str(out, fault);
             put_tag(out, state.map_or(u8::MAX, |state| state as u8));
