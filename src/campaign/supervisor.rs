@@ -38,8 +38,10 @@
 //! unknown outcomes. Until then each counts in pacing's numbers by the state the latest list
 //! gave it (a dial in flight, a call queued, or an agent on a call; an agent on a call while no
 //! list has said, see `CallLoad::of_recovered`), or a newer callback of its own (`heard_state`),
-//! so that an agent still talking on one is not taken for idle right after the restart. The campaign does not finish while any is left. A
-//! simulation has none.
+//! so that an agent still talking on one is not taken for idle right after the restart. In the
+//! rich view a recovered call counts only as a dial in flight, while it is one
+//! (`RecoveredCall::move_to`); the agents recovered calls hold stay out of it. The campaign
+//! does not finish while any is left. A simulation has none.
 //!
 //! Before a dial is placed, the hopper has checked the lead against the campaign's compliance
 //! rules (DNC, calling hours, attempt limits), and the attempt is written to the campaign's
@@ -78,7 +80,7 @@ use crate::pacing::abandon::{AbandonCounts, AbandonSettings, AnsweredCall, Prior
 use crate::pacing::actor::{
     CampaignNumbers, PacingActor, PacingControl, PacingCounters, PacingOrder, PacingSetup,
 };
-use crate::pacing::ledger::{PacingLedger, SharedLedger};
+use crate::pacing::ledger::{DetailTracker, PacingLedger, SharedLedger};
 use crate::pacing::{PacingSnapshot, Strategy};
 use crate::stats::{AgentTime, Tally};
 use crate::switch::{ActiveCallList, CallStatus, SwitchCommand, SwitchNotice};
@@ -284,6 +286,36 @@ struct RecoveredCall {
     /// when the switch named a state outside the vocabulary. Kept while lists miss it, until
     /// it is settled.
     state: Option<CallStatus>,
+    /// Since when this run has seen it as a dial in flight (trying or ringing); `None` while
+    /// it is not one. Its age in pacing's rich view counts from here: younger than the dial
+    /// really is, so the predictive strategy expects more of its answers to come, not fewer.
+    dial_seen_at: Option<SimTime>,
+}
+
+impl RecoveredCall {
+    /// Moves the call to `state`, keeping the rich view's dials in flight (`detail`, when
+    /// pacing keeps one) in step: a call that becomes a dial in flight joins them at `now`,
+    /// one that stops being one leaves them.
+    fn move_to(
+        &mut self,
+        state: Option<CallStatus>,
+        now: SimTime,
+        detail: Option<&mut DetailTracker>,
+    ) {
+        let (was_dial, is_dial) = (is_a_dial(self.state), is_a_dial(state));
+        self.state = state;
+        if was_dial == is_dial {
+            return;
+        }
+        self.dial_seen_at = is_dial.then_some(now);
+        if let Some(detail) = detail {
+            if is_dial {
+                detail.dial_placed(self.attempt, now);
+            } else {
+                detail.dial_left(self.attempt);
+            }
+        }
+    }
 }
 
 /// Calls as pacing counts them: dials in flight, calls waiting in the queue, agents on calls.
@@ -389,6 +421,12 @@ fn heard_state(before: Option<CallStatus>, heard: CallStatus) -> Option<CallStat
 /// ([`CallLoad::of_recovered`]). When one ends in such a state, its agent wraps up.
 fn holds_an_agent(state: Option<CallStatus>) -> bool {
     CallLoad::of_recovered([state]).agents_on_calls == 1
+}
+
+/// Whether a recovered call in this state counts as a dial in flight
+/// ([`CallLoad::of_recovered`]).
+fn is_a_dial(state: Option<CallStatus>) -> bool {
+    CallLoad::of_recovered([state]).dials_in_flight == 1
 }
 
 /// Orders to the campaign from outside the engine (an admin at the command line or console).
@@ -649,6 +687,7 @@ impl CampaignSupervisor {
                     callee: attempt.callee,
                     missing_from_lists: 0,
                     state: None,
+                    dial_seen_at: None,
                 })
                 .collect();
             recovered.sort_by_key(|call| call.attempt);
@@ -1336,6 +1375,14 @@ impl CampaignSupervisor {
                 detail.agent_busy(attempt, call.agent_at.unwrap_or(call.since));
             }
         }
+        // Recovered calls join as dials in flight only: pacing's counts cap the agents they
+        // hold by the agents logged in, which a list of busy agents cannot, so those agents
+        // (and their wrap-ups) stay out, and the strategy expects none of them to free up.
+        for call in &self.recovered {
+            if let Some(seen_at) = call.dial_seen_at {
+                detail.dial_placed(call.attempt, seen_at);
+            }
+        }
         for end in &self.wrap_up_ends {
             if *end > now {
                 detail.add_wrap_up(*end);
@@ -1660,6 +1707,9 @@ impl CampaignSupervisor {
     ) {
         let mut gone = Vec::new();
         let mut ended_on_agents = 0;
+        let now = self.clock.now();
+        let ledger = self.ledger.clone();
+        let mut ledger = ledger.borrow_mut();
         self.recovered.retain_mut(|call| {
             if let Ok(index) = listed.binary_search_by_key(&call.attempt, |entry| entry.attempt) {
                 let state = listed[index].state;
@@ -1667,7 +1717,7 @@ impl CampaignSupervisor {
                     ended_on_agents += 1;
                 }
                 call.missing_from_lists = 0;
-                call.state = state;
+                call.move_to(state, now, ledger.detail_mut());
                 return true;
             }
             call.missing_from_lists += 1;
@@ -1677,16 +1727,18 @@ impl CampaignSupervisor {
             if holds_an_agent(call.state) {
                 ended_on_agents += 1;
             }
+            // Settled: it leaves the rich view as it leaves the counts.
+            call.move_to(None, now, ledger.detail_mut());
             gone.push((call.attempt, call.lead, call.callee.clone()));
             false
         });
+        drop(ledger);
         // Settled calls leave the counts with `recovered`; the others count as this list
         // shows them.
         let load_changed = self.refresh_recovered_load(ended_on_agents, ctx);
         if gone.is_empty() && !load_changed {
             return;
         }
-        let now = self.clock.now();
         for (attempt, lead, callee) in gone {
             self.settle_recovered(attempt, lead, callee, now, ctx);
         }
@@ -1711,10 +1763,11 @@ impl CampaignSupervisor {
         else {
             return;
         };
+        let now = self.clock.now();
         let call = &mut self.recovered[index];
         let heard = heard_state(call.state, state);
         let ended_on_agent = heard == Some(CallStatus::Terminated) && holds_an_agent(call.state);
-        call.state = heard;
+        call.move_to(heard, now, self.ledger.borrow_mut().detail_mut());
         if self.refresh_recovered_load(u32::from(ended_on_agent), ctx) {
             self.send_numbers();
         }
@@ -2040,6 +2093,44 @@ mod tests {
             calls_queued,
             agents_on_calls,
         }
+    }
+
+    #[test]
+    fn a_recovered_call_is_in_the_rich_view_exactly_while_it_is_a_dial_in_flight() {
+        use CallStatus::*;
+        let mut call = RecoveredCall {
+            attempt: AttemptId(7),
+            lead: None,
+            callee: PhoneNumber("+12015550101".into()),
+            missing_from_lists: 0,
+            state: None,
+            dial_seen_at: None,
+        };
+        let mut detail = DetailTracker::new(60.0, 10.0);
+        let at = |secs| SimTime::ZERO + SimDuration::from_secs(secs);
+        let inflight = |detail: &DetailTracker| detail.inflight().collect::<Vec<_>>();
+
+        // Not listed yet: assumed with an agent, not a dial.
+        call.move_to(None, at(1), Some(&mut detail));
+        assert!(inflight(&detail).is_empty());
+        // Listed ringing: a dial in flight from when this run saw it so.
+        call.move_to(Some(Ringing), at(5), Some(&mut detail));
+        assert_eq!(inflight(&detail), [at(5)]);
+        assert_eq!(call.dial_seen_at, Some(at(5)));
+        // Still a dial: it keeps its age and is not counted twice.
+        call.move_to(Some(Trying), at(8), Some(&mut detail));
+        assert_eq!(inflight(&detail), [at(5)]);
+        // Answered: no longer a dial.
+        call.move_to(Some(Connected), at(9), Some(&mut detail));
+        assert!(inflight(&detail).is_empty());
+        assert_eq!(call.dial_seen_at, None);
+
+        // Without a rich view the call still keeps its own time, for a view built later.
+        call.move_to(Some(Ringing), at(20), None);
+        assert_eq!(call.dial_seen_at, Some(at(20)));
+        call.move_to(Some(Terminated), at(21), Some(&mut detail));
+        assert_eq!(call.dial_seen_at, None);
+        assert!(inflight(&detail).is_empty());
     }
 
     #[test]
