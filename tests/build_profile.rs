@@ -101,6 +101,7 @@ fn other_builds_are_passed_through_unchanged() {
     let cases: [&[&str]; 5] = [
         &["--crate-name", "dialer", "-C", "opt-level=1", "src/lib.rs"],
         &["--crate-name", "build_script_build", "build.rs"],
+        // Unchanged, or cargo's symbol names, and with them the profile's match, change.
         &["-vV"],
         &["-", "--print=sysroot", "--crate-type", "bin"],
         // A build that already names a profile (scripts/pgo-build, or the user's RUSTFLAGS).
