@@ -1,6 +1,7 @@
 //! The rustc wrapper every build of this package goes through (`pgo/rustc`,
 //! named by .cargo/config.toml): which builds get the committed profile, which are left alone,
-//! and what happens when the profile is missing. A stand-in rustc, placed where the wrapper
+//! what happens when the profile is missing, and the warning for a build of the package's own
+//! crates that the profile was not made from (`pgo/dialer.crates`). A stand-in rustc, placed where the wrapper
 //! looks for the toolchain's (beside `$CARGO`), prints the arguments it was given.
 
 use std::path::{Path, PathBuf};
@@ -124,15 +125,13 @@ fn other_builds_are_passed_through_unchanged() {
 fn the_environment_chooses_instrumentation_or_another_profile() {
     let toolchain = fake_toolchain();
     let args = ["-C", "opt-level=3", "src/lib.rs"];
+    let raw = toolchain.path().join("raw-profiles").display().to_string();
     let passed = passed_args(&wrap(
         toolchain.path(),
         &args,
-        &[("DIALER_PGO_GENERATE", "/tmp/raw-profiles")],
+        &[("DIALER_PGO_GENERATE", &raw)],
     ));
-    assert_eq!(
-        passed.last().unwrap(),
-        "-Cprofile-generate=/tmp/raw-profiles"
-    );
+    assert_eq!(passed.last().unwrap(), &format!("-Cprofile-generate={raw}"));
     assert_eq!(passed.len(), args.len() + 1);
 
     let other = toolchain.path().join("other.profdata");
@@ -165,4 +164,126 @@ fn a_missing_profile_stops_the_build_and_says_how_to_restore_it() {
         stderr.contains(&missing.display().to_string()) && stderr.contains("scripts/pgo-build"),
         "stderr: {stderr}"
     );
+}
+
+/// The arguments cargo gives rustc for one of the package's crates (its source named relative
+/// to the workspace) or a dependency's (named by an absolute path).
+fn crate_build(crate_name: &str, metadata: &str, source: &str) -> Vec<String> {
+    [
+        "--crate-name",
+        crate_name,
+        "--edition=2024",
+        source,
+        "-C",
+        "opt-level=3",
+        "-C",
+        &format!("metadata={metadata}"),
+        "-C",
+        "extra-filename=-0123456789abcdef",
+    ]
+    .iter()
+    .map(|a| a.to_string())
+    .collect()
+}
+
+#[test]
+fn the_instrumented_build_lists_the_package_crates_it_was_made_from() {
+    let toolchain = fake_toolchain();
+    let raw = toolchain.path().join("profiles");
+    let raw_text = raw.display().to_string();
+    let builds = [
+        crate_build("dialer", "aaaa", "src/lib.rs"),
+        crate_build("dialer", "bbbb", "src/main.rs"),
+        crate_build("sim_throughput", "cccc", "benches/sim_throughput.rs"),
+        // A dependency: not the package's, so not listed.
+        crate_build("tokio", "dddd", "/registry/tokio-1.54.1/src/lib.rs"),
+    ];
+    for args in &builds {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let passed = passed_args(&wrap(
+            toolchain.path(),
+            &args,
+            &[("DIALER_PGO_GENERATE", &raw_text)],
+        ));
+        assert_eq!(
+            passed.last().unwrap(),
+            &format!("-Cprofile-generate={raw_text}")
+        );
+    }
+    let listed = std::fs::read_to_string(toolchain.path().join("profiles.crates"))
+        .expect("the list of crates is written beside the raw profiles");
+    assert_eq!(
+        listed.lines().collect::<Vec<_>>(),
+        ["dialer aaaa", "dialer bbbb", "sim_throughput cccc"]
+    );
+}
+
+#[test]
+fn a_build_the_profile_was_not_made_from_is_warned_about_and_still_built() {
+    let toolchain = fake_toolchain();
+    let profile = toolchain.path().join("made.profdata");
+    std::fs::write(&profile, b"profile").expect("write");
+    std::fs::write(
+        toolchain.path().join("made.crates"),
+        "dialer aaaa\ndialer bbbb\nsim_throughput cccc\n",
+    )
+    .expect("write");
+    let profile = profile.display().to_string();
+    let env = [("DIALER_PGO_PROFILE", profile.as_str())];
+    let run = |args: &[String]| {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let output = wrap(toolchain.path(), &args, &env);
+        let passed = passed_args(&output);
+        assert_eq!(
+            passed,
+            with_profile(&args, &format!("-Cprofile-use={profile}")),
+            "the profile is still given"
+        );
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    };
+
+    // Builds it was made from, a crate it never saw (an untrained bench) and a dependency.
+    for args in [
+        crate_build("dialer", "aaaa", "src/lib.rs"),
+        crate_build("dialer", "bbbb", "src/main.rs"),
+        crate_build(
+            "journal_throughput",
+            "eeee",
+            "benches/journal_throughput.rs",
+        ),
+        crate_build("tokio", "ffff", "/registry/tokio-1.54.1/src/lib.rs"),
+    ] {
+        let stderr = run(&args);
+        assert!(stderr.is_empty(), "no warning for {args:?}: {stderr}");
+    }
+
+    // Another rustc or other settings: the crate's -C metadata, and so its symbol names, differ.
+    let stderr = run(&crate_build("dialer", "9999", "src/lib.rs"));
+    assert!(
+        stderr.starts_with("warning: ")
+            && stderr.contains("`dialer`")
+            && stderr.contains("9999")
+            && stderr.contains("will not apply")
+            && stderr.contains("scripts/pgo-build"),
+        "stderr: {stderr}"
+    );
+}
+
+#[test]
+fn the_committed_list_names_the_builds_the_committed_profile_was_made_from() {
+    let listed = std::fs::read_to_string(repository().join("pgo/dialer.crates"))
+        .expect("pgo/dialer.crates is committed beside the profile");
+    let mut names: Vec<&str> = listed
+        .lines()
+        .map(|line| {
+            let (name, metadata) = line.split_once(' ').expect("`crate metadata` per line");
+            assert!(
+                !metadata.is_empty() && metadata.chars().all(|c| c.is_ascii_hexdigit()),
+                "line {line:?}"
+            );
+            name
+        })
+        .collect();
+    names.dedup();
+    assert_eq!(names, ["dialer", "sim_throughput"]);
 }
