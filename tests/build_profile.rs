@@ -1,8 +1,9 @@
 //! The rustc wrapper every build of this package goes through (`pgo/rustc`,
 //! named by .cargo/config.toml): which builds get the committed profile, which are left alone,
 //! what happens when the profile is missing, and the warning for a build of the package's own
-//! crates that the profile was not made from (`pgo/dialer.crates`). A stand-in rustc, placed where the wrapper
-//! looks for the toolchain's (beside `$CARGO`), prints the arguments it was given.
+//! crates that the profile was not made from (`pgo/dialer.crates`). A stand-in rustc, placed
+//! where the wrapper looks for the toolchain's (beside `$CARGO`), prints the arguments it was
+//! given.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
