@@ -7,7 +7,9 @@
 //! calls and site changes come at their recorded times; an active-call list asked for is answered
 //! with the first list recorded at or after that moment. Time is virtual (a paused tokio clock), so a
 //! replay takes milliseconds. The result compares the replayed dials and outcomes with the
-//! recorded ones and names the first difference.
+//! recorded ones and names the first difference. A replay starts a fresh campaign, so the trace
+//! of a later run of a stored campaign, which started from the store's state, is refused
+//! ([`LaterRun`]) rather than compared.
 //!
 //! Replay never performs I/O beyond reading the trace and writing the replayed one.
 
@@ -40,6 +42,22 @@ pub struct Recording {
     pub outcomes: BTreeMap<u64, String>,
     /// The last record's time (µs).
     pub last_t_us: u64,
+    /// Why the trace is of a later run of a stored campaign, if it is (see [`LaterRun`]).
+    pub later_run: Option<LaterRun>,
+}
+
+/// The sign that a trace is of a later run of a stored campaign (one started again after a
+/// stop or a crash): its attempts do not start at 1, or it holds callbacks of calls recovered
+/// from an earlier run. Such a run started from the store's state (each lead's earlier attempts
+/// and due redials, earlier answers in the abandon windows, the calls still up), which the trace
+/// does not hold, so a replay, which starts a fresh campaign, cannot follow it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LaterRun {
+    pub file: String,
+    /// The line of the record that shows it.
+    pub line: usize,
+    /// What that record shows.
+    pub evidence: String,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -64,6 +82,17 @@ pub enum ReplayError {
         line: usize,
         message: String,
     },
+    #[error(
+        "{}:{}: {}: this is the trace of a later run of a stored campaign, which started from the \
+         store's state (each lead's earlier attempts and due redials, earlier answers in the \
+         abandon windows, calls still up); the trace does not hold that state, and a replay \
+         starts a fresh campaign, so it cannot follow this run. Replay the campaign's first \
+         run's trace, or fit this one with `dialer backtest`, which needs only its events",
+        .0.file,
+        .0.line,
+        .0.evidence
+    )]
+    LaterRun(LaterRun),
     #[error("cannot start the replay runtime: {0}")]
     Start(#[source] std::io::Error),
     #[error("the replay ended without a result")]
@@ -74,6 +103,9 @@ impl Recording {
     /// Reads a JSON-lines trace.
     pub fn parse(file: &str, text: &str) -> Result<Recording, ReplayError> {
         let mut recording = Recording::default();
+        // The lowest attempt dialed, with its line; and the first recovered call's line.
+        let mut lowest_dial: Option<(u64, usize)> = None;
+        let mut first_recovered: Option<(u64, usize)> = None;
         for (index, line) in text.lines().enumerate() {
             if line.trim().is_empty() {
                 continue;
@@ -91,10 +123,11 @@ impl Recording {
             let attempt = record["attempt"].as_u64();
             match record["kind"].as_str().unwrap_or("") {
                 "dial" => {
-                    let entry = recording
-                        .attempts
-                        .entry(attempt.ok_or_else(|| fail("dial without attempt".into()))?)
-                        .or_default();
+                    let attempt = attempt.ok_or_else(|| fail("dial without attempt".into()))?;
+                    if lowest_dial.is_none_or(|(lowest, _)| attempt < lowest) {
+                        lowest_dial = Some((attempt, index + 1));
+                    }
+                    let entry = recording.attempts.entry(attempt).or_default();
                     entry.dialed_at_us = t_us;
                     entry.callee = record["callee"].as_str().unwrap_or("").to_string();
                 }
@@ -138,6 +171,9 @@ impl Recording {
                     }
                 }
                 "active_calls_unavailable" => recording.lists.push((t_us, None)),
+                "recovered_call" if first_recovered.is_none() => {
+                    first_recovered = Some((attempt.unwrap_or(0), index + 1));
+                }
                 "site_changed" => recording.notices.push((
                     t_us,
                     SwitchNotice::SiteChanged {
@@ -181,6 +217,23 @@ impl Recording {
                 _ => {}
             }
         }
+        let later_run = |(line, evidence): (usize, String)| LaterRun {
+            file: file.to_string(),
+            line,
+            evidence,
+        };
+        recording.later_run = lowest_dial
+            .filter(|&(lowest, _)| lowest != 1)
+            .map(|(lowest, line)| (line, format!("its first attempt is {lowest}, not 1")))
+            .or_else(|| {
+                first_recovered.map(|(attempt, line)| {
+                    (
+                        line,
+                        format!("a callback of attempt {attempt}, recovered from an earlier run"),
+                    )
+                })
+            })
+            .map(later_run);
         Ok(recording)
     }
 
@@ -339,6 +392,9 @@ pub fn replay(
     recording: &Recording,
     setup: CampaignSetup,
 ) -> Result<(ReplayReport, Vec<u8>), ReplayError> {
+    if let Some(later_run) = &recording.later_run {
+        return Err(ReplayError::LaterRun(later_run.clone()));
+    }
     let buffer = Buffer::default();
     let trace = TraceSink::writing_to(Box::new(buffer.clone()));
     let system = crate::runtime::paused_system().map_err(ReplayError::Start)?;
@@ -439,5 +495,67 @@ impl Handler<Mail<CampaignFinished>> for Done {
         if let Some(to) = self.to.take() {
             let _ = to.send(mail.body);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dial(seq: u64, attempt: u64) -> String {
+        format!(
+            r#"{{"seq":{seq},"t_us":{seq},"kind":"dial","attempt":{attempt},"lead":0,"callee":"+15550100"}}"#
+        )
+    }
+
+    #[test]
+    fn a_first_run_is_not_a_later_run() {
+        let text = [dial(0, 2), dial(1, 1)].join("\n");
+        let recording = Recording::parse("first.jsonl", &text).expect("a trace");
+        assert_eq!(recording.later_run, None);
+        assert_eq!(recording.attempts.len(), 2);
+    }
+
+    #[test]
+    fn attempts_that_do_not_start_at_one_mark_a_later_run_at_the_lowest_dial() {
+        let text = [
+            r#"{"seq":0,"t_us":0,"kind":"agents","logged_in":3}"#.to_string(),
+            dial(1, 42),
+            dial(2, 41),
+        ]
+        .join("\n");
+        let recording = Recording::parse("second.jsonl", &text).expect("a trace");
+        assert_eq!(
+            recording.later_run,
+            Some(LaterRun {
+                file: "second.jsonl".into(),
+                line: 3,
+                evidence: "its first attempt is 41, not 1".into(),
+            })
+        );
+        let message = ReplayError::LaterRun(recording.later_run.unwrap()).to_string();
+        assert!(
+            message.starts_with("second.jsonl:3: its first attempt is 41, not 1: ")
+                && message.contains("later run of a stored campaign")
+                && message.contains("dialer backtest"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn a_recovered_call_marks_a_later_run_even_when_nothing_was_dialed() {
+        let text = [
+            r#"{"seq":0,"t_us":0,"kind":"agents","logged_in":3}"#,
+            r#"{"seq":1,"t_us":5,"kind":"recovered_call","attempt":7,"state":"terminated"}"#,
+            r#"{"seq":2,"t_us":9,"kind":"recovered_call","attempt":8,"state":"terminated"}"#,
+        ]
+        .join("\n");
+        let recording = Recording::parse("recovered.jsonl", &text).expect("a trace");
+        let later_run = recording.later_run.expect("a later run");
+        assert_eq!(later_run.line, 2);
+        assert_eq!(
+            later_run.evidence,
+            "a callback of attempt 7, recovered from an earlier run"
+        );
     }
 }

@@ -310,6 +310,19 @@ fn calls_still_on_the_switch_at_a_restart_are_watched_until_they_end_then_redial
     assert_eq!(engine.tally.attempts, dialed as u64);
     assert_eq!(assert_one_outcome_each(&records), dialed);
     agents_on_recovered_calls_were_not_dialed_into(&records, &recovered);
+    // `dialer replay` recognises this run's trace as a later run's, which it cannot follow
+    // (it would start a fresh campaign), instead of comparing it with one.
+    let text: Vec<String> = records.iter().map(Value::to_string).collect();
+    let recording =
+        dialer::replay::Recording::parse("restarted.jsonl", &text.join("\n")).expect("a trace");
+    let later_run = recording
+        .later_run
+        .expect("the restarted run's trace is recognised");
+    let first = recovered.iter().max().expect("recovered attempts") + 1;
+    assert_eq!(
+        later_run.evidence,
+        format!("its first attempt is {first}, not 1")
+    );
 
     let rows = attempts(&db);
     assert_eq!(

@@ -617,4 +617,34 @@ fn a_simulated_trace_replays_and_backtests_from_the_command_line() {
         Some(2),
         "a file that is not a trace is bad input"
     );
+
+    // The trace of a later run of a stored campaign (its attempts start past 1) is refused,
+    // saying where and why, with nothing on stdout.
+    let later = dir.join("campaign-1.2.jsonl");
+    std::fs::write(
+        &later,
+        concat!(
+            r#"{"seq":0,"t_us":0,"at":"00:00:00.000","kind":"agents","logged_in":2}"#,
+            "\n",
+            r#"{"seq":1,"t_us":10,"at":"00:00:00.000","kind":"dial","attempt":17,"lead":3,"callee":"+15550103"}"#,
+            "\n",
+        ),
+    )
+    .unwrap();
+    let output = crate::support::dialer(&[
+        "replay",
+        later.to_str().unwrap(),
+        "--scenario",
+        "scenarios/small.toml",
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(output.stdout.is_empty());
+    let stderr = crate::support::stderr(&output);
+    assert!(
+        stderr.contains(&format!(
+            "{}:2: its first attempt is 17, not 1",
+            later.display()
+        )) && stderr.contains("later run of a stored campaign"),
+        "{stderr}"
+    );
 }
