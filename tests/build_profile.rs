@@ -271,7 +271,7 @@ fn a_build_the_profile_was_not_made_from_is_warned_about_and_still_built() {
 }
 
 #[test]
-fn the_committed_list_names_the_builds_the_committed_profile_was_made_from() {
+fn the_committed_list_of_builds_is_beside_the_profile_a_crate_and_its_metadata_a_line() {
     let listed = std::fs::read_to_string(repository().join("pgo/dialer.crates"))
         .expect("pgo/dialer.crates is committed beside the profile");
     let mut names: Vec<&str> = listed
