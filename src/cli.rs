@@ -394,7 +394,8 @@ impl CliError {
             CliError::Explain(error) if error.is_bad_input() => 2,
             CliError::Replay(crate::replay::ReplayError::Read { .. })
             | CliError::Replay(crate::replay::ReplayError::Record { .. })
-            | CliError::Replay(crate::replay::ReplayError::LaterRun(_)) => 2,
+            | CliError::Replay(crate::replay::ReplayError::LaterRun(_))
+            | CliError::Replay(crate::replay::ReplayError::RunStart(_)) => 2,
             CliError::Sweep(error) => error.exit_code(),
             CliError::Token(_) | CliError::Playback { .. } => 2,
             CliError::Console(error) if error.is_bad_input() => 2,

@@ -25,7 +25,8 @@
 //! - [`live`]: live campaign files and reports.
 //! - [`console`]: `dialer serve`: the web console, its JSON API, SSE, metrics and trace playback.
 //! - [`replay`], [`backtest`]: a recorded trace through the engine again; fitting a trace and
-//!   simulating another pacing.
+//!   simulating another pacing. [`run_start`]: where a live run started, written into its trace
+//!   so a replay can start there too.
 //! - [`erlang`]: Erlang B, C and A, for checking the simulator against queueing theory.
 //! - [`sweep`]: parameter sweeps with confidence intervals, the frontier and a recommendation.
 //! - [`html`]: self-contained HTML reports with SVG plots.
@@ -59,6 +60,7 @@ pub mod pacing;
 pub mod portaswitch;
 pub mod replay;
 pub mod report;
+pub mod run_start;
 pub mod runtime;
 pub mod scenario;
 pub mod sim;

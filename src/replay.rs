@@ -7,16 +7,23 @@
 //! calls and site changes come at their recorded times; an active-call list asked for is answered
 //! with the first list recorded at or after that moment. Time is virtual (a paused tokio clock), so a
 //! replay takes milliseconds. The result compares the replayed dials and outcomes with the
-//! recorded ones and names the first difference. A replay starts a fresh campaign, so the trace
-//! of a later run of a stored campaign, which started from the store's state, is refused
-//! ([`LaterRun`]) rather than compared.
+//! recorded ones and names the first difference. A live run's trace says where the run started
+//! ([`crate::run_start`]: the real instant of engine time zero, the first attempt's number, and
+//! for a stored campaign its leads where they stood, earlier answers and calls still up), and
+//! the replay starts there; recorded callbacks of calls recovered from an earlier run come back
+//! at their times. A later run's trace without those records (written before they existed) is
+//! refused ([`LaterRun`]) rather than compared with a fresh campaign.
 //!
 //! Replay never performs I/O beyond reading the trace and writing the replayed one.
 
-use crate::campaign::supervisor::{CampaignFinished, CampaignSetup, CampaignSupervisor};
+use crate::campaign::supervisor::{
+    CampaignFinished, CampaignSetup, CampaignSupervisor, JournalSetup,
+};
 use crate::clock::Clock;
+use crate::domain::AttemptId;
 use crate::executor::actors::Port;
 use crate::mail::Mail;
+use crate::run_start::{RunStart, RunStartError, RunStartReader};
 use crate::switch::{
     ActiveCallList, CallEvents, ListedCall, SwitchCommand, SwitchEvent, SwitchNotice,
 };
@@ -42,15 +49,19 @@ pub struct Recording {
     pub outcomes: BTreeMap<u64, String>,
     /// The last record's time (µs).
     pub last_t_us: u64,
-    /// Why the trace is of a later run of a stored campaign, if it is (see [`LaterRun`]).
+    /// Where the recorded run started, if the trace says ([`crate::run_start`]; live runs).
+    pub run_start: Option<RunStart>,
+    /// Why the trace is of a later run of a stored campaign that it does not say where it
+    /// started, if it is (see [`LaterRun`]).
     pub later_run: Option<LaterRun>,
 }
 
 /// The sign that a trace is of a later run of a stored campaign (one started again after a
-/// stop or a crash): its attempts do not start at 1, or it holds callbacks of calls recovered
-/// from an earlier run. Such a run started from the store's state (each lead's earlier attempts
-/// and due redials, earlier answers in the abandon windows, the calls still up), which the trace
-/// does not hold, so a replay, which starts a fresh campaign, cannot follow it.
+/// stop or a crash) without its start records: its attempts do not start at 1, or it holds
+/// callbacks of calls recovered from an earlier run. Such a run started from the store's state
+/// (each lead's earlier attempts and due redials, earlier answers in the abandon windows, the
+/// calls still up); traces written before `run_start` records existed do not hold it, so a
+/// replay, which would start a fresh campaign, cannot follow them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LaterRun {
     pub file: String,
@@ -85,14 +96,17 @@ pub enum ReplayError {
     #[error(
         "{}:{}: {}: this is the trace of a later run of a stored campaign, which started from the \
          store's state (each lead's earlier attempts and due redials, earlier answers in the \
-         abandon windows, calls still up); the trace does not hold that state, and a replay \
-         starts a fresh campaign, so it cannot follow this run. Replay the campaign's first \
-         run's trace, or fit this one with `dialer backtest`, which needs only its events",
+         abandon windows, calls still up); the trace has no run_start records to say what that \
+         state was (it was written by a dialer older than them), and a replay would start a \
+         fresh campaign, so it cannot follow this run. Record the run again with this dialer, \
+         or fit this trace with `dialer backtest`, which needs only its events",
         .0.file,
         .0.line,
         .0.evidence
     )]
     LaterRun(LaterRun),
+    #[error("the trace's run_start records cannot be used: {0}")]
+    RunStart(#[from] RunStartError),
     #[error("cannot start the replay runtime: {0}")]
     Start(#[source] std::io::Error),
     #[error("the replay ended without a result")]
@@ -106,6 +120,7 @@ impl Recording {
         // The lowest attempt dialed, with its line; and the first recovered call's line.
         let mut lowest_dial: Option<(u64, usize)> = None;
         let mut first_recovered: Option<(u64, usize)> = None;
+        let mut start = RunStartReader::default();
         for (index, line) in text.lines().enumerate() {
             if line.trim().is_empty() {
                 continue;
@@ -121,7 +136,11 @@ impl Recording {
                 .ok_or_else(|| fail("no t_us".into()))?;
             recording.last_t_us = recording.last_t_us.max(t_us);
             let attempt = record["attempt"].as_u64();
-            match record["kind"].as_str().unwrap_or("") {
+            let kind = record["kind"].as_str().unwrap_or("");
+            if start.read(index + 1, kind, &record).map_err(fail)? {
+                continue;
+            }
+            match kind {
                 "dial" => {
                     let attempt = attempt.ok_or_else(|| fail("dial without attempt".into()))?;
                     if lowest_dial.is_none_or(|(lowest, _)| attempt < lowest) {
@@ -171,8 +190,23 @@ impl Recording {
                     }
                 }
                 "active_calls_unavailable" => recording.lists.push((t_us, None)),
-                "recovered_call" if first_recovered.is_none() => {
-                    first_recovered = Some((attempt.unwrap_or(0), index + 1));
+                "recovered_call" => {
+                    let attempt =
+                        attempt.ok_or_else(|| fail("recovered_call without attempt".into()))?;
+                    if first_recovered.is_none() {
+                        first_recovered = Some((attempt, index + 1));
+                    }
+                    let state = record["state"]
+                        .as_str()
+                        .and_then(crate::switch::CallStatus::parse)
+                        .ok_or_else(|| fail("recovered_call without a known state".into()))?;
+                    recording.notices.push((
+                        t_us,
+                        SwitchNotice::RecoveredCallState {
+                            attempt: AttemptId(attempt),
+                            state,
+                        },
+                    ));
                 }
                 "site_changed" => recording.notices.push((
                     t_us,
@@ -217,11 +251,22 @@ impl Recording {
                 _ => {}
             }
         }
+        recording.run_start = start
+            .finish()
+            .map_err(|(line, message)| ReplayError::Record {
+                file: file.to_string(),
+                line,
+                message,
+            })?;
         let later_run = |(line, evidence): (usize, String)| LaterRun {
             file: file.to_string(),
             line,
             evidence,
         };
+        if recording.run_start.is_some() {
+            // The trace says where its run started: a replay starts there.
+            return Ok(recording);
+        }
         recording.later_run = lowest_dial
             .filter(|&(lowest, _)| lowest != 1)
             .map(|(lowest, line)| (line, format!("its first attempt is {lowest}, not 1")))
@@ -390,11 +435,15 @@ impl std::io::Write for Buffer {
 /// the replayed trace (JSON lines).
 pub fn replay(
     recording: &Recording,
-    setup: CampaignSetup,
+    mut setup: CampaignSetup,
 ) -> Result<(ReplayReport, Vec<u8>), ReplayError> {
     if let Some(later_run) = &recording.later_run {
         return Err(ReplayError::LaterRun(later_run.clone()));
     }
+    let journal = match &recording.run_start {
+        Some(start) => start.apply(&mut setup)?,
+        None => JournalSetup::in_memory(),
+    };
     let buffer = Buffer::default();
     let trace = TraceSink::writing_to(Box::new(buffer.clone()));
     let system = crate::runtime::paused_system().map_err(ReplayError::Start)?;
@@ -409,8 +458,10 @@ pub fn replay(
         let (done_tx, done_rx) = oneshot::channel();
         let done = Done { to: Some(done_tx) }.start();
         let _switch = ReplaySwitch::create(move |ctx| {
-            let supervisor = CampaignSupervisor::start(
+            let supervisor = CampaignSupervisor::start_with(
                 setup,
+                journal,
+                None,
                 clock.clone(),
                 ctx.address().recipient().into(),
                 done.recipient().into(),
@@ -556,6 +607,97 @@ mod tests {
         assert_eq!(
             later_run.evidence,
             "a callback of attempt 7, recovered from an earlier run"
+        );
+    }
+
+    #[test]
+    fn a_later_run_that_says_where_it_started_is_read_with_its_recovered_callbacks() {
+        let text = [
+            r#"{"seq":0,"t_us":0,"kind":"run_start","epoch":"2026-12-06T14:00:00Z","first_attempt":41,"stored":true,"leads":1,"prior_answers":0,"recovered":1}"#.to_string(),
+            r#"{"seq":1,"t_us":0,"kind":"run_lead","lead":0,"number":"+15550100","zone":null,"priority":0,"added":0,"status":"dialing","attempts":1,"attempts_today":1,"day":20428,"last_outcome":null,"do_not_call":false}"#.to_string(),
+            r#"{"seq":2,"t_us":0,"kind":"run_recovered","attempt":40,"lead":0,"callee":"+15550100","switch_call":"c-40"}"#.to_string(),
+            r#"{"seq":3,"t_us":5,"kind":"recovered_call","attempt":40,"state":"terminated"}"#.to_string(),
+            dial(4, 41),
+        ]
+        .join("\n");
+        let recording = Recording::parse("later.jsonl", &text).expect("a trace");
+        assert_eq!(recording.later_run, None);
+        let start = recording.run_start.as_ref().expect("its start");
+        assert_eq!(start.first_attempt, AttemptId(41));
+        let stored = start.stored.as_ref().expect("a stored campaign's");
+        assert_eq!((stored.leads.len(), stored.recovered.len()), (1, 1));
+        assert_eq!(
+            recording.notices,
+            vec![(
+                5,
+                SwitchNotice::RecoveredCallState {
+                    attempt: AttemptId(40),
+                    state: crate::switch::CallStatus::Terminated,
+                }
+            )]
+        );
+    }
+
+    /// The replayed trace's first dial's time (µs).
+    fn first_dial_us(trace: &[u8]) -> Option<u64> {
+        String::from_utf8_lossy(trace).lines().find_map(|line| {
+            let record: Value = serde_json::from_str(line).ok()?;
+            (record["kind"] == "dial").then(|| record["t_us"].as_u64())?
+        })
+    }
+
+    #[test]
+    fn calling_hours_are_reckoned_from_the_recorded_run_s_epoch() {
+        // The campaign file's rules start at noon, in the window; the recorded run started at
+        // 22:00 UTC, after it closed, and dialed nobody: the replay waits for 08:00 too.
+        const CAMPAIGN: &str = r#"
+            [scenario]
+            name = "hours"
+            start = "2026-03-09T12:00:00Z"
+            [agents]
+            count = 2
+            [callees]
+            patience = "10s"
+            talk = "60s"
+            answer = { probability = 1.0, after = "5s" }
+            [leads]
+            count = 3
+            [calling_hours]
+            open = "08:00"
+            close = "21:00"
+            time_zone = "UTC"
+            [pacing]
+            strategy = "progressive"
+        "#;
+        let setup = || {
+            crate::scenario::Scenario::from_toml("hours.toml", CAMPAIGN, &[])
+                .expect("a valid campaign")
+                .campaign_setup(1)
+        };
+        let recorded = r#"{"seq":0,"t_us":0,"kind":"run_start","epoch":"2026-03-09T22:00:00Z","first_attempt":1,"stored":false,"leads":0,"prior_answers":0,"recovered":0}
+{"seq":1,"t_us":0,"kind":"agents","logged_in":2}"#;
+        let recording = Recording::parse("night.jsonl", recorded).expect("a trace");
+        let (_, replayed) = replay(&recording, setup()).expect("a replay");
+        assert_eq!(first_dial_us(&replayed), Some(10 * 3_600_000_000));
+        // Without its start record, the replay reckons from the campaign file's start.
+        let without = Recording::parse("night.jsonl", recorded.lines().nth(1).unwrap()).unwrap();
+        let (_, replayed) = replay(&without, setup()).expect("a replay");
+        assert_eq!(first_dial_us(&replayed), Some(0));
+    }
+
+    #[test]
+    fn start_records_that_do_not_add_up_are_refused_at_the_run_start_line() {
+        let text = [
+            r#"{"seq":0,"t_us":0,"kind":"agents","logged_in":3}"#,
+            r#"{"seq":1,"t_us":0,"kind":"run_start","epoch":"2026-12-06T14:00:00Z","first_attempt":1,"stored":true,"leads":2,"prior_answers":0,"recovered":0}"#,
+            r#"{"seq":2,"t_us":0,"kind":"run_lead","lead":0,"number":"+15550100","zone":null,"priority":0,"added":0,"status":"fresh","attempts":0,"attempts_today":0,"day":0,"last_outcome":null,"do_not_call":false}"#,
+        ]
+        .join("\n");
+        let error = Recording::parse("cut.jsonl", &text).expect_err("cut short");
+        assert_eq!(
+            error.to_string(),
+            "cut.jsonl:2: not a trace record: run_start announces 2 run_lead records, the trace \
+             holds 1 (a trace cut short?)"
         );
     }
 }

@@ -461,6 +461,14 @@ pub fn run_live_with(
             plan.journal
         }
     };
+    // Where this run starts, first in its trace, so a replay can start there too.
+    crate::run_start::RunStart::of_run(
+        epoch,
+        journal.first_attempt,
+        &setup,
+        campaign.store.is_some(),
+    )
+    .record(&mut trace.borrow_mut());
     let deadline = campaign.deadline;
     let webhook_template = campaign.webhook.clone();
     let webhook_stats = Arc::new(WebhookStats::default());

@@ -94,6 +94,49 @@ pub enum TraceRecord<'a> {
         attempt: AttemptId,
         state: crate::switch::CallStatus,
     },
+    /// A live run began: the real instant of its engine time zero and its first attempt's
+    /// number; for a stored campaign, how many `run_lead`, `run_prior_answer` and
+    /// `run_recovered` records follow (see [`crate::run_start`]).
+    RunStart {
+        epoch: &'a str,
+        first_attempt: AttemptId,
+        stored: bool,
+        leads: u64,
+        prior_answers: u64,
+        recovered: u64,
+    },
+    /// A stored campaign's lead where it stood when the run began.
+    RunLead {
+        lead: LeadId,
+        number: &'a PhoneNumber,
+        /// Its zone's name; `None`: the campaign's default zone.
+        zone: Option<&'a str>,
+        priority: i32,
+        added: i64,
+        status: &'static str,
+        /// When a waiting lead is due (engine time, µs).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        due_us: Option<u64>,
+        attempts: u32,
+        attempts_today: u32,
+        day: i32,
+        last_outcome: Option<Outcome>,
+        do_not_call: bool,
+    },
+    /// An answered call of an earlier run, in the abandon windows when the run began.
+    RunPriorAnswer {
+        age_us: u64,
+        reached_queue: bool,
+        wait_for_agent_us: Option<u64>,
+        abandoned_in_queue: bool,
+    },
+    /// An attempt of an earlier run the switch still carried when the run began.
+    RunRecovered {
+        attempt: AttemptId,
+        lead: Option<LeadId>,
+        callee: &'a PhoneNumber,
+        switch_call: Option<&'a str>,
+    },
     /// The simulated switch injected a fault (`[faults]`): what, to which attempt, and the
     /// state of the callback concerned, if any.
     Fault {
@@ -225,6 +268,10 @@ enum Kind {
     LoginRefused = 21,
     LoginRestored = 22,
     RecoveredCall = 23,
+    RunStart = 24,
+    RunLead = 25,
+    RunPriorAnswer = 26,
+    RunRecovered = 27,
 }
 
 fn put_kind(out: &mut WordHasher, kind: Kind) {
@@ -387,6 +434,76 @@ fn canonical_words(seq: u64, at: SimTime, record: &TraceRecord<'_>, out: &mut Wo
             put_kind(out, Kind::RecoveredCall);
             put_u64(out, attempt.0);
             put_tag(out, *state as u8);
+        }
+        TraceRecord::RunStart {
+            epoch,
+            first_attempt,
+            stored,
+            leads,
+            prior_answers,
+            recovered,
+        } => {
+            put_kind(out, Kind::RunStart);
+            put_str(out, epoch);
+            put_u64(out, first_attempt.0);
+            put_tag(out, u8::from(*stored));
+            put_u64(out, *leads);
+            put_u64(out, *prior_answers);
+            put_u64(out, *recovered);
+        }
+        TraceRecord::RunLead {
+            lead,
+            number,
+            zone,
+            priority,
+            added,
+            status,
+            due_us,
+            attempts,
+            attempts_today,
+            day,
+            last_outcome,
+            do_not_call,
+        } => {
+            put_kind(out, Kind::RunLead);
+            put_u64(out, lead.0);
+            put_str(out, &number.0);
+            put_str(out, zone.unwrap_or(""));
+            put_u64(out, *priority as u64);
+            put_u64(out, *added as u64);
+            put_str(out, status);
+            put_u64(out, due_us.unwrap_or(u64::MAX));
+            put_u64(out, u64::from(*attempts));
+            put_u64(out, u64::from(*attempts_today));
+            put_u64(out, *day as u64);
+            put_tag(out, last_outcome.map_or(u8::MAX, |outcome| outcome as u8));
+            put_tag(out, u8::from(*do_not_call));
+        }
+        TraceRecord::RunPriorAnswer {
+            age_us,
+            reached_queue,
+            wait_for_agent_us,
+            abandoned_in_queue,
+        } => {
+            put_kind(out, Kind::RunPriorAnswer);
+            put_u64(out, *age_us);
+            put_tag(
+                out,
+                u8::from(*reached_queue) | (u8::from(*abandoned_in_queue) << 1),
+            );
+            put_u64(out, wait_for_agent_us.unwrap_or(u64::MAX));
+        }
+        TraceRecord::RunRecovered {
+            attempt,
+            lead,
+            callee,
+            switch_call,
+        } => {
+            put_kind(out, Kind::RunRecovered);
+            put_u64(out, attempt.0);
+            put_u64(out, lead.map_or(u64::MAX, |lead| lead.0));
+            put_str(out, &callee.0);
+            put_str(out, switch_call.unwrap_or(""));
         }
         TraceRecord::Fault {
             attempt,

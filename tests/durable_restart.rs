@@ -245,6 +245,42 @@ fn attempts(db: &Path) -> Vec<AttemptRow> {
         .unwrap()
 }
 
+/// The restarted run's trace starts with its `run_start` records, and a replay of it with the
+/// campaign file starts from them: the same leads where they stood (the recovered attempts'
+/// leads dialing, the fresh ones new), attempts numbered after the recovered ones, and the
+/// recovered calls settled by the recorded lists, so every attempt is dialed again with its
+/// recorded outcome.
+fn replays_from_where_it_started(
+    records: &[Value],
+    recovered: &[u64],
+    campaign: &dialer::live::campaign::LiveCampaign,
+) {
+    assert_eq!(records[0]["kind"], "run_start", "{}", records[0]);
+    let text: Vec<String> = records.iter().map(Value::to_string).collect();
+    let recording =
+        dialer::replay::Recording::parse("restarted.jsonl", &text.join("\n")).expect("a trace");
+    assert_eq!(recording.later_run, None);
+    let start = recording.run_start.as_ref().expect("its start records");
+    let first = recovered.iter().max().expect("recovered attempts") + 1;
+    assert_eq!(start.first_attempt.0, first);
+    let stored = start.stored.as_ref().expect("a stored campaign's start");
+    assert_eq!(stored.leads.len(), LEADS.len() + FRESH_LEADS.len());
+    let mut recovered_at_start: Vec<u64> = stored.recovered.iter().map(|r| r.attempt.0).collect();
+    recovered_at_start.sort_unstable();
+    assert_eq!(recovered_at_start, recovered);
+    let (report, _) = dialer::replay::replay(&recording, campaign.setup.clone()).expect("a replay");
+    assert!(report.finished, "{report:?}");
+    assert_eq!(report.unrecorded_attempts, 0, "{report:?}");
+    assert_eq!(
+        report.replayed_attempts, report.recorded_attempts,
+        "{report:?}"
+    );
+    assert_eq!(
+        report.same_outcome, report.recorded_attempts,
+        "every outcome replays: {report:?}"
+    );
+}
+
 #[test]
 fn calls_still_on_the_switch_at_a_restart_are_watched_until_they_end_then_redialed_by_the_rule() {
     let dir = crate::cli::tempdir("restart-listed");
@@ -310,19 +346,9 @@ fn calls_still_on_the_switch_at_a_restart_are_watched_until_they_end_then_redial
     assert_eq!(engine.tally.attempts, dialed as u64);
     assert_eq!(assert_one_outcome_each(&records), dialed);
     agents_on_recovered_calls_were_not_dialed_into(&records, &recovered);
-    // `dialer replay` recognises this run's trace as a later run's, which it cannot follow
-    // (it would start a fresh campaign), instead of comparing it with one.
-    let text: Vec<String> = records.iter().map(Value::to_string).collect();
-    let recording =
-        dialer::replay::Recording::parse("restarted.jsonl", &text.join("\n")).expect("a trace");
-    let later_run = recording
-        .later_run
-        .expect("the restarted run's trace is recognised");
-    let first = recovered.iter().max().expect("recovered attempts") + 1;
-    assert_eq!(
-        later_run.evidence,
-        format!("its first attempt is {first}, not 1")
-    );
+    // The trace says where this later run started (the store's leads, the recovered attempts,
+    // the first attempt's number), so `dialer replay` starts there too and follows it.
+    replays_from_where_it_started(&records, &recovered, &campaign);
 
     let rows = attempts(&db);
     assert_eq!(

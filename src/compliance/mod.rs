@@ -112,6 +112,38 @@ impl Compliance {
         id
     }
 
+    /// The zone set a stored lead or a run's trace names: an IANA zone (`America/New_York`) or
+    /// a region's zones (`region:US`, see [`region_zone_name`]). `None` for a name this build
+    /// does not know.
+    pub fn intern_named_zone(&mut self, name: &str) -> Option<ZoneId> {
+        let set = match name.strip_prefix("region:") {
+            Some(region) => ZoneSet(
+                phone::zones_of_region(region)?
+                    .iter()
+                    .filter_map(|zone| hours::zone(zone).ok())
+                    .collect(),
+            ),
+            None => ZoneSet::one(hours::zone(name).ok()?),
+        };
+        Some(self.intern_zone(name, || set))
+    }
+
+    /// The name `zone` was interned under (`None` for an id this campaign did not make).
+    pub fn zone_name(&self, zone: ZoneId) -> Option<&str> {
+        self.zone_names
+            .iter()
+            .find(|(_, id)| **id == zone)
+            .map(|(name, _)| name.as_str())
+    }
+
+    /// Moves engine time zero to `epoch` (a replay takes the recorded run's); the memos start
+    /// again.
+    pub fn rebase(&mut self, epoch: Timestamp) {
+        self.epoch = epoch;
+        self.window_memo.iter_mut().for_each(|memo| *memo = None);
+        self.day_memo.iter_mut().for_each(|memo| *memo = None);
+    }
+
     pub fn default_zone(&self) -> ZoneId {
         self.default_zone
     }
@@ -254,6 +286,11 @@ impl Compliance {
     pub fn restricts(&self) -> bool {
         self.hours.is_some() || !self.dnc.is_empty()
     }
+}
+
+/// The name a region's zone set is interned under (see [`Compliance::intern_named_zone`]).
+pub fn region_zone_name(region: &str) -> String {
+    format!("region:{}", region.trim().to_ascii_uppercase())
 }
 
 /// The instant for `text`, an RFC 3339 timestamp with an offset, or a civil time with a zone

@@ -25,9 +25,8 @@ pub mod writer;
 pub use writer::{Durability, SqliteJournal};
 
 use crate::campaign::hopper::{LeadList, ListedLead, PriorStatus};
-use crate::compliance::hours::ZoneSet;
 use crate::compliance::rules::{LeadFate, RedialPolicy};
-use crate::compliance::{Compliance, ZoneId, phone};
+use crate::compliance::{Compliance, ZoneId};
 use crate::domain::{AttemptId, LeadId, Outcome, PhoneNumber};
 use crate::journal::recovery::{
     self, OpenAttempt, RecoveredAttempt, Resolution, SwitchActiveCalls,
@@ -812,24 +811,16 @@ fn lead_zone(
     region: Option<&str>,
 ) -> Result<Option<ZoneId>, ()> {
     if let Some(name) = time_zone {
-        let zone = crate::compliance::hours::zone(name).map_err(|_| ())?;
-        return Ok(Some(compliance.intern_zone(name, || ZoneSet::one(zone))));
+        if name.starts_with("region:") {
+            return Err(());
+        }
+        return compliance.intern_named_zone(name).map(Some).ok_or(());
     }
     let Some(region) = region else {
         return Ok(None);
     };
-    let Some(names) = phone::zones_of_region(region) else {
-        return Ok(None);
-    };
-    let key = format!("region:{}", region.to_ascii_uppercase());
-    Ok(Some(compliance.intern_zone(&key, || {
-        ZoneSet(
-            names
-                .iter()
-                .filter_map(|name| crate::compliance::hours::zone(name).ok())
-                .collect(),
-        )
-    })))
+    // A region not in the table: the default zone.
+    Ok(compliance.intern_named_zone(&crate::compliance::region_zone_name(region)))
 }
 
 pub(crate) fn outcome_from_str(text: &str) -> Option<Outcome> {
