@@ -11,13 +11,16 @@
 //! ([`crate::run_start`]: the real instant of engine time zero, the first attempt's number, and
 //! for a stored campaign its leads where they stood, earlier answers and calls still up), and
 //! the replay starts there; recorded callbacks of calls recovered from an earlier run come back
-//! at their times. A later run's trace without those records (written before they existed) is
-//! refused ([`LaterRun`]) rather than compared with a fresh campaign.
+//! at their times, and so do an admin's orders (`control`: pause, resume, stop, a new pacing
+//! strategy, a stop at once; `dnc_edit`: the do-not-call list edited), those the recorded
+//! campaign had before its engine's first turn before this one's. A later run's trace without
+//! start records (written before they existed) is refused ([`LaterRun`]) rather than compared
+//! with a fresh campaign.
 //!
 //! Replay never performs I/O beyond reading the trace and writing the replayed one.
 
 use crate::campaign::supervisor::{
-    CampaignFinished, CampaignSetup, CampaignSupervisor, JournalSetup,
+    CampaignControl, CampaignFinished, CampaignSetup, CampaignSupervisor, DncUpdate, JournalSetup,
 };
 use crate::clock::Clock;
 use crate::domain::AttemptId;
@@ -42,6 +45,11 @@ pub struct Recording {
     pub attempts: BTreeMap<u64, RecordedAttempt>,
     /// Notices at their recorded times (µs), in order.
     pub notices: Vec<(u64, SwitchNotice)>,
+    /// Orders from outside the engine (an admin's controls, do-not-call edits) handled before
+    /// the engine's first turn (recorded before its first `pacing_strategy` record).
+    pub initial_orders: Vec<Order>,
+    /// The other orders, at their recorded times (µs), in order.
+    pub orders: Vec<(u64, Order)>,
     /// Answers to list requests with their times (µs), in order (`None`: the list could not be
     /// fetched).
     pub lists: Vec<(u64, Option<ActiveCallList>)>,
@@ -69,6 +77,14 @@ pub struct LaterRun {
     pub line: usize,
     /// What that record shows.
     pub evidence: String,
+}
+
+/// An order from outside the engine that reached the campaign (`control` and `dnc_edit`
+/// records).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Order {
+    Control(CampaignControl),
+    Dnc(DncUpdate),
 }
 
 #[derive(Debug, Default, Clone)]
@@ -121,6 +137,7 @@ impl Recording {
         let mut lowest_dial: Option<(u64, usize)> = None;
         let mut first_recovered: Option<(u64, usize)> = None;
         let mut start = RunStartReader::default();
+        let mut engine_started = false;
         for (index, line) in text.lines().enumerate() {
             if line.trim().is_empty() {
                 continue;
@@ -190,6 +207,15 @@ impl Recording {
                     }
                 }
                 "active_calls_unavailable" => recording.lists.push((t_us, None)),
+                "pacing_strategy" => engine_started = true,
+                "control" | "dnc_edit" => {
+                    let order = order_of(kind, &record).map_err(fail)?;
+                    if engine_started {
+                        recording.orders.push((t_us, order));
+                    } else {
+                        recording.initial_orders.push(order);
+                    }
+                }
                 "recovered_call" => {
                     let attempt =
                         attempt.ok_or_else(|| fail("recovered_call without attempt".into()))?;
@@ -205,6 +231,10 @@ impl Recording {
                         SwitchNotice::RecoveredCallState {
                             attempt: AttemptId(attempt),
                             state,
+                            reason: record["reason"].as_str().map(Into::into),
+                            reason_code: record["reason_code"]
+                                .as_u64()
+                                .and_then(|code| u16::try_from(code).ok()),
                         },
                     ));
                 }
@@ -292,10 +322,36 @@ impl Recording {
     }
 }
 
+/// The order a `control` or `dnc_edit` record holds.
+fn order_of(kind: &str, record: &Value) -> Result<Order, String> {
+    if kind == "dnc_edit" {
+        let number = record["number"].as_str().ok_or("dnc_edit without number")?;
+        let number = crate::domain::PhoneNumber(number.into());
+        return Ok(Order::Dnc(match record["added"].as_bool() {
+            Some(true) => DncUpdate::Add(number),
+            Some(false) => DncUpdate::Remove(number),
+            None => return Err("dnc_edit without added".into()),
+        }));
+    }
+    let action = record["action"].as_str().ok_or("control without action")?;
+    let strategy = match &record["strategy"] {
+        Value::Null => None,
+        value => Some(
+            serde_json::from_value(value.clone())
+                .map_err(|e| format!("control's strategy: {e}"))?,
+        ),
+    };
+    CampaignControl::from_action(action, strategy)
+        .map(Order::Control)
+        .ok_or_else(|| format!("control with action {action:?}"))
+}
+
 /// The recording played back behind the switch seam.
 pub struct ReplaySwitch {
     recording: std::rc::Rc<Recording>,
     notices_to: Port<Mail<SwitchNotice>>,
+    controls_to: Port<Mail<CampaignControl>>,
+    dnc_to: Port<Mail<DncUpdate>>,
     clock: Clock,
     /// Attempts dialed that the recording does not hold.
     pub unrecorded: std::rc::Rc<std::cell::Cell<u64>>,
@@ -305,16 +361,51 @@ impl Actor for ReplaySwitch {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
-        for (t_us, notice) in self.recording.notices.clone() {
-            let to = self.notices_to.clone();
-            ctx.run_later(Duration::from_micros(t_us), move |_, _| {
-                to.do_send(Mail::new(notice));
-            });
-        }
+        self.pump_notices(0, ctx);
+        self.pump_orders(0, ctx);
     }
 }
 
 impl ReplaySwitch {
+    fn send_order(&self, order: Order) {
+        match order {
+            Order::Control(control) => self.controls_to.do_send(Mail::new(control)),
+            Order::Dnc(update) => self.dnc_to.do_send(Mail::new(update)),
+        }
+    }
+
+    /// Sends the orders that are due, in their recorded order, and sets a timer for the next
+    /// (one chain, as for notices).
+    fn pump_orders(&mut self, from: usize, ctx: &mut Context<Self>) {
+        let now = self.clock.now().as_micros();
+        let mut index = from;
+        while index < self.recording.orders.len() && self.recording.orders[index].0 <= now {
+            self.send_order(self.recording.orders[index].1.clone());
+            index += 1;
+        }
+        if let Some((t_us, _)) = self.recording.orders.get(index) {
+            let delay = Duration::from_micros(t_us.saturating_sub(now));
+            ctx.run_later(delay, move |switch, ctx| switch.pump_orders(index, ctx));
+        }
+    }
+
+    /// Sends the notices that are due, in their recorded order, and sets a timer for the next:
+    /// one chain, so notices recorded within the same millisecond (a recovered call's
+    /// callbacks, say) keep their order, which timers due together need not.
+    fn pump_notices(&mut self, from: usize, ctx: &mut Context<Self>) {
+        let notices = &self.recording.notices;
+        let now = self.clock.now().as_micros();
+        let mut index = from;
+        while index < notices.len() && notices[index].0 <= now {
+            self.notices_to.do_send(Mail::new(notices[index].1.clone()));
+            index += 1;
+        }
+        if index < notices.len() {
+            let delay = Duration::from_micros(notices[index].0.saturating_sub(now));
+            ctx.run_later(delay, move |switch, ctx| switch.pump_notices(index, ctx));
+        }
+    }
+
     /// Sends an attempt's recorded events that are due, in their recorded order, and sets a
     /// timer for the next. One chain per attempt keeps the order even where timers due within
     /// the same millisecond would fire in another.
@@ -467,12 +558,20 @@ pub fn replay(
                 done.recipient().into(),
                 trace_for_run,
             );
-            ReplaySwitch {
+            let switch = ReplaySwitch {
                 recording: recording_rc,
-                notices_to: supervisor.port(),
+                notices_to: supervisor.clone().port(),
+                controls_to: supervisor.clone().port(),
+                dnc_to: supervisor.port(),
                 clock,
                 unrecorded: unrecorded_run,
+            };
+            // Orders the recorded run's campaign had before its engine's first turn (an
+            // admin's pause sent at the start, say) reach it before this one's too.
+            for order in switch.recording.initial_orders.clone() {
+                switch.send_order(order);
             }
+            switch
         });
         tokio::select! {
             biased;
@@ -616,7 +715,7 @@ mod tests {
             r#"{"seq":0,"t_us":0,"kind":"run_start","epoch":"2026-12-06T14:00:00Z","first_attempt":41,"stored":true,"leads":1,"prior_answers":0,"recovered":1}"#.to_string(),
             r#"{"seq":1,"t_us":0,"kind":"run_lead","lead":0,"number":"+15550100","zone":null,"priority":0,"added":0,"status":"dialing","attempts":1,"attempts_today":1,"day":20428,"last_outcome":null,"do_not_call":false}"#.to_string(),
             r#"{"seq":2,"t_us":0,"kind":"run_recovered","attempt":40,"lead":0,"callee":"+15550100","switch_call":"c-40"}"#.to_string(),
-            r#"{"seq":3,"t_us":5,"kind":"recovered_call","attempt":40,"state":"terminated"}"#.to_string(),
+            r#"{"seq":3,"t_us":5,"kind":"recovered_call","attempt":40,"state":"terminated","reason":"Temporarily Unavailable","reason_code":480}"#.to_string(),
             dial(4, 41),
         ]
         .join("\n");
@@ -633,6 +732,8 @@ mod tests {
                 SwitchNotice::RecoveredCallState {
                     attempt: AttemptId(40),
                     state: crate::switch::CallStatus::Terminated,
+                    reason: Some("Temporarily Unavailable".into()),
+                    reason_code: Some(480),
                 }
             )]
         );
@@ -683,6 +784,96 @@ mod tests {
         let without = Recording::parse("night.jsonl", recorded.lines().nth(1).unwrap()).unwrap();
         let (_, replayed) = replay(&without, setup()).expect("a replay");
         assert_eq!(first_dial_us(&replayed), Some(0));
+    }
+
+    /// The replayed trace's dials: (time in µs, callee).
+    fn dials_in(trace: &[u8]) -> Vec<(u64, String)> {
+        String::from_utf8_lossy(trace)
+            .lines()
+            .filter_map(|line| {
+                let record: Value = serde_json::from_str(line).ok()?;
+                (record["kind"] == "dial").then(|| {
+                    (
+                        record["t_us"].as_u64().unwrap_or(0),
+                        record["callee"].as_str().unwrap_or("").to_string(),
+                    )
+                })
+            })
+            .collect()
+    }
+
+    #[test]
+    fn an_admin_s_orders_reach_the_replayed_campaign_when_they_reached_the_recorded_one() {
+        const CAMPAIGN: &str = r#"
+            [scenario]
+            name = "orders"
+            [agents]
+            count = 1
+            [callees]
+            patience = "10s"
+            talk = "60s"
+            answer = { probability = 1.0, after = "5s" }
+            [leads]
+            count = 2
+            [pacing]
+            strategy = "progressive"
+        "#;
+        let setup = || {
+            crate::scenario::Scenario::from_toml("orders.toml", CAMPAIGN, &[])
+                .expect("a valid campaign")
+                .campaign_setup(1)
+        };
+        let replayed = |records: &[&str]| {
+            let recording = Recording::parse("orders.jsonl", &records.join("\n")).expect("a trace");
+            dials_in(&replay(&recording, setup()).expect("a replay").1)
+        };
+        let agents = r#"{"seq":0,"t_us":0,"kind":"agents","logged_in":1}"#;
+        let started =
+            r#"{"seq":2,"t_us":0,"kind":"pacing_strategy","strategy":{"strategy":"progressive"}}"#;
+        let unpaused = replayed(&[agents, started]);
+        let (first_at, first_callee) = unpaused.first().cloned().expect("a dial");
+        assert_eq!(first_at, 0);
+
+        // Paused before the engine's first turn (recorded before pacing started), resumed at
+        // 7 s: nothing is dialed before 7 s.
+        let pause = r#"{"seq":1,"t_us":12,"kind":"control","action":"pause"}"#;
+        let resume = r#"{"seq":3,"t_us":7000000,"kind":"control","action":"resume"}"#;
+        let paused = replayed(&[agents, pause, started, resume]);
+        assert_eq!(paused.first().map(|dial| dial.0), Some(7_000_000));
+
+        // The first lead's number put on the do-not-call list at the start: never dialed.
+        let dnc = format!(
+            r#"{{"seq":1,"t_us":5,"kind":"dnc_edit","added":true,"number":"{first_callee}"}}"#
+        );
+        let without_first = replayed(&[agents, &dnc, started]);
+        assert!(!without_first.is_empty());
+        assert!(
+            without_first
+                .iter()
+                .all(|(_, callee)| *callee != first_callee),
+            "{without_first:?}"
+        );
+
+        // A strategy set while running is read back with its settings.
+        let set = r#"{"seq":3,"t_us":9,"kind":"control","action":"set_pacing","strategy":{"strategy":"power","ratio":2.5}}"#;
+        let recording =
+            Recording::parse("orders.jsonl", &[agents, started, set].join("\n")).unwrap();
+        assert_eq!(
+            recording.orders,
+            vec![(
+                9,
+                Order::Control(CampaignControl::SetPacing(crate::pacing::Strategy::Power {
+                    ratio: 2.5
+                }))
+            )]
+        );
+        let unknown = r#"{"seq":3,"t_us":9,"kind":"control","action":"dance"}"#;
+        assert_eq!(
+            Recording::parse("orders.jsonl", &[agents, unknown].join("\n"))
+                .unwrap_err()
+                .to_string(),
+            "orders.jsonl:2: not a trace record: control with action \"dance\""
+        );
     }
 
     #[test]

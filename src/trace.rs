@@ -89,10 +89,26 @@ pub enum TraceRecord<'a> {
     LoginRefused { site: &'a str, reason: &'a str },
     /// The login works again: dialing resumes.
     LoginRestored { site: &'a str },
-    /// A callback for an attempt of an earlier run, still on the switch at the restart.
+    /// A callback for an attempt of an earlier run, still on the switch at the restart, with
+    /// a "terminated" callback's disconnect reason.
     RecoveredCall {
         attempt: AttemptId,
         state: crate::switch::CallStatus,
+        reason: Option<&'a str>,
+        reason_code: Option<u16>,
+    },
+    /// An order from outside the engine (an admin at the command line or console, or a live
+    /// run's deadline) reached the campaign: `pause`, `resume`, `stop_dialing`, `set_pacing`
+    /// (with the strategy) or `report_now`.
+    Control {
+        action: &'static str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        strategy: Option<&'a Strategy>,
+    },
+    /// The do-not-call list was edited while the campaign ran.
+    DncEdit {
+        added: bool,
+        number: &'a PhoneNumber,
     },
     /// A live run began: the real instant of its engine time zero and its first attempt's
     /// number; for a stored campaign, how many `run_lead`, `run_prior_answer` and
@@ -272,6 +288,8 @@ enum Kind {
     RunLead = 25,
     RunPriorAnswer = 26,
     RunRecovered = 27,
+    Control = 28,
+    DncEdit = 29,
 }
 
 fn put_kind(out: &mut WordHasher, kind: Kind) {
@@ -430,10 +448,29 @@ fn canonical_words(seq: u64, at: SimTime, record: &TraceRecord<'_>, out: &mut Wo
             put_kind(out, Kind::LoginRestored);
             put_str(out, site);
         }
-        TraceRecord::RecoveredCall { attempt, state } => {
+        TraceRecord::RecoveredCall {
+            attempt,
+            state,
+            reason,
+            reason_code,
+        } => {
             put_kind(out, Kind::RecoveredCall);
             put_u64(out, attempt.0);
             put_tag(out, *state as u8);
+            put_str(out, reason.unwrap_or(""));
+            put_u64(out, reason_code.map_or(u64::MAX, u64::from));
+        }
+        TraceRecord::Control { action, strategy } => {
+            put_kind(out, Kind::Control);
+            put_str(out, action);
+            if let Some(strategy) = strategy {
+                put_strategy(out, strategy);
+            }
+        }
+        TraceRecord::DncEdit { added, number } => {
+            put_kind(out, Kind::DncEdit);
+            put_tag(out, u8::from(*added));
+            put_str(out, &number.0);
         }
         TraceRecord::RunStart {
             epoch,
@@ -693,11 +730,18 @@ pub fn record_notice(trace: &SharedTrace, at: SimTime, notice: &SwitchNotice) {
         SwitchNotice::LoginRestored { site } => {
             sink.record(at, &TraceRecord::LoginRestored { site })
         }
-        SwitchNotice::RecoveredCallState { attempt, state } => sink.record(
+        SwitchNotice::RecoveredCallState {
+            attempt,
+            state,
+            reason,
+            reason_code,
+        } => sink.record(
             at,
             &TraceRecord::RecoveredCall {
                 attempt: *attempt,
                 state: *state,
+                reason: reason.as_deref(),
+                reason_code: *reason_code,
             },
         ),
     }

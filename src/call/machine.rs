@@ -38,7 +38,7 @@
 //! as `unknown`.
 
 use crate::domain::{AppState, AttemptId, LeadId, Outcome, PhoneNumber};
-use crate::switch::reasons::{self, EarlyDisconnect};
+use crate::switch::reasons;
 use crate::switch::{CallRef, CallStatus, StateNotification, SwitchEvent, tail_word};
 use crate::time::{SimDuration, SimTime};
 use compact_str::CompactString;
@@ -205,6 +205,26 @@ impl AttemptRecord {
             tracking_id: None,
             reason: Some(reason.into()),
             reason_code: None,
+        }
+    }
+
+    /// An attempt of an earlier run (recovered at a restart) that ended with `outcome`, as its
+    /// own "terminated" callback says (`reason`, `reason_code`); nothing else of it is known to
+    /// this run.
+    pub fn recovered(
+        attempt: AttemptId,
+        lead: LeadId,
+        callee: PhoneNumber,
+        ended_at: SimTime,
+        outcome: Outcome,
+        reason: Option<CompactString>,
+        reason_code: Option<u16>,
+    ) -> AttemptRecord {
+        AttemptRecord {
+            outcome,
+            reason,
+            reason_code,
+            ..AttemptRecord::unknown(attempt, lead, callee, SimTime::ZERO, ended_at, "")
         }
     }
 
@@ -545,14 +565,7 @@ impl CallMachine {
         let reason = note.reason.as_deref();
         match self.state {
             AppState::Dialing | AppState::Ringing => {
-                match reasons::classify_early(reason, note.reason_code) {
-                    EarlyDisconnect::NoAnswer => Outcome::NoAnswer,
-                    EarlyDisconnect::Busy => Outcome::Busy,
-                    EarlyDisconnect::Declined => Outcome::Declined,
-                    EarlyDisconnect::InvalidNumber => Outcome::InvalidNumber,
-                    EarlyDisconnect::Machine => Outcome::Machine,
-                    EarlyDisconnect::Failed => Outcome::Failed,
-                }
+                reasons::classify_early(reason, note.reason_code).outcome()
             }
             AppState::Answered if reasons::is_machine(reason) => Outcome::Machine,
             AppState::Answered | AppState::Queued => Outcome::AbandonedInQueue,

@@ -35,7 +35,9 @@
 //! events for them went to the dead process); their leads stay dialing. The supervisor watches
 //! them on the active-call list like suspect calls, and ends each one as `unknown` once
 //! `vanish_after` lists in a row no longer carry it; its lead then follows the redial rule for
-//! unknown outcomes. Until then each counts in pacing's numbers by the state the latest list
+//! unknown outcomes. A "terminated" callback of its own ends it sooner, with the outcome the
+//! call machine would give, where that is certain (`recovered_outcome`: a dial in flight by
+//! its disconnect reason, a call an agent answered as completed). Until then each counts in pacing's numbers by the state the latest list
 //! gave it (a dial in flight, a call queued, or an agent on a call; an agent on a call while no
 //! list has said, see `CallLoad::of_recovered`), or a newer callback of its own (`heard_state`),
 //! so that an agent still talking on one is not taken for idle right after the restart. In the
@@ -164,6 +166,8 @@ pub struct ReconcileTally {
     pub recovered: u64,
     /// Of those, ended as `unknown` once the list no longer carried them.
     pub recovered_settled: u64,
+    /// Of those, ended by their own "terminated" callback, with the outcome it gives.
+    pub recovered_ended: u64,
 }
 
 /// The campaign has finished: nothing left to dial and no call live.
@@ -290,6 +294,8 @@ struct RecoveredCall {
     /// it is not one. Its age in pacing's rich view counts from here: younger than the dial
     /// really is, so the predictive strategy expects more of its answers to come, not fewer.
     dial_seen_at: Option<SimTime>,
+    /// This run has seen an agent answer it: connected after dequeued, held or transferred.
+    reached_agent: bool,
 }
 
 impl RecoveredCall {
@@ -303,6 +309,11 @@ impl RecoveredCall {
         detail: Option<&mut DetailTracker>,
     ) {
         let (was_dial, is_dial) = (is_a_dial(self.state), is_a_dial(state));
+        self.reached_agent |= matches!(
+            (self.state, state),
+            (Some(CallStatus::Dequeued), Some(CallStatus::Connected))
+                | (_, Some(CallStatus::Held | CallStatus::Transferred))
+        );
         self.state = state;
         if was_dial == is_dial {
             return;
@@ -314,6 +325,27 @@ impl RecoveredCall {
             } else {
                 detail.dial_left(self.attempt);
             }
+        }
+    }
+}
+
+/// How a recovered attempt ended.
+enum RecoveredEnding {
+    /// The list no longer carries it: `unknown`.
+    Gone,
+    /// Its own "terminated" callback said how ([`recovered_outcome`]).
+    Heard {
+        outcome: Outcome,
+        reason: Option<compact_str::CompactString>,
+        reason_code: Option<u16>,
+    },
+}
+
+impl RecoveredEnding {
+    fn outcome(&self) -> Outcome {
+        match self {
+            RecoveredEnding::Gone => Outcome::Unknown,
+            RecoveredEnding::Heard { outcome, .. } => *outcome,
         }
     }
 }
@@ -417,6 +449,30 @@ fn heard_state(before: Option<CallStatus>, heard: CallStatus) -> Option<CallStat
     }
 }
 
+/// The outcome a recovered call's "terminated" callback gives it, where that is certain, as the
+/// call machine would give its own call: a dial in flight (`before` trying or ringing) by the
+/// disconnect reason; a call an agent answered (`reached_agent`) as completed. `None` where the
+/// callback may be the release note's limitation (an agent missed the call while the caller
+/// still waits: after queued or dequeued) or where this run does not know the call's history
+/// (no state yet, or connected without a dequeued before it, which may be the callee's answer
+/// before the queue): the list settles those.
+fn recovered_outcome(
+    before: Option<CallStatus>,
+    reached_agent: bool,
+    reason: Option<&str>,
+    reason_code: Option<u16>,
+) -> Option<Outcome> {
+    if reached_agent {
+        return Some(Outcome::Completed);
+    }
+    match before? {
+        CallStatus::Trying | CallStatus::Ringing => {
+            Some(crate::switch::reasons::classify_early(reason, reason_code).outcome())
+        }
+        _ => None,
+    }
+}
+
 /// Whether a recovered call in this state counts as an agent on a call
 /// ([`CallLoad::of_recovered`]). When one ends in such a state, its agent wraps up.
 fn holds_an_agent(state: Option<CallStatus>) -> bool {
@@ -444,6 +500,32 @@ pub enum CampaignControl {
     /// dialing). Nothing is ended or journaled as ended: the journal is flushed and attempts
     /// still up stay open in a store, for the next run's restart reconciliation.
     ReportNow,
+}
+
+impl CampaignControl {
+    /// Its name in the trace's `control` records.
+    pub fn action(&self) -> &'static str {
+        match self {
+            CampaignControl::StopDialing => "stop_dialing",
+            CampaignControl::Pause => "pause",
+            CampaignControl::Resume => "resume",
+            CampaignControl::SetPacing(_) => "set_pacing",
+            CampaignControl::ReportNow => "report_now",
+        }
+    }
+
+    /// The order a `control` record names (`strategy` for `set_pacing`); `None` for an action
+    /// this build does not know.
+    pub fn from_action(action: &str, strategy: Option<Strategy>) -> Option<CampaignControl> {
+        Some(match action {
+            "stop_dialing" => CampaignControl::StopDialing,
+            "pause" => CampaignControl::Pause,
+            "resume" => CampaignControl::Resume,
+            "set_pacing" => CampaignControl::SetPacing(strategy?),
+            "report_now" => CampaignControl::ReportNow,
+            _ => return None,
+        })
+    }
 }
 
 /// Asks for the campaign's [`CampaignStatus`] and, with `with_calls`, its live calls; the answer
@@ -688,6 +770,7 @@ impl CampaignSupervisor {
                     missing_from_lists: 0,
                     state: None,
                     dial_seen_at: None,
+                    reached_agent: false,
                 })
                 .collect();
             recovered.sort_by_key(|call| call.attempt);
@@ -1740,21 +1823,23 @@ impl CampaignSupervisor {
             return;
         }
         for (attempt, lead, callee) in gone {
-            self.settle_recovered(attempt, lead, callee, now, ctx);
+            self.settle_recovered(attempt, lead, callee, now, RecoveredEnding::Gone, ctx);
         }
         self.send_numbers();
         self.finish_if_done();
     }
 
     /// A callback for a recovered attempt: its state counts in pacing's numbers from now on,
-    /// without waiting for the next list (see [`heard_state`]). The list still settles it.
-    /// Live runs after a restart only: kept out of the notice handler's code.
+    /// without waiting for the next list (see [`heard_state`]). A "terminated" one whose
+    /// outcome is certain ([`recovered_outcome`]) ends the attempt with it; the list settles
+    /// the others. Live runs after a restart only: kept out of the notice handler's code.
     #[cold]
     #[inline(never)]
     fn on_recovered_state(
         &mut self,
         attempt: AttemptId,
         state: CallStatus,
+        (reason, reason_code): (Option<compact_str::CompactString>, Option<u16>),
         ctx: &mut EngineContext<Self>,
     ) {
         let Ok(index) = self
@@ -1765,6 +1850,29 @@ impl CampaignSupervisor {
         };
         let now = self.clock.now();
         let call = &mut self.recovered[index];
+        if state == CallStatus::Terminated
+            && let Some(outcome) = recovered_outcome(
+                call.state,
+                call.reached_agent,
+                reason.as_deref(),
+                reason_code,
+            )
+        {
+            let mut call = self.recovered.remove(index);
+            let ended_on_agent = holds_an_agent(call.state);
+            // It leaves the rich view as it leaves the counts.
+            call.move_to(None, now, self.ledger.borrow_mut().detail_mut());
+            self.refresh_recovered_load(u32::from(ended_on_agent), ctx);
+            let ending = RecoveredEnding::Heard {
+                outcome,
+                reason,
+                reason_code,
+            };
+            self.settle_recovered(call.attempt, call.lead, call.callee, now, ending, ctx);
+            self.send_numbers();
+            self.finish_if_done();
+            return;
+        }
         let heard = heard_state(call.state, state);
         let ended_on_agent = heard == Some(CallStatus::Terminated) && holds_an_agent(call.state);
         call.move_to(heard, now, self.ledger.borrow_mut().detail_mut());
@@ -1773,9 +1881,9 @@ impl CampaignSupervisor {
         }
     }
 
-    /// Ends a recovered attempt as `unknown` in the journal; its lead follows the redial rule
-    /// for unknown outcomes. Not counted in this run's attempts or outcomes, nor traced: the
-    /// attempt belongs to the earlier run.
+    /// Ends a recovered attempt in the journal as `ending` says (`unknown` when the list no
+    /// longer carries it); its lead follows the redial rule for that outcome. Not counted in
+    /// this run's attempts or outcomes, nor traced: the attempt belongs to the earlier run.
     #[cold]
     #[inline(never)]
     fn settle_recovered(
@@ -1784,9 +1892,10 @@ impl CampaignSupervisor {
         lead: Option<LeadId>,
         callee: PhoneNumber,
         now: SimTime,
+        ending: RecoveredEnding,
         ctx: &mut EngineContext<Self>,
     ) {
-        let outcome = Outcome::Unknown;
+        let outcome = ending.outcome();
         let fate = match lead {
             Some(lead) => self.hopper.on_outcome(lead, outcome, now),
             None => LeadFate::Done,
@@ -1797,20 +1906,42 @@ impl CampaignSupervisor {
         let lead_attempts = lead.map_or(0, |lead| self.hopper.attempts_of(lead));
         tracing::info!(
             attempt = attempt.0,
+            outcome = outcome.as_str(),
             fate = ?fate,
-            "an attempt of an earlier run left the switch: ended as unknown"
+            "an attempt of an earlier run ended"
         );
-        let record = AttemptRecord::unknown(
-            attempt,
-            // No lead of this run: the journal then touches no lead.
-            lead.unwrap_or(LeadId(u64::MAX)),
-            callee,
-            SimTime::ZERO,
-            now,
-            RECOVERED_GONE,
-        );
+        // No lead of this run: the journal then touches no lead.
+        let journal_lead = lead.unwrap_or(LeadId(u64::MAX));
+        let record = match ending {
+            RecoveredEnding::Gone => {
+                self.reconcile_tally.recovered_settled += 1;
+                AttemptRecord::unknown(
+                    attempt,
+                    journal_lead,
+                    callee,
+                    SimTime::ZERO,
+                    now,
+                    RECOVERED_GONE,
+                )
+            }
+            RecoveredEnding::Heard {
+                outcome,
+                reason,
+                reason_code,
+            } => {
+                self.reconcile_tally.recovered_ended += 1;
+                AttemptRecord::recovered(
+                    attempt,
+                    journal_lead,
+                    callee,
+                    now,
+                    outcome,
+                    reason,
+                    reason_code,
+                )
+            }
+        };
         self.journal.attempt_ended(&record, fate, lead_attempts);
-        self.reconcile_tally.recovered_settled += 1;
     }
 
     fn on_guard(&mut self, transition: GuardTransition) {
@@ -1957,8 +2088,13 @@ impl Handler<Mail<SwitchNotice>> for CampaignSupervisor {
                 self.login_refused = false;
                 self.send_numbers();
             }
-            SwitchNotice::RecoveredCallState { attempt, state } => {
-                self.on_recovered_state(attempt, state, ctx);
+            SwitchNotice::RecoveredCallState {
+                attempt,
+                state,
+                reason,
+                reason_code,
+            } => {
+                self.on_recovered_state(attempt, state, (reason, reason_code), ctx);
             }
         }
     }
@@ -2008,6 +2144,17 @@ impl Handler<Mail<CampaignControl>> for CampaignSupervisor {
     type Result = ();
 
     fn handle(&mut self, mail: Mail<CampaignControl>, _ctx: &mut EngineContext<Self>) {
+        let strategy = match &mail.body {
+            CampaignControl::SetPacing(strategy) => Some(strategy),
+            _ => None,
+        };
+        self.trace.borrow_mut().record(
+            self.clock.now(),
+            &TraceRecord::Control {
+                action: mail.body.action(),
+                strategy,
+            },
+        );
         match mail.body {
             CampaignControl::StopDialing => {
                 if !self.dialing_closed {
@@ -2039,6 +2186,13 @@ impl Handler<Mail<DncUpdate>> for CampaignSupervisor {
     type Result = ();
 
     fn handle(&mut self, mail: Mail<DncUpdate>, _ctx: &mut EngineContext<Self>) {
+        let (added, number) = match &mail.body {
+            DncUpdate::Add(number) => (true, number),
+            DncUpdate::Remove(number) => (false, number),
+        };
+        self.trace
+            .borrow_mut()
+            .record(self.clock.now(), &TraceRecord::DncEdit { added, number });
         let compliance = match self.hopper.compliance_mut() {
             Some(compliance) => compliance,
             None => {
@@ -2077,6 +2231,7 @@ impl Handler<StatusQuery> for CampaignSupervisor {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::switch::reasons::sim_reasons;
     use proptest::prelude::*;
 
     fn live(states: &[AppState]) -> CallLoad {
@@ -2105,6 +2260,7 @@ mod tests {
             missing_from_lists: 0,
             state: None,
             dial_seen_at: None,
+            reached_agent: false,
         };
         let mut detail = DetailTracker::new(60.0, 10.0);
         let at = |secs| SimTime::ZERO + SimDuration::from_secs(secs);
@@ -2241,6 +2397,64 @@ mod tests {
         for before in [Some(Queued), Some(Dequeued), None] {
             assert_eq!(heard_state(before, Terminated), before);
         }
+    }
+
+    #[test]
+    fn a_recovered_call_s_own_terminated_ends_it_where_its_outcome_is_certain() {
+        use CallStatus::*;
+        let (busy, no_answer, clearing) = (
+            sim_reasons::BUSY,
+            sim_reasons::NO_ANSWER,
+            sim_reasons::NORMAL_CLEARING,
+        );
+        let ends = |before, reached_agent, (reason, code): (&str, u16)| {
+            recovered_outcome(before, reached_agent, Some(reason), Some(code))
+        };
+        // A dial in flight ends as its disconnect reason says, as the call machine's would.
+        assert_eq!(ends(Some(Ringing), false, busy), Some(Outcome::Busy));
+        assert_eq!(
+            ends(Some(Trying), false, no_answer),
+            Some(Outcome::NoAnswer)
+        );
+        // A call an agent answered is completed, whatever the reason text.
+        assert_eq!(
+            ends(Some(Connected), true, clearing),
+            Some(Outcome::Completed)
+        );
+        assert_eq!(ends(Some(Held), true, clearing), Some(Outcome::Completed));
+        // Queued, dequeued (the limitation), connected with no dequeued seen (perhaps the
+        // callee's answer before the queue) or never seen: the list settles it.
+        for before in [Some(Queued), Some(Dequeued), Some(Connected), None] {
+            assert_eq!(ends(before, false, clearing), None, "{before:?}");
+        }
+    }
+
+    #[test]
+    fn an_agent_answering_a_recovered_call_is_seen_in_the_states_it_moves_through() {
+        use CallStatus::*;
+        let call = || RecoveredCall {
+            attempt: AttemptId(7),
+            lead: None,
+            callee: PhoneNumber("+12015550101".into()),
+            missing_from_lists: 0,
+            state: None,
+            dial_seen_at: None,
+            reached_agent: false,
+        };
+        let reached = |states: &[CallStatus]| {
+            let mut call = call();
+            for state in states {
+                call.move_to(Some(*state), SimTime::ZERO, None);
+            }
+            call.reached_agent
+        };
+        assert!(reached(&[Queued, Dequeued, Connected]));
+        assert!(reached(&[Connected, Held]));
+        assert!(reached(&[Transferred]));
+        // Connected before the queue is the callee's answer; dequeued alone is an offer.
+        assert!(!reached(&[Ringing, Connected, Queued]));
+        assert!(!reached(&[Queued, Dequeued]));
+        assert!(!reached(&[Connected]));
     }
 
     fn any_listed_state() -> impl proptest::strategy::Strategy<Value = Option<CallStatus>> {

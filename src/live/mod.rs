@@ -35,8 +35,10 @@ pub struct RestartReport {
     pub open: u64,
     /// Whether the switch's active-call list could be had to reconcile them.
     pub active_calls: RestartList,
-    /// Still on the switch: watched on the active-call list during the run, and ended as
-    /// `unknown` once it no longer carries them (`reconcile.recovered_settled`).
+    /// Still on the switch: watched on the active-call list during the run, and ended by
+    /// their own "terminated" callback where its outcome is certain
+    /// (`reconcile.recovered_ended`), else as `unknown` once the list no longer carries them
+    /// (`reconcile.recovered_settled`).
     pub still_on_switch: u64,
     /// Ended as `unknown` at the start.
     pub marked_unknown: u64,

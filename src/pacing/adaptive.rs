@@ -29,10 +29,10 @@
 
 use super::{Decision, PacingInput, PacingStrategy, Strategy, StrategyNote, secs};
 use crate::time::SimTime;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// VICIdial's three ADAPT dial methods, which differ in what today's drop rate does.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AdaptVariant {
     /// ADAPT_HARD_LIMIT: dial level 1 once today's drop rate passes the limit.
@@ -54,7 +54,7 @@ impl AdaptVariant {
 }
 
 /// VICIdial's campaign settings for ADAPT, under their VICIdial names where they have one.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AdaptiveSettings {
     pub variant: AdaptVariant,
     /// `auto_dial_level` at the start.

@@ -85,8 +85,9 @@ impl PacingSnapshot {
     }
 }
 
-/// A pacing strategy and its settings, as a scenario or a control message names it.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+/// A pacing strategy and its settings, as a scenario or a control message names it (and as a
+/// trace records it, read back by a replay).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, serde::Deserialize)]
 #[serde(tag = "strategy", rename_all = "snake_case")]
 pub enum Strategy {
     Progressive,

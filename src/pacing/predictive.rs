@@ -38,10 +38,10 @@ use super::ledger::DetailTracker;
 use super::progressive::Progressive;
 use super::{Decision, PacingInput, PacingStrategy, Strategy, StrategyNote};
 use crate::time::SimTime;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// How the risk of new dials is judged.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Criterion {
     #[default]
@@ -60,7 +60,7 @@ impl Criterion {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PredictiveSettings {
     /// Dial outcomes to see before the model is trusted.
     pub min_dial_outcomes: u32,

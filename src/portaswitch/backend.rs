@@ -524,6 +524,8 @@ impl PortaSwitchBackend {
             self.notice(SwitchNotice::RecoveredCallState {
                 attempt,
                 state: note.state,
+                reason: note.reason,
+                reason_code: note.reason_code,
             });
             return;
         }

@@ -246,10 +246,13 @@ pub enum SwitchNotice {
     /// The login works again after a [`SwitchNotice::LoginRefused`].
     LoginRestored { site: CompactString },
     /// A callback for an attempt of an earlier run, still on the switch at a restart (its call
-    /// actor died with the earlier process): the state it reported, for the campaign's counts.
+    /// actor died with the earlier process): the state it reported, for the campaign's counts,
+    /// and a "terminated" callback's disconnect reason, for the attempt's outcome.
     RecoveredCallState {
         attempt: AttemptId,
         state: CallStatus,
+        reason: Option<CompactString>,
+        reason_code: Option<u16>,
     },
 }
 

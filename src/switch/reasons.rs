@@ -7,6 +7,8 @@
 //!
 //! Pure functions; the texts the simulated switch sends are defined here too, so the two agree.
 
+use crate::domain::Outcome;
+
 /// What a disconnect before answer means.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum EarlyDisconnect {
@@ -16,6 +18,20 @@ pub enum EarlyDisconnect {
     InvalidNumber,
     Machine,
     Failed,
+}
+
+impl EarlyDisconnect {
+    /// The attempt's outcome.
+    pub fn outcome(self) -> Outcome {
+        match self {
+            EarlyDisconnect::NoAnswer => Outcome::NoAnswer,
+            EarlyDisconnect::Busy => Outcome::Busy,
+            EarlyDisconnect::Declined => Outcome::Declined,
+            EarlyDisconnect::InvalidNumber => Outcome::InvalidNumber,
+            EarlyDisconnect::Machine => Outcome::Machine,
+            EarlyDisconnect::Failed => Outcome::Failed,
+        }
+    }
 }
 
 /// Reason texts and codes the simulated switch uses, modelled on what public PortaSwitch
