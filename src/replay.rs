@@ -739,12 +739,20 @@ mod tests {
         );
     }
 
-    /// The replayed trace's first dial's time (µs).
-    fn first_dial_us(trace: &[u8]) -> Option<u64> {
-        String::from_utf8_lossy(trace).lines().find_map(|line| {
-            let record: Value = serde_json::from_str(line).ok()?;
-            (record["kind"] == "dial").then(|| record["t_us"].as_u64())?
-        })
+    /// The replayed trace's dials: (time in µs, callee).
+    fn dials_in(trace: &[u8]) -> Vec<(u64, String)> {
+        String::from_utf8_lossy(trace)
+            .lines()
+            .filter_map(|line| {
+                let record: Value = serde_json::from_str(line).ok()?;
+                (record["kind"] == "dial").then(|| {
+                    (
+                        record["t_us"].as_u64().unwrap_or(0),
+                        record["callee"].as_str().unwrap_or("").to_string(),
+                    )
+                })
+            })
+            .collect()
     }
 
     #[test]
@@ -779,27 +787,14 @@ mod tests {
 {"seq":1,"t_us":0,"kind":"agents","logged_in":2}"#;
         let recording = Recording::parse("night.jsonl", recorded).expect("a trace");
         let (_, replayed) = replay(&recording, setup()).expect("a replay");
-        assert_eq!(first_dial_us(&replayed), Some(10 * 3_600_000_000));
+        assert_eq!(
+            dials_in(&replayed).first().map(|dial| dial.0),
+            Some(10 * 3_600_000_000)
+        );
         // Without its start record, the replay reckons from the campaign file's start.
         let without = Recording::parse("night.jsonl", recorded.lines().nth(1).unwrap()).unwrap();
         let (_, replayed) = replay(&without, setup()).expect("a replay");
-        assert_eq!(first_dial_us(&replayed), Some(0));
-    }
-
-    /// The replayed trace's dials: (time in µs, callee).
-    fn dials_in(trace: &[u8]) -> Vec<(u64, String)> {
-        String::from_utf8_lossy(trace)
-            .lines()
-            .filter_map(|line| {
-                let record: Value = serde_json::from_str(line).ok()?;
-                (record["kind"] == "dial").then(|| {
-                    (
-                        record["t_us"].as_u64().unwrap_or(0),
-                        record["callee"].as_str().unwrap_or("").to_string(),
-                    )
-                })
-            })
-            .collect()
+        assert_eq!(dials_in(&replayed).first().map(|dial| dial.0), Some(0));
     }
 
     #[test]

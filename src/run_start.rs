@@ -423,6 +423,17 @@ mod tests {
         }
     }
 
+    /// The setup of `scenarios/small.toml`: a campaign file's, before a start is applied.
+    fn small_setup() -> CampaignSetup {
+        Scenario::from_toml(
+            "small.toml",
+            &std::fs::read_to_string("scenarios/small.toml").unwrap(),
+            &[],
+        )
+        .unwrap()
+        .campaign_setup(1)
+    }
+
     fn epoch() -> Timestamp {
         "2026-12-06T14:00:00.123456Z".parse().unwrap()
     }
@@ -455,13 +466,7 @@ mod tests {
             listed("+15550103", PriorStatus::Dialing),
             listed("+15550104", PriorStatus::Done),
         ];
-        let mut setup = Scenario::from_toml(
-            "small.toml",
-            &std::fs::read_to_string("scenarios/small.toml").unwrap(),
-            &[],
-        )
-        .unwrap()
-        .campaign_setup(1);
+        let mut setup = small_setup();
         setup.leads = LeadSource::List(LeadList(leads));
         setup.compliance = Some(compliance);
         setup.prior_answers = vec![
@@ -538,13 +543,7 @@ mod tests {
 
     #[test]
     fn a_run_without_a_store_writes_one_record() {
-        let setup = Scenario::from_toml(
-            "small.toml",
-            &std::fs::read_to_string("scenarios/small.toml").unwrap(),
-            &[],
-        )
-        .unwrap()
-        .campaign_setup(1);
+        let setup = small_setup();
         let start = RunStart::of_run(epoch(), AttemptId(1), &setup, false);
         let (text, read) = written_and_read(&start);
         assert_eq!(text.lines().count(), 1);
@@ -558,13 +557,7 @@ mod tests {
     #[test]
     fn applied_to_the_campaign_file_s_setup_it_gives_the_run_s_leads_rules_and_numbering() {
         let start = stored_start();
-        let mut setup = Scenario::from_toml(
-            "small.toml",
-            &std::fs::read_to_string("scenarios/small.toml").unwrap(),
-            &[],
-        )
-        .unwrap()
-        .campaign_setup(1);
+        let mut setup = small_setup();
         let journal = start.apply(&mut setup).unwrap();
         assert_eq!(journal.first_attempt, AttemptId(17));
         let compliance = setup.compliance.as_ref().unwrap();
@@ -598,13 +591,7 @@ mod tests {
     fn a_zone_this_build_does_not_know_is_named() {
         let mut start = stored_start();
         start.stored.as_mut().unwrap().leads[1].zone = Some("Mars/Olympus_Mons".into());
-        let mut setup = Scenario::from_toml(
-            "small.toml",
-            &std::fs::read_to_string("scenarios/small.toml").unwrap(),
-            &[],
-        )
-        .unwrap()
-        .campaign_setup(1);
+        let mut setup = small_setup();
         assert_eq!(
             start.apply(&mut setup).err(),
             Some(RunStartError::UnknownZone {

@@ -2250,10 +2250,9 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_recovered_call_is_in_the_rich_view_exactly_while_it_is_a_dial_in_flight() {
-        use CallStatus::*;
-        let mut call = RecoveredCall {
+    /// A recovered call no list has shown yet.
+    fn recovered_call() -> RecoveredCall {
+        RecoveredCall {
             attempt: AttemptId(7),
             lead: None,
             callee: PhoneNumber("+12015550101".into()),
@@ -2261,7 +2260,13 @@ mod tests {
             state: None,
             dial_seen_at: None,
             reached_agent: false,
-        };
+        }
+    }
+
+    #[test]
+    fn a_recovered_call_is_in_the_rich_view_exactly_while_it_is_a_dial_in_flight() {
+        use CallStatus::*;
+        let mut call = recovered_call();
         let mut detail = DetailTracker::new(60.0, 10.0);
         let at = |secs| SimTime::ZERO + SimDuration::from_secs(secs);
         let inflight = |detail: &DetailTracker| detail.inflight().collect::<Vec<_>>();
@@ -2432,17 +2437,8 @@ mod tests {
     #[test]
     fn an_agent_answering_a_recovered_call_is_seen_in_the_states_it_moves_through() {
         use CallStatus::*;
-        let call = || RecoveredCall {
-            attempt: AttemptId(7),
-            lead: None,
-            callee: PhoneNumber("+12015550101".into()),
-            missing_from_lists: 0,
-            state: None,
-            dial_seen_at: None,
-            reached_agent: false,
-        };
         let reached = |states: &[CallStatus]| {
-            let mut call = call();
+            let mut call = recovered_call();
             for state in states {
                 call.move_to(Some(*state), SimTime::ZERO, None);
             }
