@@ -506,6 +506,24 @@ pub struct ReplayReport {
     /// The first attempt whose outcome differs, with both outcomes.
     pub first_difference: Option<(u64, String, String)>,
     pub trace_hash: String,
+    /// Where the replay started, when the trace said where its run started (live runs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub started_from: Option<StartedFrom>,
+}
+
+/// What a replay took from the trace's start records ([`crate::run_start`]).
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct StartedFrom {
+    /// The real instant of the recorded run's engine time zero (RFC 3339).
+    pub epoch: String,
+    pub first_attempt: u64,
+    /// A stored campaign's leads, earlier answers and recovered attempts; all zero for a run
+    /// without a store.
+    pub stored_leads: u64,
+    pub prior_answers: u64,
+    pub recovered: u64,
+    /// Orders from outside the engine (an admin's controls, do-not-call edits) replayed.
+    pub orders: u64,
 }
 
 /// Collects the replayed trace in memory.
@@ -612,6 +630,20 @@ pub fn replay(
         finished: finished.is_some(),
         first_difference,
         trace_hash: format!("{:016x}", sink.hash()),
+        started_from: recording.run_start.as_ref().map(|start| {
+            let stored = start.stored.as_ref();
+            let count = |of: fn(&crate::run_start::StoredStart) -> usize| {
+                stored.map_or(0, |stored| of(stored) as u64)
+            };
+            StartedFrom {
+                epoch: start.epoch.to_string(),
+                first_attempt: start.first_attempt.0,
+                stored_leads: count(|stored| stored.leads.len()),
+                prior_answers: count(|stored| stored.prior_answers.len()),
+                recovered: count(|stored| stored.recovered.len()),
+                orders: (recording.initial_orders.len() + recording.orders.len()) as u64,
+            }
+        }),
     };
     Ok((report, bytes))
 }
@@ -786,14 +818,26 @@ mod tests {
         let recorded = r#"{"seq":0,"t_us":0,"kind":"run_start","epoch":"2026-03-09T22:00:00Z","first_attempt":1,"stored":false,"leads":0,"prior_answers":0,"recovered":0}
 {"seq":1,"t_us":0,"kind":"agents","logged_in":2}"#;
         let recording = Recording::parse("night.jsonl", recorded).expect("a trace");
-        let (_, replayed) = replay(&recording, setup()).expect("a replay");
+        let (report, replayed) = replay(&recording, setup()).expect("a replay");
+        assert_eq!(
+            report.started_from,
+            Some(StartedFrom {
+                epoch: "2026-03-09T22:00:00Z".into(),
+                first_attempt: 1,
+                stored_leads: 0,
+                prior_answers: 0,
+                recovered: 0,
+                orders: 0,
+            })
+        );
         assert_eq!(
             dials_in(&replayed).first().map(|dial| dial.0),
             Some(10 * 3_600_000_000)
         );
         // Without its start record, the replay reckons from the campaign file's start.
         let without = Recording::parse("night.jsonl", recorded.lines().nth(1).unwrap()).unwrap();
-        let (_, replayed) = replay(&without, setup()).expect("a replay");
+        let (report, replayed) = replay(&without, setup()).expect("a replay");
+        assert_eq!(report.started_from, None);
         assert_eq!(dials_in(&replayed).first().map(|dial| dial.0), Some(0));
     }
 

@@ -287,6 +287,7 @@ fn replays_from_where_it_started(
     records: &[Value],
     recovered: &[u64],
     leads: usize,
+    orders: u64,
     campaign: &dialer::live::campaign::LiveCampaign,
 ) {
     assert_eq!(records[0]["kind"], "run_start", "{}", records[0]);
@@ -305,6 +306,20 @@ fn replays_from_where_it_started(
     let (report, replayed) =
         dialer::replay::replay(&recording, campaign.setup.clone()).expect("a replay");
     assert!(report.finished, "{report:?}");
+    let started_from = report
+        .started_from
+        .as_ref()
+        .expect("where the replay started");
+    assert_eq!(
+        (
+            started_from.first_attempt,
+            started_from.stored_leads,
+            started_from.recovered
+        ),
+        (first, leads as u64, recovered.len() as u64),
+        "{report:?}"
+    );
+    assert_eq!(started_from.orders, orders, "{report:?}");
     let replayed: Vec<Value> = String::from_utf8_lossy(&replayed)
         .lines()
         .map(|line| serde_json::from_str(line).expect("a replayed record"))
@@ -499,6 +514,8 @@ fn restart_with_calls_up(callbacks: Callbacks) -> (Vec<AttemptRow>, Vec<u64>) {
         &records,
         &recovered,
         LEADS.len() + FRESH_LEADS.len(),
+        // The admin's pause at the start and resume once the first list came.
+        2,
         &campaign,
     );
 
@@ -846,7 +863,8 @@ fn dials_still_ringing_at_a_restart_end_as_their_callback_says_and_are_redialed_
         .inspect(|record| assert_eq!(record["reason_code"], 480, "{record}"))
         .count();
     assert_eq!(ended_by_callback, LEADS.len());
-    replays_from_where_it_started(&records, &recovered, LEADS.len(), &campaign);
+    // No orders from outside the engine reached this run.
+    replays_from_where_it_started(&records, &recovered, LEADS.len(), 0, &campaign);
 }
 
 #[test]
