@@ -35,15 +35,15 @@
 //! events for them went to the dead process); their leads stay dialing. The supervisor watches
 //! them on the active-call list like suspect calls, and ends each one as `unknown` once
 //! `vanish_after` lists in a row no longer carry it; its lead then follows the redial rule for
-//! unknown outcomes. A "terminated" callback of its own ends it sooner, with the outcome the
-//! call machine would give, where that is certain (`recovered_outcome`: a dial in flight by
-//! its disconnect reason, a call an agent answered as completed). Until then each counts in pacing's numbers by the state the latest list
-//! gave it (a dial in flight, a call queued, or an agent on a call; an agent on a call while no
-//! list has said, see `CallLoad::of_recovered`), or a newer callback of its own (`heard_state`),
-//! so that an agent still talking on one is not taken for idle right after the restart. In the
-//! rich view a recovered call counts only as a dial in flight, while it is one
-//! (`RecoveredCall::move_to`); the agents recovered calls hold stay out of it. The campaign
-//! does not finish while any is left. A simulation has none.
+//! unknown outcomes. A "terminated" callback of its own ends it sooner, with the outcome the call
+//! machine would give, where that is certain (`recovered_outcome`: a dial in flight by its
+//! disconnect reason, a call an agent answered as completed). Until then each counts in pacing's
+//! numbers by the state the latest list gave it (a dial in flight, a call queued, or an agent on a
+//! call; an agent on a call while no list has said, see `CallLoad::of_recovered`), or a newer
+//! callback of its own (`heard_state`), so that an agent still talking on one is not taken for idle
+//! right after the restart. In the rich view a recovered call counts only as a dial in flight,
+//! while it is one (`RecoveredCall::move_to`); the agents recovered calls hold stay out of it. The
+//! campaign does not finish while any is left. A simulation has none.
 //!
 //! Before a dial is placed, the hopper has checked the lead against the campaign's compliance
 //! rules (DNC, calling hours, attempt limits), and the attempt is written to the campaign's
