@@ -30,7 +30,7 @@ use crate::run_start::{RunStart, RunStartError, RunStartReader};
 use crate::switch::{
     ActiveCallList, CallEvents, ListedCall, SwitchCommand, SwitchEvent, SwitchNotice,
 };
-use crate::trace::TraceSink;
+use crate::trace::{TraceBuffer, TraceSink};
 use actix::{Actor, AsyncContext, Context, Handler};
 use serde::Serialize;
 use serde_json::Value;
@@ -361,12 +361,16 @@ impl Actor for ReplaySwitch {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
-        self.pump_notices(0, ctx);
-        self.pump_orders(0, ctx);
+        self.pump_timed(|recording| &recording.notices, Self::send_notice, 0, ctx);
+        self.pump_timed(|recording| &recording.orders, Self::send_order, 0, ctx);
     }
 }
 
 impl ReplaySwitch {
+    fn send_notice(&self, notice: SwitchNotice) {
+        self.notices_to.do_send(Mail::new(notice));
+    }
+
     fn send_order(&self, order: Order) {
         match order {
             Order::Control(control) => self.controls_to.do_send(Mail::new(control)),
@@ -374,35 +378,30 @@ impl ReplaySwitch {
         }
     }
 
-    /// Sends the orders that are due, in their recorded order, and sets a timer for the next
-    /// (one chain, as for notices).
-    fn pump_orders(&mut self, from: usize, ctx: &mut Context<Self>) {
+    /// Sends the entries of one timed list (`entries`: the notices, or the orders) that are
+    /// due, in their recorded order, and sets a timer for the next: one chain per list, so
+    /// entries recorded within the same millisecond (a recovered call's callbacks, say) keep
+    /// their order, which timers due together need not.
+    fn pump_timed<T: Clone + 'static>(
+        &mut self,
+        entries: fn(&Recording) -> &Vec<(u64, T)>,
+        send: fn(&Self, T),
+        from: usize,
+        ctx: &mut Context<Self>,
+    ) {
+        let recording = self.recording.clone();
+        let entries_now = entries(&recording);
         let now = self.clock.now().as_micros();
         let mut index = from;
-        while index < self.recording.orders.len() && self.recording.orders[index].0 <= now {
-            self.send_order(self.recording.orders[index].1.clone());
+        while let Some((_, entry)) = entries_now.get(index).filter(|(t_us, _)| *t_us <= now) {
+            send(self, entry.clone());
             index += 1;
         }
-        if let Some((t_us, _)) = self.recording.orders.get(index) {
+        if let Some((t_us, _)) = entries_now.get(index) {
             let delay = Duration::from_micros(t_us.saturating_sub(now));
-            ctx.run_later(delay, move |switch, ctx| switch.pump_orders(index, ctx));
-        }
-    }
-
-    /// Sends the notices that are due, in their recorded order, and sets a timer for the next:
-    /// one chain, so notices recorded within the same millisecond (a recovered call's
-    /// callbacks, say) keep their order, which timers due together need not.
-    fn pump_notices(&mut self, from: usize, ctx: &mut Context<Self>) {
-        let notices = &self.recording.notices;
-        let now = self.clock.now().as_micros();
-        let mut index = from;
-        while index < notices.len() && notices[index].0 <= now {
-            self.notices_to.do_send(Mail::new(notices[index].1.clone()));
-            index += 1;
-        }
-        if index < notices.len() {
-            let delay = Duration::from_micros(notices[index].0.saturating_sub(now));
-            ctx.run_later(delay, move |switch, ctx| switch.pump_notices(index, ctx));
+            ctx.run_later(delay, move |switch, ctx| {
+                switch.pump_timed(entries, send, index, ctx)
+            });
         }
     }
 
@@ -526,20 +525,6 @@ pub struct StartedFrom {
     pub orders: u64,
 }
 
-/// Collects the replayed trace in memory.
-#[derive(Clone, Default)]
-struct Buffer(std::rc::Rc<std::cell::RefCell<Vec<u8>>>);
-
-impl std::io::Write for Buffer {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.borrow_mut().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 /// Replays `recording` through the engine configured by `setup`; returns the comparison and
 /// the replayed trace (JSON lines).
 pub fn replay(
@@ -553,7 +538,7 @@ pub fn replay(
         Some(start) => start.apply(&mut setup)?,
         None => JournalSetup::in_memory(),
     };
-    let buffer = Buffer::default();
+    let buffer = TraceBuffer::default();
     let trace = TraceSink::writing_to(Box::new(buffer.clone()));
     let system = crate::runtime::paused_system().map_err(ReplayError::Start)?;
     let trace = trace.shared();
@@ -604,7 +589,7 @@ pub fn replay(
         .as_ref()
         .map(|f| f.report.tally.attempts)
         .unwrap_or(0);
-    let bytes = buffer.0.borrow().clone();
+    let bytes = buffer.bytes();
     let outcomes = outcomes_in(&bytes);
     let mut same = 0;
     let mut first_difference = None;

@@ -20,7 +20,6 @@ use crate::campaign::hopper::{LeadList, LeadSource, ListedLead, PriorStatus};
 use crate::campaign::supervisor::{CampaignSetup, JournalSetup};
 use crate::compliance::Compliance;
 use crate::domain::{AttemptId, LeadId, Outcome, PhoneNumber};
-use crate::journal::memory::MemoryJournal;
 use crate::journal::recovery::RecoveredAttempt;
 use crate::pacing::abandon::PriorAnswer;
 use crate::time::{SimDuration, SimTime};
@@ -205,8 +204,8 @@ impl RunStart {
             setup.recovered = stored.recovered.clone();
         }
         Ok(JournalSetup {
-            journal: Box::new(MemoryJournal::new()),
             first_attempt: self.first_attempt,
+            ..JournalSetup::in_memory()
         })
     }
 }
@@ -494,21 +493,11 @@ mod tests {
 
     /// The start's records as `dialer run` writes them, read back line by line.
     fn written_and_read(start: &RunStart) -> (String, Result<Option<RunStart>, (usize, String)>) {
-        let buffer = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
-        struct Shared(std::rc::Rc<std::cell::RefCell<Vec<u8>>>);
-        impl std::io::Write for Shared {
-            fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-                self.0.borrow_mut().extend_from_slice(bytes);
-                Ok(bytes.len())
-            }
-            fn flush(&mut self) -> std::io::Result<()> {
-                Ok(())
-            }
-        }
-        let mut trace = TraceSink::writing_to(Box::new(Shared(buffer.clone())));
+        let buffer = crate::trace::TraceBuffer::default();
+        let mut trace = TraceSink::writing_to(Box::new(buffer.clone()));
         start.record(&mut trace);
         trace.finish().unwrap();
-        let text = String::from_utf8(buffer.borrow().clone()).unwrap();
+        let text = String::from_utf8(buffer.bytes()).unwrap();
         let mut reader = RunStartReader::default();
         for (index, line) in text.lines().enumerate() {
             let record: Value = serde_json::from_str(line).unwrap();

@@ -171,6 +171,27 @@ struct Line<'a> {
     record: &'a TraceRecord<'a>,
 }
 
+/// A trace's JSON lines kept in memory (a replay's trace, tests); clones share the bytes.
+#[derive(Clone, Default)]
+pub struct TraceBuffer(Rc<RefCell<Vec<u8>>>);
+
+impl TraceBuffer {
+    /// The bytes written so far.
+    pub fn bytes(&self) -> Vec<u8> {
+        self.0.borrow().clone()
+    }
+}
+
+impl Write for TraceBuffer {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        self.0.borrow_mut().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
 /// Collects the trace: a running hash, a count, and optionally a JSON-lines writer.
 pub struct TraceSink {
     next_seq: u64,
@@ -751,22 +772,9 @@ pub fn record_notice(trace: &SharedTrace, at: SimTime, notice: &SwitchNotice) {
 mod tests {
     use super::*;
 
-    #[derive(Clone, Default)]
-    struct SharedBuffer(Rc<RefCell<Vec<u8>>>);
-
-    impl Write for SharedBuffer {
-        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-            self.0.borrow_mut().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> io::Result<()> {
-            Ok(())
-        }
-    }
-
     #[test]
     fn writing_does_not_change_the_hash() {
-        let buffer = SharedBuffer::default();
+        let buffer = TraceBuffer::default();
         let mut writing = TraceSink::writing_to(Box::new(buffer.clone()));
         let mut hashing = TraceSink::hashing_only();
         let record = TraceRecord::Agents { logged_in: 12 };
@@ -779,7 +787,7 @@ mod tests {
         }
         writing.finish().unwrap();
         assert_eq!(writing.hash(), hashing.hash());
-        let text = String::from_utf8(buffer.0.borrow().clone()).unwrap();
+        let text = String::from_utf8(buffer.bytes()).unwrap();
         let first = text.lines().next().unwrap();
         assert_eq!(
             first,
