@@ -5,8 +5,10 @@
 //! against a [`ReplaySwitch`] that plays the recording back: each attempt gets the events recorded
 //! for the attempt with the same number, at the same offsets from its dial; agent counts, unknown
 //! calls and site changes come at their recorded times; an active-call list asked for is answered
-//! with the first list recorded at or after that moment. Time is virtual (a paused tokio clock), so a
-//! replay takes milliseconds. The result compares the replayed dials and outcomes with the
+//! with the first list recorded at or after that moment. Time is virtual: the replay's own
+//! calendar ([`ReplayCore`]), to the microsecond, which the engine's timers share and which moves
+//! on only when the engine has finished with the last entry, so each recorded callback is its own
+//! engine turn, as in a simulation. A replay takes milliseconds. The result compares the replayed dials and outcomes with the
 //! recorded ones and names the first difference. A live run's trace says where the run started
 //! ([`crate::run_start`]: the real instant of engine time zero, the first attempt's number, and
 //! for a stored campaign its leads where they stood, earlier answers and calls still up), and
@@ -25,16 +27,21 @@ use crate::campaign::supervisor::{
 use crate::clock::Clock;
 use crate::domain::AttemptId;
 use crate::executor::actors::Port;
-use crate::mail::Mail;
+use crate::mail::{Mail, SimulationGuard};
 use crate::run_start::{RunStart, RunStartError, RunStartReader};
+use crate::sim::calendar::{Calendar, Due, Next};
+use crate::sim::switch::Advance;
 use crate::switch::{
     ActiveCallList, CallEvents, ListedCall, SwitchCommand, SwitchEvent, SwitchNotice,
 };
+use crate::time::{SimDuration, SimTime};
 use crate::trace::{TraceBuffer, TraceSink};
 use actix::{Actor, AsyncContext, Context, Handler};
 use serde::Serialize;
 use serde_json::Value;
+use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
+use std::rc::Rc;
 use std::time::Duration;
 use tokio::sync::oneshot;
 
@@ -346,29 +353,64 @@ fn order_of(kind: &str, record: &Value) -> Result<Order, String> {
         .ok_or_else(|| format!("control with action {action:?}"))
 }
 
-/// The recording played back behind the switch seam.
-pub struct ReplaySwitch {
-    recording: std::rc::Rc<Recording>,
+/// What the replay's calendar holds besides the engine's timers: the recording's entries, each
+/// due at its time.
+enum ReplayItem {
+    /// An attempt's recorded events `from..to` (those recorded at one instant), for its call.
+    Events {
+        attempt: u64,
+        from: usize,
+        to: usize,
+        call: Port<Mail<CallEvents>>,
+    },
+    /// The recording's notice with this index.
+    Notice(usize),
+    /// The recording's order (with its time) with this index.
+    Order(usize),
+}
+
+/// The recording played back behind the switch seam, on the replay's own calendar.
+///
+/// Recorded notices and orders are due at their recorded times; an attempt's events at their
+/// recorded offsets from its dial, counted from the moment the replay dialed it. The engine's
+/// timers share the calendar ([`Clock::Virtual`]). As in a simulation, the next entry is taken
+/// only when the engine has finished with the last one (no engine mail in flight, see
+/// [`crate::mail`]), so every recorded callback is its own engine turn in recorded order, to
+/// the microsecond, however close together the callbacks came.
+pub struct ReplayCore {
+    recording: Rc<Recording>,
+    calendar: Rc<Calendar<ReplayItem>>,
     notices_to: Port<Mail<SwitchNotice>>,
     controls_to: Port<Mail<CampaignControl>>,
     dnc_to: Port<Mail<DncUpdate>>,
-    clock: Clock,
+    /// Nothing is taken after this time (the replay then ends as not finished).
+    limit: SimTime,
+    /// Set once the replayed campaign has finished: nothing more is taken.
+    finished: Rc<Cell<bool>>,
     /// Attempts dialed that the recording does not hold.
-    pub unrecorded: std::rc::Rc<std::cell::Cell<u64>>,
+    unrecorded: u64,
 }
 
-impl Actor for ReplaySwitch {
-    type Context = Context<Self>;
-
-    fn started(&mut self, ctx: &mut Context<Self>) {
-        self.pump_timed(|recording| &recording.notices, Self::send_notice, 0, ctx);
-        self.pump_timed(|recording| &recording.orders, Self::send_order, 0, ctx);
+impl ReplayCore {
+    fn schedule_timed(&self) {
+        let at = |t_us: u64| SimTime(t_us);
+        let recording = &self.recording;
+        self.calendar.schedule_items(
+            (recording.notices.iter().enumerate())
+                .map(|(index, (t_us, _))| (at(*t_us), ReplayItem::Notice(index))),
+        );
+        self.calendar.schedule_items(
+            (recording.orders.iter().enumerate())
+                .map(|(index, (t_us, _))| (at(*t_us), ReplayItem::Order(index))),
+        );
     }
-}
 
-impl ReplaySwitch {
-    fn send_notice(&self, notice: SwitchNotice) {
-        self.notices_to.do_send(Mail::new(notice));
+    /// Orders the recorded campaign had before its engine's first turn (an admin's pause sent
+    /// at the start, say), sent before this one's.
+    fn send_initial_orders(&self) {
+        for order in &self.recording.initial_orders {
+            self.send_order(order.clone());
+        }
     }
 
     fn send_order(&self, order: Order) {
@@ -378,93 +420,81 @@ impl ReplaySwitch {
         }
     }
 
-    /// Sends the entries of one timed list (`entries`: the notices, or the orders) that are
-    /// due, in their recorded order, and sets a timer for the next: one chain per list, so
-    /// entries recorded within the same millisecond (a recovered call's callbacks, say) keep
-    /// their order, which timers due together need not.
-    fn pump_timed<T: Clone + 'static>(
-        &mut self,
-        entries: fn(&Recording) -> &Vec<(u64, T)>,
-        send: fn(&Self, T),
-        from: usize,
-        ctx: &mut Context<Self>,
-    ) {
+    /// Takes calendar entries while the engine is quiet.
+    fn advance(&mut self) {
+        while !self.finished.get() && crate::mail::in_flight() == 0 {
+            match self.calendar.pop_not_after(self.limit) {
+                Next::Due(_, Due::Item(item)) => self.deliver(item),
+                Next::Due(_, Due::Timer(fire)) => fire(),
+                // Nothing more to take: the engine waits for nothing, and the replay's limit
+                // ends it as not finished.
+                Next::Later(_) | Next::Empty => return,
+            }
+        }
+    }
+
+    fn deliver(&mut self, item: ReplayItem) {
         let recording = self.recording.clone();
-        let entries_now = entries(&recording);
-        let now = self.clock.now().as_micros();
-        let mut index = from;
-        while let Some((_, entry)) = entries_now.get(index).filter(|(t_us, _)| *t_us <= now) {
-            send(self, entry.clone());
-            index += 1;
-        }
-        if let Some((t_us, _)) = entries_now.get(index) {
-            let delay = Duration::from_micros(t_us.saturating_sub(now));
-            ctx.run_later(delay, move |switch, ctx| {
-                switch.pump_timed(entries, send, index, ctx)
-            });
-        }
-    }
-
-    /// Sends an attempt's recorded events that are due, in their recorded order, and sets a
-    /// timer for the next. One chain per attempt keeps the order even where timers due within
-    /// the same millisecond would fire in another.
-    fn pump(
-        &mut self,
-        attempt: u64,
-        from: usize,
-        origin_us: u64,
-        to: Port<Mail<CallEvents>>,
-        ctx: &mut Context<Self>,
-    ) {
-        let Some(recorded) = self.recording.attempts.get(&attempt) else {
-            return;
-        };
-        let events = &recorded.events;
-        let due_at =
-            |index: usize| origin_us + events[index].0.saturating_sub(recorded.dialed_at_us);
-        let now = self.clock.now().as_micros();
-        let mut index = from;
-        let mut batch = Vec::new();
-        while index < events.len() && due_at(index) <= now {
-            batch.push(events[index].1.clone());
-            index += 1;
-        }
-        if !batch.is_empty() {
-            to.do_send(Mail::new(CallEvents(batch)));
-        }
-        if index < events.len() {
-            let delay = Duration::from_micros(due_at(index).saturating_sub(now));
-            ctx.run_later(delay, move |switch, ctx| {
-                switch.pump(attempt, index, origin_us, to, ctx);
-            });
+        match item {
+            ReplayItem::Events {
+                attempt,
+                from,
+                to,
+                call,
+            } => {
+                let events = &recording.attempts[&attempt].events[from..to];
+                let batch = events.iter().map(|(_, event)| event.clone()).collect();
+                call.do_send(Mail::new(CallEvents(batch)));
+            }
+            ReplayItem::Notice(index) => {
+                let notice = recording.notices[index].1.clone();
+                self.notices_to.do_send(Mail::new(notice));
+            }
+            ReplayItem::Order(index) => self.send_order(recording.orders[index].1.clone()),
         }
     }
-}
 
-impl Handler<Mail<SwitchCommand>> for ReplaySwitch {
-    type Result = ();
-
-    fn handle(&mut self, mail: Mail<SwitchCommand>, ctx: &mut Context<Self>) {
-        let Mail { body, .. } = mail;
-        match body {
+    fn command(&mut self, command: SwitchCommand) {
+        match command {
             SwitchCommand::Originate(request) => {
-                if !self.recording.attempts.contains_key(&request.attempt.0) {
-                    self.unrecorded.set(self.unrecorded.get() + 1);
+                let Some(recorded) = self.recording.attempts.get(&request.attempt.0) else {
+                    self.unrecorded += 1;
                     request
                         .events_to
                         .do_send(Mail::new(CallEvents(vec![SwitchEvent::Rejected {
                             reason: "not in the recording".into(),
                         }])));
                     return;
+                };
+                // One entry per recorded instant: events recorded together come together.
+                let origin_us = self.calendar.now().0;
+                let events = &recorded.events;
+                let mut entries = Vec::new();
+                let mut from = 0;
+                while from < events.len() {
+                    let t_us = events[from].0;
+                    let to = from + events[from..].partition_point(|(t, _)| *t == t_us);
+                    let due = origin_us + t_us.saturating_sub(recorded.dialed_at_us);
+                    let call = request.events_to.clone();
+                    let attempt = request.attempt.0;
+                    entries.push((
+                        SimTime(due),
+                        ReplayItem::Events {
+                            attempt,
+                            from,
+                            to,
+                            call,
+                        },
+                    ));
+                    from = to;
                 }
-                let origin = self.clock.now().as_micros();
-                self.pump(request.attempt.0, 0, origin, request.events_to, ctx);
+                self.calendar.schedule_items(entries);
             }
             SwitchCommand::Hangup { .. } => {}
             SwitchCommand::ListActiveCalls { only } => {
                 // The first list recorded at or after this moment: the answer the recorded run
                 // got to the request it made at about this time.
-                let now = self.clock.now().as_micros();
+                let now = self.calendar.now().0;
                 let lists = &self.recording.lists;
                 let index = lists.partition_point(|(t_us, _)| *t_us < now);
                 let answer = lists
@@ -489,6 +519,32 @@ impl Handler<Mail<SwitchCommand>> for ReplaySwitch {
                 self.notices_to.do_send(Mail::new(notice));
             }
         }
+    }
+}
+
+/// The replay's switch as an actor: a thin shell over a shared [`ReplayCore`].
+pub struct ReplaySwitch {
+    core: Rc<RefCell<ReplayCore>>,
+}
+
+impl Actor for ReplaySwitch {
+    type Context = Context<Self>;
+}
+
+impl Handler<Advance> for ReplaySwitch {
+    type Result = ();
+
+    fn handle(&mut self, _: Advance, _ctx: &mut Context<Self>) {
+        self.core.borrow_mut().advance();
+    }
+}
+
+impl Handler<Mail<SwitchCommand>> for ReplaySwitch {
+    type Result = ();
+
+    fn handle(&mut self, mail: Mail<SwitchCommand>, _ctx: &mut Context<Self>) {
+        let Mail { body, .. } = mail;
+        self.core.borrow_mut().command(body);
     }
 }
 
@@ -543,44 +599,76 @@ pub fn replay(
     let system = crate::runtime::paused_system().map_err(ReplayError::Start)?;
     let trace = trace.shared();
     let trace_for_run = trace.clone();
-    let recording_rc = std::rc::Rc::new(recording.clone());
-    let unrecorded = std::rc::Rc::new(std::cell::Cell::new(0));
-    let unrecorded_run = unrecorded.clone();
-    let limit = Duration::from_micros(recording.last_t_us) + Duration::from_secs(24 * 3600);
+    let recording_rc = Rc::new(recording.clone());
+    let limit = SimTime(recording.last_t_us) + SimDuration::from_secs(24 * 3600);
+    let finished_flag = Rc::new(Cell::new(false));
+    let core_slot: Rc<RefCell<Option<Rc<RefCell<ReplayCore>>>>> = Rc::new(RefCell::new(None));
+    let core_out = core_slot.clone();
+    let core_for_driver = core_slot.clone();
     let finished = system.block_on(async move {
-        let clock = Clock::wall_starting_now();
+        let calendar = Rc::new(Calendar::new());
+        let clock = Clock::Virtual(calendar.clone());
         let (done_tx, done_rx) = oneshot::channel();
-        let done = Done { to: Some(done_tx) }.start();
-        let _switch = ReplaySwitch::create(move |ctx| {
+        let done = Done {
+            to: Some(done_tx),
+            finished: finished_flag.clone(),
+        }
+        .start();
+        type Driver = Option<(Rc<RefCell<ReplayCore>>, actix::Addr<ReplaySwitch>)>;
+        let driver: Rc<RefCell<Driver>> = Rc::new(RefCell::new(None));
+        let on_quiet = driver.clone();
+        // Each time the engine has finished with the last entry: the next one.
+        let guard = SimulationGuard::install(Box::new(move || {
+            let Ok(driver) = on_quiet.try_borrow() else {
+                return;
+            };
+            if let Some((core, address)) = driver.as_ref() {
+                match core.try_borrow_mut() {
+                    Ok(mut core) => core.advance(),
+                    Err(_) => address.do_send(Advance),
+                }
+            }
+        }));
+        let switch = ReplaySwitch::create(move |ctx| {
             let supervisor = CampaignSupervisor::start_with(
                 setup,
                 journal,
                 None,
-                clock.clone(),
+                clock,
                 ctx.address().recipient().into(),
                 done.recipient().into(),
                 trace_for_run,
             );
-            let switch = ReplaySwitch {
+            let core = ReplayCore {
                 recording: recording_rc,
+                calendar,
                 notices_to: supervisor.clone().port(),
                 controls_to: supervisor.clone().port(),
                 dnc_to: supervisor.port(),
-                clock,
-                unrecorded: unrecorded_run,
+                limit,
+                finished: finished_flag,
+                unrecorded: 0,
             };
-            // Orders the recorded run's campaign had before its engine's first turn (an
-            // admin's pause sent at the start, say) reach it before this one's too.
-            for order in switch.recording.initial_orders.clone() {
-                switch.send_order(order);
-            }
-            switch
+            core.schedule_timed();
+            core.send_initial_orders();
+            let core = Rc::new(RefCell::new(core));
+            *core_out.borrow_mut() = Some(core.clone());
+            ReplaySwitch { core }
         });
-        tokio::select! {
+        if let Some(core) = core_for_driver.borrow().clone() {
+            *driver.borrow_mut() = Some((core, switch.clone()));
+        }
+        // Time starts once the start-up mail has settled.
+        switch.do_send(Advance);
+        // When the calendar has nothing left for an engine that is waiting for something, the
+        // paused runtime has nothing to run and jumps to this timer: the replay did not finish.
+        let finished = tokio::select! {
             biased;
             finished = done_rx => finished.ok(),
-            () = tokio::time::sleep(limit) => None,
-        }
+            () = tokio::time::sleep(Duration::from_micros(limit.0)) => None,
+        };
+        drop(guard);
+        finished
     });
     drop(system);
     let mut sink = trace.borrow_mut();
@@ -611,7 +699,10 @@ pub fn replay(
         recorded_attempts: recording.attempts.len() as u64,
         replayed_attempts: replayed,
         same_outcome: same,
-        unrecorded_attempts: unrecorded.get(),
+        unrecorded_attempts: core_slot
+            .borrow()
+            .as_ref()
+            .map_or(0, |core| core.borrow().unrecorded),
         finished: finished.is_some(),
         first_difference,
         trace_hash: format!("{:016x}", sink.hash()),
@@ -649,6 +740,8 @@ fn outcomes_in(trace: &[u8]) -> BTreeMap<u64, String> {
 
 struct Done {
     to: Option<oneshot::Sender<CampaignFinished>>,
+    /// Tells the replay's switch to take no more entries.
+    finished: Rc<Cell<bool>>,
 }
 
 impl Actor for Done {
@@ -659,6 +752,7 @@ impl Handler<Mail<CampaignFinished>> for Done {
     type Result = ();
 
     fn handle(&mut self, mail: Mail<CampaignFinished>, _ctx: &mut Context<Self>) {
+        self.finished.set(true);
         if let Some(to) = self.to.take() {
             let _ = to.send(mail.body);
         }

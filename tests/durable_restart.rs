@@ -352,9 +352,19 @@ fn replays_from_where_it_started(
         dialed_first.contains(&callee.as_str()),
         "{callee} dialed first; recorded first: {dialed_first:?}"
     );
+    // Both traces go with a failure: where a replay parts from a live run is found in them.
+    let lines = |trace: &[Value]| {
+        trace
+            .iter()
+            .map(Value::to_string)
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
     assert!(
         report.same_outcome * 3 >= report.recorded_attempts * 2,
-        "nearly every outcome replays: {report:?}"
+        "nearly every outcome replays: {report:?}\nrecorded:\n{}\nreplayed:\n{}",
+        text.join("\n"),
+        lines(&replayed)
     );
 }
 
