@@ -353,6 +353,10 @@ fn order_of(kind: &str, record: &Value) -> Result<Order, String> {
         .ok_or_else(|| format!("control with action {action:?}"))
 }
 
+/// How much earlier than recorded a replayed dial to the same number may be placed and still be
+/// the recorded call, whose events then come at their recorded times (see [`ReplayCore`]).
+const SAME_CALL_WINDOW_US: u64 = 2_000_000;
+
 /// What the replay's calendar holds besides the engine's timers: the recording's entries, each
 /// due at its time.
 enum ReplayItem {
@@ -371,9 +375,15 @@ enum ReplayItem {
 
 /// The recording played back behind the switch seam, on the replay's own calendar.
 ///
-/// Recorded notices and orders are due at their recorded times; an attempt's events at their
-/// recorded offsets from its dial, counted from the moment the replay dialed it. The engine's
-/// timers share the calendar ([`Clock::Virtual`]). As in a simulation, the next entry is taken
+/// Recorded notices and orders are due at their recorded times. An attempt the replay dials to
+/// the recorded number, no later than recorded and at most [`SAME_CALL_WINDOW_US`] earlier, is
+/// the recorded call: its events are due at their recorded times too. (A live engine dials a
+/// little after what prompted it, where the replay dials at once; counted from the replay's
+/// own dial, every call's events would come that much early, the shifts adding up along the
+/// chain of calls whose ends prompt the next dials.) Any other dial gets the recorded events at
+/// the same offsets from its own dial. A call still up when the recording ended (no outcome
+/// recorded) stays up after its last event. The engine's timers share the calendar
+/// ([`Clock::Virtual`]). As in a simulation, the next entry is taken
 /// only when the engine has finished with the last one (no engine mail in flight, see
 /// [`crate::mail`]), so every recorded callback is its own engine turn in recorded order, to
 /// the microsecond, however close together the callbacks came.
@@ -389,6 +399,8 @@ pub struct ReplayCore {
     finished: Rc<Cell<bool>>,
     /// Attempts dialed that the recording does not hold.
     unrecorded: u64,
+    /// Calls still up when the recording ended (see [`ReplayCore::hold_if_still_up`]).
+    still_up: Vec<Port<Mail<CallEvents>>>,
 }
 
 impl ReplayCore {
@@ -442,15 +454,30 @@ impl ReplayCore {
                 to,
                 call,
             } => {
-                let events = &recording.attempts[&attempt].events[from..to];
-                let batch = events.iter().map(|(_, event)| event.clone()).collect();
+                let events = &recording.attempts[&attempt].events;
+                let batch = events[from..to]
+                    .iter()
+                    .map(|(_, event)| event.clone())
+                    .collect();
                 call.do_send(Mail::new(CallEvents(batch)));
+                if to == events.len() {
+                    self.hold_if_still_up(attempt, call);
+                }
             }
             ReplayItem::Notice(index) => {
                 let notice = recording.notices[index].1.clone();
                 self.notices_to.do_send(Mail::new(notice));
             }
             ReplayItem::Order(index) => self.send_order(recording.orders[index].1.clone()),
+        }
+    }
+
+    /// Keeps the way to an attempt's call open after its last recorded event when the
+    /// recording has no outcome for it: the call was still up when the recording ended, and
+    /// letting go of it would end it at once ("the switch stopped reporting the call").
+    fn hold_if_still_up(&mut self, attempt: u64, call: Port<Mail<CallEvents>>) {
+        if !self.recording.outcomes.contains_key(&attempt) {
+            self.still_up.push(call);
         }
     }
 
@@ -466,15 +493,26 @@ impl ReplayCore {
                         }])));
                     return;
                 };
+                if recorded.events.is_empty() {
+                    self.hold_if_still_up(request.attempt.0, request.events_to);
+                    return;
+                }
                 // One entry per recorded instant: events recorded together come together.
                 let origin_us = self.calendar.now().0;
+                let same_call = request.callee.0.as_str() == recorded.callee
+                    && origin_us <= recorded.dialed_at_us
+                    && recorded.dialed_at_us - origin_us <= SAME_CALL_WINDOW_US;
                 let events = &recorded.events;
                 let mut entries = Vec::new();
                 let mut from = 0;
                 while from < events.len() {
                     let t_us = events[from].0;
                     let to = from + events[from..].partition_point(|(t, _)| *t == t_us);
-                    let due = origin_us + t_us.saturating_sub(recorded.dialed_at_us);
+                    let due = if same_call {
+                        t_us.max(origin_us)
+                    } else {
+                        origin_us + t_us.saturating_sub(recorded.dialed_at_us)
+                    };
                     let call = request.events_to.clone();
                     let attempt = request.attempt.0;
                     entries.push((
@@ -648,6 +686,7 @@ pub fn replay(
                 limit,
                 finished: finished_flag,
                 unrecorded: 0,
+                still_up: Vec::new(),
             };
             core.schedule_timed();
             core.send_initial_orders();
@@ -918,6 +957,83 @@ mod tests {
         let (report, replayed) = replay(&without, setup()).expect("a replay");
         assert_eq!(report.started_from, None);
         assert_eq!(dials_in(&replayed).first().map(|dial| dial.0), Some(0));
+    }
+
+    #[test]
+    fn a_recorded_call_keeps_its_recorded_times_and_stays_up_as_long_as_it_was_recorded_up() {
+        const CAMPAIGN: &str = r#"
+            [scenario]
+            name = "held"
+            [agents]
+            count = 1
+            [callees]
+            patience = "10s"
+            talk = "60s"
+            answer = { probability = 1.0, after = "5s" }
+            [leads]
+            count = 2
+            [pacing]
+            strategy = "progressive"
+        "#;
+        let setup = || {
+            crate::scenario::Scenario::from_toml("held.toml", CAMPAIGN, &[])
+                .expect("a valid campaign")
+                .campaign_setup(1)
+        };
+        let run = |records: &[String]| {
+            let recording = Recording::parse("held.jsonl", &records.join("\n")).expect("a trace");
+            replay(&recording, setup()).expect("a replay")
+        };
+        let agents = r#"{"seq":0,"t_us":0,"kind":"agents","logged_in":1}"#.to_string();
+        let started =
+            r#"{"seq":1,"t_us":0,"kind":"pacing_strategy","strategy":{"strategy":"progressive"}}"#
+                .to_string();
+        let (_, first) = run(&[agents.clone(), started.clone()]);
+        let (_, callee) = dials_in(&first).first().cloned().expect("a dial");
+        let state = |seq: u64, t_us: u64, state: &str, reason: &str| {
+            format!(
+                r#"{{"seq":{seq},"t_us":{t_us},"kind":"switch","attempt":1,"event":{{"kind":"state","call":{{"id":"c1","tag":"t1"}},"tracking_id":"k1","state":"{state}","reason":{reason},"reason_code":null,"update_time":{t_us}}}}}"#
+            )
+        };
+        // The live engine dialed 300 µs after its trigger (the replay dials at once); the
+        // callee answered and was put through to the one agent at once, and the call was still
+        // up when an admin stopped the run at 10 s.
+        let mut records = vec![
+            agents,
+            started,
+            format!(
+                r#"{{"seq":2,"t_us":300,"kind":"dial","attempt":1,"lead":0,"callee":"{callee}"}}"#
+            ),
+            r#"{"seq":3,"t_us":800,"kind":"switch","attempt":1,"event":{"kind":"accepted","call":{"id":"c1","tag":"t1"},"tracking_id":"k1"}}"#.to_string(),
+            state(4, 900, "trying", "null"),
+            state(5, 1_000_300, "ringing", "null"),
+            state(6, 3_000_300, "connected", "null"),
+            state(7, 3_000_300, "queued", "null"),
+            state(8, 3_000_300, "dequeued", "null"),
+            state(9, 3_500_300, "connected", "null"),
+        ];
+        let stop = r#"{"seq":10,"t_us":10000000,"kind":"control","action":"report_now"}"#;
+        let (report, replayed) = run(&[records.clone(), vec![stop.to_string()]].concat());
+        // The call holds the agent to the end: nothing else is dialed.
+        assert_eq!(dials_in(&replayed), vec![(0, callee.clone())]);
+        assert_eq!(report.unrecorded_attempts, 0, "{report:?}");
+        assert!(report.finished, "{report:?}");
+
+        // Ended by the callee at 4.2 s: the outcome comes at the recorded time, not 300 µs
+        // early as it would at the recorded offsets from the replay's own dial.
+        records.push(state(10, 4_200_300, "terminated", r#""BYE Received""#));
+        records.push(
+            r#"{"seq":11,"t_us":4200310,"kind":"outcome","attempt":1,"outcome":"completed"}"#
+                .to_string(),
+        );
+        let (report, replayed) = run(&records);
+        assert_eq!(report.same_outcome, 1, "{report:?}");
+        let outcome_at = String::from_utf8_lossy(&replayed)
+            .lines()
+            .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+            .find(|record| record["kind"] == "outcome" && record["attempt"] == 1)
+            .and_then(|record| record["t_us"].as_u64());
+        assert_eq!(outcome_at, Some(4_200_300));
     }
 
     #[test]
