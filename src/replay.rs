@@ -959,11 +959,11 @@ mod tests {
         assert_eq!(dials_in(&replayed).first().map(|dial| dial.0), Some(0));
     }
 
-    #[test]
-    fn a_recorded_call_keeps_its_recorded_times_and_stays_up_as_long_as_it_was_recorded_up() {
+    /// A campaign with one agent and two leads, paced progressively.
+    fn one_agent_two_leads() -> CampaignSetup {
         const CAMPAIGN: &str = r#"
             [scenario]
-            name = "held"
+            name = "one-agent"
             [agents]
             count = 1
             [callees]
@@ -975,11 +975,14 @@ mod tests {
             [pacing]
             strategy = "progressive"
         "#;
-        let setup = || {
-            crate::scenario::Scenario::from_toml("held.toml", CAMPAIGN, &[])
-                .expect("a valid campaign")
-                .campaign_setup(1)
-        };
+        crate::scenario::Scenario::from_toml("one-agent.toml", CAMPAIGN, &[])
+            .expect("a valid campaign")
+            .campaign_setup(1)
+    }
+
+    #[test]
+    fn a_recorded_call_keeps_its_recorded_times_and_stays_up_as_long_as_it_was_recorded_up() {
+        let setup = one_agent_two_leads;
         let run = |records: &[String]| {
             let recording = Recording::parse("held.jsonl", &records.join("\n")).expect("a trace");
             replay(&recording, setup()).expect("a replay")
@@ -1038,25 +1041,7 @@ mod tests {
 
     #[test]
     fn an_admin_s_orders_reach_the_replayed_campaign_when_they_reached_the_recorded_one() {
-        const CAMPAIGN: &str = r#"
-            [scenario]
-            name = "orders"
-            [agents]
-            count = 1
-            [callees]
-            patience = "10s"
-            talk = "60s"
-            answer = { probability = 1.0, after = "5s" }
-            [leads]
-            count = 2
-            [pacing]
-            strategy = "progressive"
-        "#;
-        let setup = || {
-            crate::scenario::Scenario::from_toml("orders.toml", CAMPAIGN, &[])
-                .expect("a valid campaign")
-                .campaign_setup(1)
-        };
+        let setup = one_agent_two_leads;
         let replayed = |records: &[&str]| {
             let recording = Recording::parse("orders.jsonl", &records.join("\n")).expect("a trace");
             dials_in(&replay(&recording, setup()).expect("a replay").1)
