@@ -3,13 +3,15 @@
 //! A trace (from `dialer run --record` or `dialer simulate --trace`) holds what the switch told
 //! the engine and when. [`replay`] runs the same engine code (supervisor, pacing, call actors)
 //! against a [`ReplaySwitch`] that plays the recording back: each attempt gets the events recorded
-//! for the attempt with the same number, at the same offsets from its dial; agent counts, unknown
-//! calls and site changes come at their recorded times; an active-call list asked for is answered
-//! with the first list recorded at or after that moment. Time is virtual: the replay's own
-//! calendar ([`ReplayCore`]), to the microsecond, which the engine's timers share and which moves
-//! on only when the engine has finished with the last entry, so each recorded callback is its own
-//! engine turn, as in a simulation. A replay takes milliseconds. The result compares the replayed dials and outcomes with the
-//! recorded ones and names the first difference. A live run's trace says where the run started
+//! for the attempt with the same number (at their recorded times when the replay dials the
+//! recorded number about when it was recorded, else at the same offsets from its own dial);
+//! agent counts, unknown calls and site changes come at their recorded times; an active-call list
+//! asked for is answered with the first list recorded at or after that moment. Time is virtual:
+//! the replay's own calendar ([`ReplayCore`]), to the microsecond, which the engine's timers
+//! share and which moves on only when the engine has finished with the last entry, so each
+//! recorded callback is its own engine turn, as in a simulation. A replay takes milliseconds.
+//! The result compares the replayed dials and outcomes with the recorded ones and names the
+//! first difference. A live run's trace says where the run started
 //! ([`crate::run_start`]: the real instant of engine time zero, the first attempt's number, and
 //! for a stored campaign its leads where they stood, earlier answers and calls still up), and
 //! the replay starts there; recorded callbacks of calls recovered from an earlier run come back
@@ -383,10 +385,10 @@ enum ReplayItem {
 /// chain of calls whose ends prompt the next dials.) Any other dial gets the recorded events at
 /// the same offsets from its own dial. A call still up when the recording ended (no outcome
 /// recorded) stays up after its last event. The engine's timers share the calendar
-/// ([`Clock::Virtual`]). As in a simulation, the next entry is taken
-/// only when the engine has finished with the last one (no engine mail in flight, see
-/// [`crate::mail`]), so every recorded callback is its own engine turn in recorded order, to
-/// the microsecond, however close together the callbacks came.
+/// ([`Clock::Virtual`]). As in a simulation, the next entry is taken only when the engine has
+/// finished with the last one (no engine mail in flight, see [`crate::mail`]), so every recorded
+/// callback is its own engine turn in recorded order, to the microsecond, however close
+/// together the callbacks came.
 pub struct ReplayCore {
     recording: Rc<Recording>,
     calendar: Rc<Calendar<ReplayItem>>,
