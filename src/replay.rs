@@ -406,16 +406,16 @@ pub struct ReplayCore {
 }
 
 impl ReplayCore {
+    /// Puts the recorded notices and orders on the calendar at their times.
     fn schedule_timed(&self) {
-        let at = |t_us: u64| SimTime(t_us);
         let recording = &self.recording;
         self.calendar.schedule_items(
             (recording.notices.iter().enumerate())
-                .map(|(index, (t_us, _))| (at(*t_us), ReplayItem::Notice(index))),
+                .map(|(index, (t_us, _))| (SimTime(*t_us), ReplayItem::Notice(index))),
         );
         self.calendar.schedule_items(
             (recording.orders.iter().enumerate())
-                .map(|(index, (t_us, _))| (at(*t_us), ReplayItem::Order(index))),
+                .map(|(index, (t_us, _))| (SimTime(*t_us), ReplayItem::Order(index))),
         );
     }
 
@@ -499,11 +499,12 @@ impl ReplayCore {
                     self.hold_if_still_up(request.attempt.0, request.events_to);
                     return;
                 }
-                // One entry per recorded instant: events recorded together come together.
+                let attempt = request.attempt.0;
                 let origin_us = self.calendar.now().0;
                 let same_call = request.callee.0.as_str() == recorded.callee
                     && origin_us <= recorded.dialed_at_us
                     && recorded.dialed_at_us - origin_us <= SAME_CALL_WINDOW_US;
+                // One entry per recorded instant: events recorded together come together.
                 let events = &recorded.events;
                 let mut entries = Vec::new();
                 let mut from = 0;
@@ -515,15 +516,13 @@ impl ReplayCore {
                     } else {
                         origin_us + t_us.saturating_sub(recorded.dialed_at_us)
                     };
-                    let call = request.events_to.clone();
-                    let attempt = request.attempt.0;
                     entries.push((
                         SimTime(due),
                         ReplayItem::Events {
                             attempt,
                             from,
                             to,
-                            call,
+                            call: request.events_to.clone(),
                         },
                     ));
                     from = to;
@@ -642,9 +641,11 @@ pub fn replay(
     let recording_rc = Rc::new(recording.clone());
     let limit = SimTime(recording.last_t_us) + SimDuration::from_secs(24 * 3600);
     let finished_flag = Rc::new(Cell::new(false));
-    let core_slot: Rc<RefCell<Option<Rc<RefCell<ReplayCore>>>>> = Rc::new(RefCell::new(None));
-    let core_out = core_slot.clone();
-    let core_for_driver = core_slot.clone();
+    // The core and its actor, for the on-quiet driver (set when the actor is made) and for the
+    // report.
+    type Driver = Option<(Rc<RefCell<ReplayCore>>, actix::Addr<ReplaySwitch>)>;
+    let driver: Rc<RefCell<Driver>> = Rc::new(RefCell::new(None));
+    let driver_in = driver.clone();
     let finished = system.block_on(async move {
         let calendar = Rc::new(Calendar::new());
         let clock = Clock::Virtual(calendar.clone());
@@ -654,9 +655,7 @@ pub fn replay(
             finished: finished_flag.clone(),
         }
         .start();
-        type Driver = Option<(Rc<RefCell<ReplayCore>>, actix::Addr<ReplaySwitch>)>;
-        let driver: Rc<RefCell<Driver>> = Rc::new(RefCell::new(None));
-        let on_quiet = driver.clone();
+        let on_quiet = driver_in.clone();
         // Each time the engine has finished with the last entry: the next one.
         let guard = SimulationGuard::install(Box::new(move || {
             let Ok(driver) = on_quiet.try_borrow() else {
@@ -693,12 +692,9 @@ pub fn replay(
             core.schedule_timed();
             core.send_initial_orders();
             let core = Rc::new(RefCell::new(core));
-            *core_out.borrow_mut() = Some(core.clone());
+            *driver_in.borrow_mut() = Some((core.clone(), ctx.address()));
             ReplaySwitch { core }
         });
-        if let Some(core) = core_for_driver.borrow().clone() {
-            *driver.borrow_mut() = Some((core, switch.clone()));
-        }
         // Time starts once the start-up mail has settled.
         switch.do_send(Advance);
         // When the calendar has nothing left for an engine that is waiting for something, the
@@ -740,10 +736,10 @@ pub fn replay(
         recorded_attempts: recording.attempts.len() as u64,
         replayed_attempts: replayed,
         same_outcome: same,
-        unrecorded_attempts: core_slot
+        unrecorded_attempts: driver
             .borrow()
             .as_ref()
-            .map_or(0, |core| core.borrow().unrecorded),
+            .map_or(0, |(core, _)| core.borrow().unrecorded),
         finished: finished.is_some(),
         first_difference,
         trace_hash: format!("{:016x}", sink.hash()),
