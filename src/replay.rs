@@ -6,10 +6,11 @@
 //! for the attempt with the same number (at their recorded times when the replay dials the
 //! recorded number about when it was recorded, else at the same offsets from its own dial);
 //! agent counts, unknown calls and site changes come at their recorded times; an active-call list
-//! asked for is answered with the first list recorded at or after that moment. Time is virtual:
-//! the replay's own calendar ([`ReplayCore`]), to the microsecond, which the engine's timers
-//! share and which moves on only when the engine has finished with the last entry, so each
-//! recorded callback is its own engine turn, as in a simulation. A replay takes milliseconds.
+//! asked for is answered with the first list recorded at or after that moment, when it came.
+//! Time is virtual: the replay's own calendar ([`ReplayCore`]), to the microsecond, which the
+//! engine's timers share (firing when the recorded run's fired, [`ReplayTimeline`]) and which
+//! moves on only when the engine has finished with the last entry, so each recorded callback is
+//! its own engine turn, as in a simulation. A replay takes milliseconds.
 //! The result compares the replayed dials and outcomes with the recorded ones and names the
 //! first difference. A live run's trace says where the run started
 //! ([`crate::run_start`]: the real instant of engine time zero, the first attempt's number, and
@@ -26,7 +27,7 @@
 use crate::campaign::supervisor::{
     CampaignControl, CampaignFinished, CampaignSetup, CampaignSupervisor, DncUpdate, JournalSetup,
 };
-use crate::clock::Clock;
+use crate::clock::{Clock, VirtualTimeline, timer_label};
 use crate::domain::AttemptId;
 use crate::executor::actors::Port;
 use crate::mail::{Mail, SimulationGuard};
@@ -64,6 +65,9 @@ pub struct Recording {
     pub lists: Vec<(u64, Option<ActiveCallList>)>,
     /// Outcomes by attempt.
     pub outcomes: BTreeMap<u64, String>,
+    /// When the recorded run's engine timers fired, by timer name (`timer` records, live runs):
+    /// (due, fired) in µs, in order of due time.
+    pub timers: BTreeMap<String, Vec<(u64, u64)>>,
     /// The last record's time (µs).
     pub last_t_us: u64,
     /// Where the recorded run started, if the trace says ([`crate::run_start`]; live runs).
@@ -216,6 +220,16 @@ impl Recording {
                     }
                 }
                 "active_calls_unavailable" => recording.lists.push((t_us, None)),
+                "timer" => {
+                    let timer = record["timer"]
+                        .as_str()
+                        .ok_or_else(|| fail("timer without its name".into()))?;
+                    let due_us = record["due_us"]
+                        .as_u64()
+                        .ok_or_else(|| fail("timer without due_us".into()))?;
+                    let firings = recording.timers.entry(timer.to_string()).or_default();
+                    firings.push((due_us, t_us));
+                }
                 "pacing_strategy" => engine_started = true,
                 "control" | "dnc_edit" => {
                     let order = order_of(kind, &record).map_err(fail)?;
@@ -290,6 +304,9 @@ impl Recording {
                 _ => {}
             }
         }
+        for firings in recording.timers.values_mut() {
+            firings.sort_by_key(|&(due_us, _)| due_us);
+        }
         recording.run_start = start
             .finish()
             .map_err(|(line, message)| ReplayError::Record {
@@ -359,6 +376,63 @@ fn order_of(kind: &str, record: &Value) -> Result<Order, String> {
 /// the recorded call, whose events then come at their recorded times (see [`ReplayCore`]).
 const SAME_CALL_WINDOW_US: u64 = 2_000_000;
 
+/// How long after the engine's request for the active-call list the recorded answer may have
+/// come for the replay to give it then (a later one is given at once: the replay has parted
+/// from the recorded run, which asked at another time).
+const LIST_ANSWER_WINDOW_US: u64 = 2_000_000;
+
+/// How far a replayed engine timer's due time may be from a recorded one's for it to fire when
+/// that one fired (see [`ReplayTimeline`]).
+const TIMER_MATCH_WINDOW_US: u64 = 50_000;
+
+/// The replay's calendar as the engine's clock. An engine timer fires when the recorded run's
+/// timer of the same name due nearest its due time fired (within [`TIMER_MATCH_WINDOW_US`]),
+/// if that was later: a live timer fires a little after it is due, and callbacks that came in
+/// between were handled first (see [`crate::clock`]). Without a recorded firing (a simulated
+/// trace, whose timers fire when due, or a trace written before `timer` records) it fires when
+/// due. The replay's due times are those of the live run to within the engine's reaction times
+/// (microseconds to milliseconds), which the window covers.
+struct ReplayTimeline {
+    calendar: Rc<Calendar<ReplayItem>>,
+    recording: Rc<Recording>,
+}
+
+impl VirtualTimeline for ReplayTimeline {
+    fn now(&self) -> SimTime {
+        self.calendar.now()
+    }
+
+    fn schedule(&self, at: SimTime, fire: Box<dyn FnOnce()>) -> u64 {
+        self.calendar.schedule(at, fire)
+    }
+
+    fn cancel(&self, id: u64) {
+        self.calendar.cancel(id);
+    }
+
+    fn timer_due(&self, at: SimTime, timer: &dyn std::fmt::Debug) -> SimTime {
+        match self.recording.timers.get(&timer_label(timer)) {
+            Some(firings) => {
+                recorded_firing(firings, at.0).map_or(at, |fired| at.max(SimTime(fired)))
+            }
+            None => at,
+        }
+    }
+}
+
+/// When the recorded timer due nearest `due_us` (within the window) fired, from `firings`
+/// (due, fired) in order of due time.
+fn recorded_firing(firings: &[(u64, u64)], due_us: u64) -> Option<u64> {
+    let after = firings.partition_point(|&(due, _)| due < due_us);
+    [after.checked_sub(1), Some(after)]
+        .into_iter()
+        .flatten()
+        .filter_map(|index| firings.get(index))
+        .filter(|(due, _)| due.abs_diff(due_us) <= TIMER_MATCH_WINDOW_US)
+        .min_by_key(|(due, _)| due.abs_diff(due_us))
+        .map(|&(_, fired)| fired)
+}
+
 /// What the replay's calendar holds besides the engine's timers: the recording's entries, each
 /// due at its time.
 enum ReplayItem {
@@ -373,6 +447,9 @@ enum ReplayItem {
     Notice(usize),
     /// The recording's order (with its time) with this index.
     Order(usize),
+    /// The answer to the engine's request for the active-call list, due when the recorded
+    /// run's came.
+    Answer(Box<SwitchNotice>),
 }
 
 /// The recording played back behind the switch seam, on the replay's own calendar.
@@ -471,6 +548,7 @@ impl ReplayCore {
                 self.notices_to.do_send(Mail::new(notice));
             }
             ReplayItem::Order(index) => self.send_order(recording.orders[index].1.clone()),
+            ReplayItem::Answer(notice) => self.notices_to.do_send(Mail::new(*notice)),
         }
     }
 
@@ -536,6 +614,7 @@ impl ReplayCore {
                 let now = self.calendar.now().0;
                 let lists = &self.recording.lists;
                 let index = lists.partition_point(|(t_us, _)| *t_us < now);
+                let answered_at = lists.get(index).map(|(t_us, _)| *t_us);
                 let answer = lists
                     .get(index)
                     .or_else(|| lists.last())
@@ -555,7 +634,14 @@ impl ReplayCore {
                         reason: "not in the recording".into(),
                     },
                 };
-                self.notices_to.do_send(Mail::new(notice));
+                // The answer comes when it came: callbacks that came while the recorded run
+                // waited for it were handled before it.
+                match answered_at.filter(|at| at - now <= LIST_ANSWER_WINDOW_US) {
+                    Some(at) if at > now => self
+                        .calendar
+                        .schedule_item(SimTime(at), ReplayItem::Answer(Box::new(notice))),
+                    _ => self.notices_to.do_send(Mail::new(notice)),
+                }
             }
         }
     }
@@ -648,7 +734,10 @@ pub fn replay(
     let driver_in = driver.clone();
     let finished = system.block_on(async move {
         let calendar = Rc::new(Calendar::new());
-        let clock = Clock::Virtual(calendar.clone());
+        let clock = Clock::Virtual(Rc::new(ReplayTimeline {
+            calendar: calendar.clone(),
+            recording: recording_rc.clone(),
+        }));
         let (done_tx, done_rx) = oneshot::channel();
         let done = Done {
             to: Some(done_tx),
@@ -959,21 +1048,30 @@ mod tests {
 
     /// A campaign with one agent and two leads, paced progressively.
     fn one_agent_two_leads() -> CampaignSetup {
-        const CAMPAIGN: &str = r#"
+        one_agent_two_leads_with("0s", "")
+    }
+
+    /// The same, the agent wrapping up for `wrap_up` after each call, with `more` sections.
+    fn one_agent_two_leads_with(wrap_up: &str, more: &str) -> CampaignSetup {
+        let campaign = format!(
+            r#"
             [scenario]
             name = "one-agent"
             [agents]
             count = 1
+            wrap_up = "{wrap_up}"
             [callees]
             patience = "10s"
             talk = "60s"
-            answer = { probability = 1.0, after = "5s" }
+            answer = {{ probability = 1.0, after = "5s" }}
             [leads]
             count = 2
             [pacing]
             strategy = "progressive"
-        "#;
-        crate::scenario::Scenario::from_toml("one-agent.toml", CAMPAIGN, &[])
+            {more}
+        "#
+        );
+        crate::scenario::Scenario::from_toml("one-agent.toml", &campaign, &[])
             .expect("a valid campaign")
             .campaign_setup(1)
     }
@@ -1035,6 +1133,122 @@ mod tests {
             .find(|record| record["kind"] == "outcome" && record["attempt"] == 1)
             .and_then(|record| record["t_us"].as_u64());
         assert_eq!(outcome_at, Some(4_200_300));
+    }
+
+    #[test]
+    fn engine_timers_fire_when_the_recorded_run_s_fired_and_callbacks_in_between_come_first() {
+        let setup = || one_agent_two_leads_with("5s", "");
+        let run = |records: &[String]| {
+            let recording = Recording::parse("timers.jsonl", &records.join("\n")).expect("a trace");
+            replay(&recording, setup()).expect("a replay")
+        };
+        let agents = |seq: u64, t_us: u64, count: u32| {
+            format!(r#"{{"seq":{seq},"t_us":{t_us},"kind":"agents","logged_in":{count}}}"#)
+        };
+        let started =
+            r#"{"seq":1,"t_us":0,"kind":"pacing_strategy","strategy":{"strategy":"progressive"}}"#
+                .to_string();
+        let (_, first) = run(&[agents(0, 0, 1), started.clone()]);
+        let (_, callee) = dials_in(&first).first().cloned().expect("a dial");
+        let state = |seq: u64, t_us: u64, state: &str, reason: &str| {
+            format!(
+                r#"{{"seq":{seq},"t_us":{t_us},"kind":"switch","attempt":1,"event":{{"kind":"state","call":{{"id":"c1","tag":"t1"}},"tracking_id":"k1","state":"{state}","reason":{reason},"reason_code":null,"update_time":{t_us}}}}}"#
+            )
+        };
+        // The first call talks to the one agent and ends at 4.2 s; the agent then wraps up
+        // (the campaign's assumed wrap-up) before the second lead is dialed.
+        let call = vec![
+            agents(0, 0, 1),
+            started,
+            format!(r#"{{"seq":2,"t_us":0,"kind":"dial","attempt":1,"lead":0,"callee":"{callee}"}}"#),
+            r#"{"seq":3,"t_us":10,"kind":"switch","attempt":1,"event":{"kind":"accepted","call":{"id":"c1","tag":"t1"},"tracking_id":"k1"}}"#.to_string(),
+            state(4, 1_000_000, "connected", "null"),
+            state(5, 1_000_000, "queued", "null"),
+            state(6, 1_000_000, "dequeued", "null"),
+            state(7, 1_500_000, "connected", "null"),
+            state(8, 4_200_000, "terminated", r#""BYE Received""#),
+            r#"{"seq":9,"t_us":4200000,"kind":"outcome","attempt":1,"outcome":"completed"}"#
+                .to_string(),
+        ];
+        let (_, replayed) = run(&call);
+        let dials = dials_in(&replayed);
+        assert_eq!(dials.len(), 2, "{dials:?}");
+        let due = dials[1].0;
+        assert!(
+            due > 4_200_000,
+            "the second dial waits for the wrap-up: {dials:?}"
+        );
+
+        // The recorded run's wrap-up timer fired 700 µs late: so does the replay's, and the
+        // second dial comes then.
+        let fired = due + 700;
+        let timer = format!(
+            r#"{{"seq":10,"t_us":{fired},"kind":"timer","timer":"wrap_up_ends","due_us":{due}}}"#
+        );
+        let (_, replayed) = run(&[call.clone(), vec![timer.clone()]].concat());
+        assert_eq!(dials_in(&replayed)[1].0, fired);
+        // A timer of another name, or due too far from this one's time, changes nothing.
+        for other in [
+            timer.replace("wrap_up_ends", "redial_due"),
+            timer.replace(&format!(":{due}}}"), &format!(":{}}}", due - 60_000)),
+        ] {
+            let (_, replayed) = run(&[call.clone(), vec![other.clone()]].concat());
+            assert_eq!(dials_in(&replayed)[1].0, due, "{other}");
+        }
+
+        // The agent logged out 300 µs after the wrap-up was due, before the late timer fired:
+        // the recorded run saw no agent left and dialed nobody, and so does the replay. Without
+        // the timer's record the replay dials at the due time, a dial the recording lacks.
+        let logout = agents(10, due + 300, 0);
+        let timer = timer.replace(r#""seq":10"#, r#""seq":11"#);
+        let (report, replayed) = run(&[call.clone(), vec![logout.clone(), timer]].concat());
+        assert_eq!(dials_in(&replayed).len(), 1, "{report:?}");
+        assert_eq!(report.unrecorded_attempts, 0, "{report:?}");
+        let (report, _) = run(&[call, vec![logout]].concat());
+        assert_eq!(report.unrecorded_attempts, 1, "{report:?}");
+    }
+
+    #[test]
+    fn the_active_call_list_is_answered_when_the_recorded_run_s_answer_came() {
+        // The campaign asks for the whole list every 2 s.
+        let setup = || one_agent_two_leads_with("0s", "[reconcile]\ninterval = \"2s\"");
+        let lists_at = |answered_at: u64| {
+            let records = [
+                r#"{"seq":0,"t_us":0,"kind":"agents","logged_in":1}"#.to_string(),
+                r#"{"seq":1,"t_us":0,"kind":"pacing_strategy","strategy":{"strategy":"progressive"}}"#.to_string(),
+                // The first call rings on past the end of the recording.
+                dial(2, 1),
+                r#"{"seq":3,"t_us":10,"kind":"switch","attempt":1,"event":{"kind":"accepted","call":{"id":"c1","tag":"t1"},"tracking_id":"k1"}}"#.to_string(),
+                format!(
+                    r#"{{"seq":4,"t_us":{answered_at},"kind":"active_calls","complete":true,"rebuild":false,"unmatched":0,"calls":[{{"attempt":1,"state":"ringing"}}]}}"#
+                ),
+                r#"{"seq":5,"t_us":2500000,"kind":"control","action":"report_now"}"#.to_string(),
+            ];
+            let recording = Recording::parse("lists.jsonl", &records.join("\n")).expect("a trace");
+            let (_, replayed) = replay(&recording, setup()).expect("a replay");
+            String::from_utf8_lossy(&replayed)
+                .lines()
+                .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+                .filter(|record| record["kind"] == "active_calls")
+                .filter_map(|record| record["t_us"].as_u64())
+                .collect::<Vec<_>>()
+        };
+        // The recorded answer came 400 µs after the request at 2 s: so does the replay's.
+        assert_eq!(lists_at(2_000_400), vec![2_000_400]);
+        // An answer recorded more than 2 s after the request answers another one: given at
+        // once.
+        assert_eq!(lists_at(4_100_000).first(), Some(&2_000_000));
+    }
+
+    #[test]
+    fn a_recorded_firing_is_matched_by_the_nearest_due_time_within_the_window() {
+        let firings = [(1_000, 1_400), (30_000, 30_900), (200_000, 200_050)];
+        assert_eq!(recorded_firing(&firings, 1_000), Some(1_400));
+        assert_eq!(recorded_firing(&firings, 1_200), Some(1_400));
+        assert_eq!(recorded_firing(&firings, 20_000), Some(30_900));
+        assert_eq!(recorded_firing(&firings, 120_000), None);
+        assert_eq!(recorded_firing(&firings, 260_000), None);
+        assert_eq!(recorded_firing(&[], 5), None);
     }
 
     #[test]

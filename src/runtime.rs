@@ -477,7 +477,8 @@ pub fn run_live_with(
     let backend_stats_hooks = backend_stats.clone();
     let started = tokio::time::Instant::now();
     let result = system.block_on(async move {
-        let clock = Clock::wall_starting_now();
+        // Its timers' firings go into the trace, for a replay to fire its own at those times.
+        let clock = Clock::wall_starting_now().recording_timers(trace_for_run.clone());
         let mut webhook_settings = webhook_template;
         webhook_settings.time_base = TimeBase {
             origin_unix_micros: crate::clock::unix_now_micros(),

@@ -160,6 +160,9 @@ pub enum TraceRecord<'a> {
         fault: &'static str,
         state: Option<crate::switch::CallStatus>,
     },
+    /// An engine timer fired in a live run (at the record's time), with when it was due
+    /// ([`crate::clock::timer_label`] names it). Simulated timers fire when due and write none.
+    Timer { timer: &'a str, due_us: u64 },
 }
 
 #[derive(Serialize)]
@@ -311,6 +314,7 @@ enum Kind {
     RunRecovered = 27,
     Control = 28,
     DncEdit = 29,
+    Timer = 30,
 }
 
 fn put_kind(out: &mut WordHasher, kind: Kind) {
@@ -572,6 +576,11 @@ fn canonical_words(seq: u64, at: SimTime, record: &TraceRecord<'_>, out: &mut Wo
             put_u64(out, attempt.0);
             put_str(out, fault);
             put_tag(out, state.map_or(u8::MAX, |state| state as u8));
+        }
+        TraceRecord::Timer { timer, due_us } => {
+            put_kind(out, Kind::Timer);
+            put_str(out, timer);
+            put_u64(out, *due_us);
         }
     }
 }
