@@ -613,12 +613,9 @@ impl ReplayCore {
                 // got to the request it made at about this time.
                 let now = self.calendar.now().0;
                 let lists = &self.recording.lists;
-                let index = lists.partition_point(|(t_us, _)| *t_us < now);
-                let answered_at = lists.get(index).map(|(t_us, _)| *t_us);
-                let answer = lists
-                    .get(index)
-                    .or_else(|| lists.last())
-                    .map(|(_, list)| list.clone());
+                let next = lists.get(lists.partition_point(|(t_us, _)| *t_us < now));
+                let answered_at = next.map(|(t_us, _)| *t_us);
+                let answer = next.or_else(|| lists.last()).map(|(_, list)| list.clone());
                 let notice = match answer {
                     Some(Some(mut list)) => {
                         if let Some(only) = only {
@@ -1046,6 +1043,26 @@ mod tests {
         assert_eq!(dials_in(&replayed).first().map(|dial| dial.0), Some(0));
     }
 
+    /// Replays `records` (trace lines) through the campaign `setup`.
+    fn replay_records(setup: CampaignSetup, records: &[String]) -> (ReplayReport, Vec<u8>) {
+        let recording = Recording::parse("test.jsonl", &records.join("\n")).expect("a trace");
+        replay(&recording, setup).expect("a replay")
+    }
+
+    /// The switch's reply naming attempt 1's call (`c1`, tag `t1`, tracking id `k1`).
+    fn accepted(seq: u64, t_us: u64) -> String {
+        format!(
+            r#"{{"seq":{seq},"t_us":{t_us},"kind":"switch","attempt":1,"event":{{"kind":"accepted","call":{{"id":"c1","tag":"t1"}},"tracking_id":"k1"}}}}"#
+        )
+    }
+
+    /// A state notification for attempt 1's call; `reason` is JSON (`null` or a string).
+    fn state(seq: u64, t_us: u64, state: &str, reason: &str) -> String {
+        format!(
+            r#"{{"seq":{seq},"t_us":{t_us},"kind":"switch","attempt":1,"event":{{"kind":"state","call":{{"id":"c1","tag":"t1"}},"tracking_id":"k1","state":"{state}","reason":{reason},"reason_code":null,"update_time":{t_us}}}}}"#
+        )
+    }
+
     /// A campaign with one agent and two leads, paced progressively.
     fn one_agent_two_leads() -> CampaignSetup {
         one_agent_two_leads_with("0s", "")
@@ -1079,21 +1096,13 @@ mod tests {
     #[test]
     fn a_recorded_call_keeps_its_recorded_times_and_stays_up_as_long_as_it_was_recorded_up() {
         let setup = one_agent_two_leads;
-        let run = |records: &[String]| {
-            let recording = Recording::parse("held.jsonl", &records.join("\n")).expect("a trace");
-            replay(&recording, setup()).expect("a replay")
-        };
+        let run = |records: &[String]| replay_records(setup(), records);
         let agents = r#"{"seq":0,"t_us":0,"kind":"agents","logged_in":1}"#.to_string();
         let started =
             r#"{"seq":1,"t_us":0,"kind":"pacing_strategy","strategy":{"strategy":"progressive"}}"#
                 .to_string();
         let (_, first) = run(&[agents.clone(), started.clone()]);
         let (_, callee) = dials_in(&first).first().cloned().expect("a dial");
-        let state = |seq: u64, t_us: u64, state: &str, reason: &str| {
-            format!(
-                r#"{{"seq":{seq},"t_us":{t_us},"kind":"switch","attempt":1,"event":{{"kind":"state","call":{{"id":"c1","tag":"t1"}},"tracking_id":"k1","state":"{state}","reason":{reason},"reason_code":null,"update_time":{t_us}}}}}"#
-            )
-        };
         // The live engine dialed 300 µs after its trigger (the replay dials at once); the
         // callee answered and was put through to the one agent at once, and the call was still
         // up when an admin stopped the run at 10 s.
@@ -1103,7 +1112,7 @@ mod tests {
             format!(
                 r#"{{"seq":2,"t_us":300,"kind":"dial","attempt":1,"lead":0,"callee":"{callee}"}}"#
             ),
-            r#"{"seq":3,"t_us":800,"kind":"switch","attempt":1,"event":{"kind":"accepted","call":{"id":"c1","tag":"t1"},"tracking_id":"k1"}}"#.to_string(),
+            accepted(3, 800),
             state(4, 900, "trying", "null"),
             state(5, 1_000_300, "ringing", "null"),
             state(6, 3_000_300, "connected", "null"),
@@ -1138,10 +1147,7 @@ mod tests {
     #[test]
     fn engine_timers_fire_when_the_recorded_run_s_fired_and_callbacks_in_between_come_first() {
         let setup = || one_agent_two_leads_with("5s", "");
-        let run = |records: &[String]| {
-            let recording = Recording::parse("timers.jsonl", &records.join("\n")).expect("a trace");
-            replay(&recording, setup()).expect("a replay")
-        };
+        let run = |records: &[String]| replay_records(setup(), records);
         let agents = |seq: u64, t_us: u64, count: u32| {
             format!(r#"{{"seq":{seq},"t_us":{t_us},"kind":"agents","logged_in":{count}}}"#)
         };
@@ -1150,18 +1156,15 @@ mod tests {
                 .to_string();
         let (_, first) = run(&[agents(0, 0, 1), started.clone()]);
         let (_, callee) = dials_in(&first).first().cloned().expect("a dial");
-        let state = |seq: u64, t_us: u64, state: &str, reason: &str| {
-            format!(
-                r#"{{"seq":{seq},"t_us":{t_us},"kind":"switch","attempt":1,"event":{{"kind":"state","call":{{"id":"c1","tag":"t1"}},"tracking_id":"k1","state":"{state}","reason":{reason},"reason_code":null,"update_time":{t_us}}}}}"#
-            )
-        };
         // The first call talks to the one agent and ends at 4.2 s; the agent then wraps up
         // (the campaign's assumed wrap-up) before the second lead is dialed.
         let call = vec![
             agents(0, 0, 1),
             started,
-            format!(r#"{{"seq":2,"t_us":0,"kind":"dial","attempt":1,"lead":0,"callee":"{callee}"}}"#),
-            r#"{"seq":3,"t_us":10,"kind":"switch","attempt":1,"event":{"kind":"accepted","call":{"id":"c1","tag":"t1"},"tracking_id":"k1"}}"#.to_string(),
+            format!(
+                r#"{{"seq":2,"t_us":0,"kind":"dial","attempt":1,"lead":0,"callee":"{callee}"}}"#
+            ),
+            accepted(3, 10),
             state(4, 1_000_000, "connected", "null"),
             state(5, 1_000_000, "queued", "null"),
             state(6, 1_000_000, "dequeued", "null"),
@@ -1218,14 +1221,13 @@ mod tests {
                 r#"{"seq":1,"t_us":0,"kind":"pacing_strategy","strategy":{"strategy":"progressive"}}"#.to_string(),
                 // The first call rings on past the end of the recording.
                 dial(2, 1),
-                r#"{"seq":3,"t_us":10,"kind":"switch","attempt":1,"event":{"kind":"accepted","call":{"id":"c1","tag":"t1"},"tracking_id":"k1"}}"#.to_string(),
+                accepted(3, 10),
                 format!(
                     r#"{{"seq":4,"t_us":{answered_at},"kind":"active_calls","complete":true,"rebuild":false,"unmatched":0,"calls":[{{"attempt":1,"state":"ringing"}}]}}"#
                 ),
                 r#"{"seq":5,"t_us":2500000,"kind":"control","action":"report_now"}"#.to_string(),
             ];
-            let recording = Recording::parse("lists.jsonl", &records.join("\n")).expect("a trace");
-            let (_, replayed) = replay(&recording, setup()).expect("a replay");
+            let (_, replayed) = replay_records(setup(), &records);
             String::from_utf8_lossy(&replayed)
                 .lines()
                 .filter_map(|line| serde_json::from_str::<Value>(line).ok())
