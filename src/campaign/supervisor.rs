@@ -60,6 +60,7 @@
 //!
 //! The supervisor decides nothing about pacing or about a single call.
 
+use super::deadlines::{DeadlineQueue, Stream};
 use super::feed::{AgentsView, CallChange, CallsByState, CampaignStatus, FeedPort, GuardView};
 use super::hopper::{Hopper, LeadFate, LeadSource, LeadTally, RedialPolicy, SetAside};
 use crate::attempt_window::AttemptWindow;
@@ -90,8 +91,7 @@ use crate::time::{SimDuration, SimTime};
 use crate::trace::{self, SharedTrace, TraceRecord};
 use actix::{Actor, Handler, Message};
 use serde::Serialize;
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, VecDeque};
+use std::collections::VecDeque;
 use std::rc::Rc;
 
 /// How a campaign is set up.
@@ -652,7 +652,7 @@ pub struct CampaignSupervisor {
     trace: SharedTrace,
     hopper: Hopper,
     live: LiveCalls,
-    watchdogs: BinaryHeap<Reverse<(SimTime, AttemptId)>>,
+    watchdogs: DeadlineQueue,
     watchdog_sweep: SimDuration,
     counts: StateCounts,
     assumed_wrap_up: SimDuration,
@@ -801,7 +801,7 @@ impl CampaignSupervisor {
                 trace,
                 hopper: Hopper::with_compliance(setup.leads, setup.redial, setup.compliance),
                 live: LiveCalls::new(),
-                watchdogs: BinaryHeap::new(),
+                watchdogs: DeadlineQueue::default(),
                 watchdog_sweep: setup.watchdog_sweep,
                 counts: StateCounts::default(),
                 assumed_wrap_up: setup.assumed_wrap_up,
@@ -863,7 +863,7 @@ impl CampaignSupervisor {
             .collect()
     }
 
-    fn queue_watchdog(&mut self, attempt: AttemptId, deadline: Option<SimTime>) {
+    fn queue_watchdog(&mut self, attempt: AttemptId, deadline: Option<SimTime>, stream: Stream) {
         let Some(call) = self.live.get_mut(attempt) else {
             return;
         };
@@ -874,16 +874,12 @@ impl CampaignSupervisor {
         // A later deadline is found when the earlier queued one comes up.
         if call.watchdog_queued.is_none_or(|queued| deadline < queued) {
             call.watchdog_queued = Some(deadline);
-            self.watchdogs.push(Reverse((deadline, attempt)));
+            self.watchdogs.push(deadline, attempt, stream);
         }
     }
 
     fn sweep_watchdogs(&mut self, now: SimTime) {
-        while let Some(&Reverse((deadline, attempt))) = self.watchdogs.peek() {
-            if deadline > now {
-                break;
-            }
-            self.watchdogs.pop();
+        while let Some((deadline, attempt)) = self.watchdogs.pop_due(now) {
             let Some(call) = self.live.get_mut(attempt) else {
                 continue;
             };
@@ -892,7 +888,7 @@ impl CampaignSupervisor {
             }
             call.watchdog_queued = None;
             if let Some(later) = call.watchdog_at.filter(|at| *at > now) {
-                self.queue_watchdog(attempt, Some(later));
+                self.queue_watchdog(attempt, Some(later), Stream::Later);
                 continue;
             }
             match call.actor.upgrade().filter(ActorRef::connected) {
@@ -906,7 +902,7 @@ impl CampaignSupervisor {
                     call.presumed_dead = true;
                     let recheck = now + self.watchdog_sweep;
                     call.watchdog_queued = Some(recheck);
-                    self.watchdogs.push(Reverse((recheck, attempt)));
+                    self.watchdogs.push(recheck, attempt, Stream::Later);
                 }
             }
         }
@@ -1216,7 +1212,7 @@ impl CampaignSupervisor {
                 actor,
             },
         );
-        self.queue_watchdog(attempt, Some(settings.dial_deadline(now)));
+        self.queue_watchdog(attempt, Some(settings.dial_deadline(now)), Stream::Dial);
         self.counts.add(AppState::Dialing);
         if let Some(feed) = self.feed.as_mut()
             && let Some(call) = self.live.get_mut(attempt)
@@ -1379,7 +1375,7 @@ impl CampaignSupervisor {
             self.journal.call_state(update.attempt, now, update.to);
         }
         if update.record.is_none() {
-            self.queue_watchdog(update.attempt, update.watchdog_at);
+            self.queue_watchdog(update.attempt, update.watchdog_at, Stream::Later);
         }
         if let Some(record) = update.record {
             let unrecorded_fate = self
