@@ -218,10 +218,11 @@ pub struct JournalSetup {
 }
 
 impl JournalSetup {
-    /// A fresh in-memory journal, attempts numbered from 1 (simulations).
+    /// A fresh in-memory journal that only counts, attempts numbered from 1 (simulations: nobody
+    /// restarts them or reads their journal back).
     pub fn in_memory() -> JournalSetup {
         JournalSetup {
-            journal: Box::new(MemoryJournal::new()),
+            journal: Box::new(MemoryJournal::counting()),
             first_attempt: AttemptId(1),
         }
     }

@@ -5,8 +5,9 @@
 //! ids from the oldest in flight, like the campaign's live-call table: constant time and no
 //! allocation at steady state), and counts the rest:
 //! a simulated day has hundreds of thousands of attempts, and keeping them all would double a
-//! simulation's memory. [`MemoryJournal::keeping_all`] keeps every ended attempt, call state,
-//! set-aside lead and abandon entry as well, for tests. A [`MemoryLog`] handle reads what was
+//! simulation's memory. [`MemoryJournal::counting`] (a simulation's, which nobody restarts)
+//! keeps not even those, and [`MemoryJournal::keeping_all`] keeps every ended attempt, call
+//! state, set-aside lead and abandon entry as well, for tests. A [`MemoryLog`] handle reads what was
 //! written, during or after a run.
 //!
 //! It must not decide anything; it must not read a clock.
@@ -91,6 +92,8 @@ impl MemoryLog {
 
 pub struct MemoryJournal {
     log: MemoryLog,
+    /// Keep the attempts in flight (all but [`MemoryJournal::counting`]).
+    keep_open: bool,
     keep_all: bool,
     /// Fail every write from now on (tests of a failing store).
     fail_writes: bool,
@@ -107,8 +110,19 @@ impl MemoryJournal {
     pub fn new() -> MemoryJournal {
         MemoryJournal {
             log: MemoryLog::default(),
+            keep_open: true,
             keep_all: false,
             fail_writes: false,
+        }
+    }
+
+    /// A journal that only counts what it is told: for runs nobody restarts or reads back (a
+    /// simulation, a replay). It spares each attempt the window's insert and removal, on the
+    /// simulator's hot path (BENCHMARKS.md).
+    pub fn counting() -> MemoryJournal {
+        MemoryJournal {
+            keep_open: false,
+            ..MemoryJournal::new()
         }
     }
 
@@ -142,9 +156,11 @@ impl Journal for MemoryJournal {
         }
         let mut log = self.log.0.borrow_mut();
         log.commits += 1;
-        for start in started {
-            log.started += 1;
-            log.open.insert(start.attempt, (start.lead, start.at));
+        log.started += started.len() as u64;
+        if self.keep_open {
+            for start in started {
+                log.open.insert(start.attempt, (start.lead, start.at));
+            }
         }
         Ok(())
     }
@@ -164,6 +180,10 @@ impl Journal for MemoryJournal {
 
     fn attempt_ended(&mut self, record: &AttemptRecord, fate: LeadFate, _lead_attempts: u32) {
         let mut log = self.log.0.borrow_mut();
+        if !self.keep_open {
+            log.ended += 1;
+            return;
+        }
         let Some(mut entry) = log.take_open(record.attempt) else {
             return;
         };
@@ -252,6 +272,19 @@ mod tests {
             assert!(c.open_attempts().is_empty());
             assert_eq!((c.started, c.ended, c.commits), (3, 3, 1));
             assert!(c.ended_attempts.is_empty(), "not kept by default");
+        });
+    }
+
+    #[test]
+    fn counting_counts_and_keeps_nothing() {
+        let mut journal = MemoryJournal::counting();
+        let log = journal.log();
+        journal.attempts_started(&[start(1), start(2)]).unwrap();
+        journal.attempts_started(&[start(3)]).unwrap();
+        journal.attempt_ended(&ended(2), LeadFate::Done, 1);
+        log.read(|c| {
+            assert!(c.open_attempts().is_empty());
+            assert_eq!((c.started, c.ended, c.commits), (3, 1, 2));
         });
     }
 
