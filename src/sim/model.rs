@@ -311,6 +311,20 @@ pub struct SimSwitchModel {
     unreported_absent: u32,
 }
 
+/// How many numbers a run may dial, as far as the scenario bounds it (its leads, its attempts),
+/// capped at 131,072 (about 4 MB of table): the room reserved up front for [`SimSwitchModel`]'s
+/// dial counts, so a day does not rehash them as they grow (BENCHMARKS.md). A run that dials
+/// more grows the table from there as before.
+fn expected_numbers(scenario: &Scenario) -> usize {
+    const MOST_RESERVED: u64 = 1 << 17;
+    let bound = match (scenario.leads.count, scenario.dialing.max_attempts) {
+        (Some(leads), Some(attempts)) => leads.min(attempts),
+        (Some(bound), None) | (None, Some(bound)) => bound,
+        (None, None) => 0,
+    };
+    bound.min(MOST_RESERVED) as usize
+}
+
 impl SimSwitchModel {
     pub fn new(scenario: &Scenario, seed: u64) -> SimSwitchModel {
         SimSwitchModel {
@@ -326,7 +340,10 @@ impl SimSwitchModel {
             queue: VecDeque::new(),
             logged_in: 0,
             present: 0,
-            dials_per_number: HashMap::default(),
+            dials_per_number: HashMap::with_capacity_and_hasher(
+                expected_numbers(scenario),
+                Default::default(),
+            ),
             next_call_number: 0,
             truth: Truth::default(),
             fault_rng: rng::stream(seed, Purpose::Faults, 0, 0),
