@@ -16,7 +16,7 @@
 pub use crate::compliance::rules::{LeadFate, RedialPolicy, RedialRule};
 
 use crate::compliance::{Compliance, Gate, ZoneId};
-use crate::domain::{LeadId, Outcome, PhoneNumber};
+use crate::domain::{CountingText, LeadId, Outcome, PhoneNumber};
 use crate::time::{SimDuration, SimTime};
 use compact_str::CompactString;
 use serde::Serialize;
@@ -211,6 +211,9 @@ pub struct Hopper {
     due_seq: u64,
     /// Leads set aside since the campaign last asked.
     set_aside: Vec<SetAside>,
+    /// Generated leads: the number of the lead after the last one dialed, ready
+    /// ([`CountingText`]: fresh leads are dialed in order).
+    next_generated_number: Option<CountingText>,
 }
 
 impl Hopper {
@@ -236,6 +239,7 @@ impl Hopper {
             due: BinaryHeap::new(),
             due_seq: 0,
             set_aside: Vec::new(),
+            next_generated_number: None,
         };
         if let LeadSource::List(list) = &hopper.source {
             let mut fresh = Vec::new();
@@ -308,10 +312,15 @@ impl Hopper {
         }
     }
 
-    fn number_of(&self, lead: LeadId) -> PhoneNumber {
+    fn number_of(&mut self, lead: LeadId) -> PhoneNumber {
         match &self.source {
             LeadSource::Generated { prefix, .. } => {
-                PhoneNumber(crate::domain::numbered(prefix, lead.0, 7))
+                let next = match &mut self.next_generated_number {
+                    Some(next) if next.number() == lead.0 => next,
+                    // The first dial, or a redial out of line: count on from this lead.
+                    other => other.insert(CountingText::starting_at(prefix, lead.0, 7)),
+                };
+                PhoneNumber(next.take())
             }
             LeadSource::List(list) => list.0[lead.0 as usize].number.clone(),
         }
