@@ -1480,7 +1480,8 @@ fn probability_of(mix: &CalleeMix, class: CalleeClass) -> f64 {
 /// The class whose slice of [0, 1) holds `u`. The probabilities are read straight from `mix`:
 /// an array of (probability, class) pairs built on the stack and copied into an iterator made
 /// the processor wait on every call (its copy read bytes back across the pairs' padding, which
-/// stores cannot forward), a sixth of `originate`'s time (BENCHMARKS.md).
+/// stores cannot forward): more than a quarter of `originate`'s samples in a sampling profile of
+/// a profile-guided build fell on that one copy (BENCHMARKS.md).
 fn pick_class(mix: &CalleeMix, u: f64) -> CalleeClass {
     let mut cumulative = 0.0;
     for class in CLASS_ORDER {
