@@ -5,7 +5,7 @@
 //!
 //! This module holds plain data only: no I/O, no clocks, no actors.
 
-use compact_str::CompactString;
+use crate::short_text::ShortText;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -22,11 +22,11 @@ pub struct LeadId(pub u64);
 /// A dialable phone number, as sent to the switch in `callee_id`.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
-pub struct PhoneNumber(pub CompactString);
+pub struct PhoneNumber(pub ShortText);
 
 /// `prefix` followed by `number` in decimal, zero-padded to at least `width` digits, built
 /// without `format!`. For numbers that come one after another, see [`CountingText`].
-pub fn numbered(prefix: &str, number: u64, width: usize) -> CompactString {
+pub fn numbered(prefix: &str, number: u64, width: usize) -> ShortText {
     let mut digits = itoa::Buffer::new();
     prefixed(prefix, digits.format(number), width)
 }
@@ -37,7 +37,7 @@ pub fn numbered(prefix: &str, number: u64, width: usize) -> CompactString {
 ///
 /// Why not [`numbered`] each time: the processor cannot hand bytes it has just stored one or a
 /// few at a time to a wider load of the same place, and building a short text, then copying it
-/// into a `CompactString`, then moving that, is just such a chain. In a sampling profile of a
+/// into a `ShortText`, then moving that, is just such a chain. In a sampling profile of a
 /// simulated day, `numbered`'s builder took about 8% of the wall time (a little under 2% of the
 /// instructions), most of it waiting on two such loads (BENCHMARKS.md). Here the text handed
 /// out is a copy of one made a whole call earlier, and adding one stores a byte or two.
@@ -46,7 +46,7 @@ pub struct CountingText {
     prefix_len: usize,
     width: usize,
     number: u64,
-    text: CompactString,
+    text: ShortText,
 }
 
 impl CountingText {
@@ -67,7 +67,7 @@ impl CountingText {
     /// The text for [`CountingText::number`]; then moves on to the next number. The copy is
     /// inlined into the caller; adding one, with its carries, is not.
     #[inline(always)]
-    pub fn take(&mut self) -> CompactString {
+    pub fn take(&mut self) -> ShortText {
         let text = self.text.clone();
         self.advance();
         text
@@ -81,34 +81,22 @@ impl CountingText {
             return;
         };
         self.number = next;
-        let digits_from = self.prefix_len;
-        let mut at = self.text.len();
-        // SAFETY: only ASCII digits after the prefix are changed, to other ASCII digits, so the
-        // text stays valid UTF-8.
-        let bytes = unsafe { self.text.as_mut_bytes() };
-        while at > digits_from {
-            at -= 1;
-            if bytes[at] == b'9' {
-                bytes[at] = b'0';
-            } else {
-                bytes[at] += 1;
-                return;
-            }
+        if !self.text.add_one_to_digits(self.prefix_len) {
+            // Every digit was a nine: the number needs one more digit.
+            self.rebuild();
         }
-        // Every digit was a nine: the number needs one more digit.
-        self.rebuild();
     }
 
     #[cold]
     #[inline(never)]
     fn rebuild(&mut self) {
-        let prefix = CompactString::new(&self.text[..self.prefix_len]);
+        let prefix = ShortText::new(&self.text[..self.prefix_len]);
         self.text = numbered(&prefix, self.number, self.width);
     }
 }
 
 /// `prefix` followed by `digits`, zero-padded to at least `width` digits.
-fn prefixed(prefix: &str, digits: &str, width: usize) -> CompactString {
+fn prefixed(prefix: &str, digits: &str, width: usize) -> ShortText {
     let padding = width.saturating_sub(digits.len());
     let length = prefix.len() + padding + digits.len();
     // Short texts (every simulated id and number) are built on the stack and copied once.
@@ -121,19 +109,20 @@ fn prefixed(prefix: &str, digits: &str, width: usize) -> CompactString {
     // SAFETY: `text[..length]` is `prefix`, ASCII zeros and `digits`: two `str`s (valid UTF-8)
     // with ASCII between them, which is valid UTF-8. Checking it again cost a third of this
     // function on every simulated call.
-    CompactString::new(unsafe { std::str::from_utf8_unchecked(&text[..length]) })
+    ShortText::new(unsafe { std::str::from_utf8_unchecked(&text[..length]) })
 }
 
-/// The longest text [`prefixed`] builds on the stack: what a `CompactString` holds inline.
+/// The longest text [`prefixed`] builds on the stack (a [`ShortText`] holds 23 bytes inline).
 const SHORT_TEXT: usize = 24;
 
 #[cold]
 #[inline(never)]
-fn long_prefixed(prefix: &str, digits: &str, padding: usize) -> CompactString {
-    let mut long = CompactString::new(prefix);
+fn long_prefixed(prefix: &str, digits: &str, padding: usize) -> ShortText {
+    let mut long = String::with_capacity(prefix.len() + padding + digits.len());
+    long.push_str(prefix);
     long.extend(std::iter::repeat_n('0', padding));
     long.push_str(digits);
-    long
+    ShortText::from(long)
 }
 
 /// Writes `bytes` (at most [`SHORT_TEXT`]) to `text[at..at + bytes.len()]` with a few fixed-size

@@ -63,6 +63,7 @@ pub mod report;
 pub mod run_start;
 pub mod runtime;
 pub mod scenario;
+pub mod short_text;
 pub mod sim;
 pub mod stats;
 pub mod store;

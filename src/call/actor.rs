@@ -27,10 +27,10 @@ use crate::clock::Clock;
 use crate::domain::{AppState, AttemptId};
 use crate::executor::actors::{self, ActorRef, EngineContext, Port, WeakActorRef};
 use crate::mail::{Address, Mail};
+use crate::short_text::ShortText;
 use crate::switch::{CallEvents, CallRef, OriginateRequest, SwitchCommand};
 use crate::time::SimTime;
 use actix::{Actor, ActorContext, Handler};
-use compact_str::CompactString;
 use smallvec::SmallVec;
 use std::rc::Rc;
 
@@ -78,7 +78,7 @@ pub struct CallUpdate {
 pub struct SwitchCallNamed {
     pub attempt: AttemptId,
     pub call: CallRef,
-    pub tracking_id: CompactString,
+    pub tracking_id: ShortText,
 }
 
 /// The campaign's sweep found this call's watchdog deadline passed.

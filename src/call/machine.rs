@@ -38,10 +38,10 @@
 //! as `unknown`.
 
 use crate::domain::{AppState, AttemptId, LeadId, Outcome, PhoneNumber};
+use crate::short_text::ShortText;
 use crate::switch::reasons;
 use crate::switch::{CallRef, CallStatus, StateNotification, SwitchEvent, tail_word};
 use crate::time::{SimDuration, SimTime};
-use compact_str::CompactString;
 use serde::Serialize;
 use smallvec::SmallVec;
 
@@ -173,8 +173,8 @@ pub struct AttemptRecord {
     /// Time with an agent, holds included, up to the end or a transfer.
     pub talk: SimDuration,
     pub switch_call: Option<CallRef>,
-    pub tracking_id: Option<CompactString>,
-    pub reason: Option<CompactString>,
+    pub tracking_id: Option<ShortText>,
+    pub reason: Option<ShortText>,
     pub reason_code: Option<u16>,
 }
 
@@ -217,7 +217,7 @@ impl AttemptRecord {
         callee: PhoneNumber,
         ended_at: SimTime,
         outcome: Outcome,
-        reason: Option<CompactString>,
+        reason: Option<ShortText>,
         reason_code: Option<u16>,
     ) -> AttemptRecord {
         AttemptRecord {
@@ -270,7 +270,7 @@ pub struct CallMachine {
     state: AppState,
     started: bool,
     switch_call: Option<CallRef>,
-    tracking_id: Option<CompactString>,
+    tracking_id: Option<ShortText>,
     /// Fingerprints of notifications already handled, for spotting duplicates.
     seen: SmallVec<[u64; 6]>,
     /// The switch's timestamp of the latest notification taken.
@@ -294,7 +294,7 @@ struct Detached {
     /// Queued or offered: where the call was when the switch stopped talking about it.
     from: AppState,
     since: SimTime,
-    reason: Option<CompactString>,
+    reason: Option<ShortText>,
     reason_code: Option<u16>,
 }
 
@@ -502,11 +502,7 @@ impl CallMachine {
         if note.update_time.is_some() {
             self.latest_update = note.update_time;
         }
-        if !self
-            .tracking_id
-            .as_deref()
-            .is_some_and(|known| crate::switch::same_id(known, &note.tracking_id))
-        {
+        if self.tracking_id.as_ref() != Some(&note.tracking_id) {
             self.tracking_id = Some(note.tracking_id.clone());
         }
         self.last_heard_at = now;
@@ -672,7 +668,7 @@ impl CallMachine {
         &mut self,
         outcome: Outcome,
         now: SimTime,
-        reason: Option<CompactString>,
+        reason: Option<ShortText>,
         reason_code: Option<u16>,
         out: &mut Effects,
     ) {

@@ -17,8 +17,8 @@ pub use crate::compliance::rules::{LeadFate, RedialPolicy, RedialRule};
 
 use crate::compliance::{Compliance, Gate, ZoneId};
 use crate::domain::{CountingText, LeadId, Outcome, PhoneNumber};
+use crate::short_text::ShortText;
 use crate::time::{SimDuration, SimTime};
-use compact_str::CompactString;
 use serde::Serialize;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -30,7 +30,7 @@ pub enum LeadSource {
     /// Lead `i` is in `zones[i % zones.len()]` (empty: the campaign's default zone).
     Generated {
         count: Option<u64>,
-        prefix: CompactString,
+        prefix: ShortText,
         zones: Vec<ZoneId>,
     },
     /// A fixed list, such as leads loaded from the store.

@@ -337,7 +337,7 @@ enum RecoveredEnding {
     /// Its own "terminated" callback said how ([`recovered_outcome`]).
     Heard {
         outcome: Outcome,
-        reason: Option<compact_str::CompactString>,
+        reason: Option<crate::short_text::ShortText>,
         reason_code: Option<u16>,
     },
 }
@@ -1836,7 +1836,7 @@ impl CampaignSupervisor {
         &mut self,
         attempt: AttemptId,
         state: CallStatus,
-        (reason, reason_code): (Option<compact_str::CompactString>, Option<u16>),
+        (reason, reason_code): (Option<crate::short_text::ShortText>, Option<u16>),
         ctx: &mut EngineContext<Self>,
     ) {
         let Ok(index) = self

@@ -8,10 +8,10 @@
 use super::callback_body;
 use super::config::FakeConfig;
 use crate::domain::{AttemptId, PhoneNumber};
+use crate::short_text::ShortText;
 use crate::sim::model::{SimSwitchModel, Step, SwitchItem};
 use crate::switch::{CallRef, CallStatus, SwitchEvent};
 use crate::time::{SimDuration, SimTime};
-use compact_str::CompactString;
 use serde_json::{Value, json};
 use std::cmp::{Ordering, Reverse};
 use std::collections::{BinaryHeap, HashMap};
@@ -123,7 +123,7 @@ impl World {
         url: Option<String>,
         events: Option<Vec<CallStatus>>,
         out: &mut Vec<Callback>,
-    ) -> (CallRef, CompactString) {
+    ) -> (CallRef, ShortText) {
         self.next_attempt += 1;
         let attempt = self.next_attempt;
         let mask = match events {

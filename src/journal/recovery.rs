@@ -22,7 +22,7 @@
 //! Pure: the list and the open attempts come in, decisions go out.
 
 use crate::domain::{AttemptId, LeadId, PhoneNumber};
-use compact_str::CompactString;
+use crate::short_text::ShortText;
 use std::collections::BTreeSet;
 
 /// An attempt the journal holds without an outcome.
@@ -33,7 +33,7 @@ pub struct OpenAttempt {
     pub lead: LeadId,
     pub callee: PhoneNumber,
     /// The switch's call id, if it was journaled before the crash.
-    pub switch_call: Option<CompactString>,
+    pub switch_call: Option<ShortText>,
 }
 
 /// An attempt of an earlier run that the switch still carried when this run started: the
@@ -47,7 +47,7 @@ pub struct RecoveredAttempt {
     pub callee: PhoneNumber,
     /// The switch's call id the list is matched on (`None`: matched by number at the restart;
     /// later lists cannot find it, and it is settled after `vanish_after` of them).
-    pub switch_call: Option<CompactString>,
+    pub switch_call: Option<ShortText>,
 }
 
 /// Why a recovered attempt ended (its `reason` in the store).
@@ -59,7 +59,7 @@ pub struct SwitchActiveCalls {
     /// Callee numbers (E.164) of active calls.
     pub callees: BTreeSet<PhoneNumber>,
     /// Call ids of active calls.
-    pub call_ids: BTreeSet<CompactString>,
+    pub call_ids: BTreeSet<ShortText>,
 }
 
 /// The decision for one open attempt.

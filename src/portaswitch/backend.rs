@@ -33,13 +33,13 @@ use crate::clock::Clock;
 use crate::domain::AttemptId;
 use crate::executor::actors::Port;
 use crate::mail::{Address, Mail};
+use crate::short_text::ShortText;
 use crate::switch::{
     ActiveCallList, CallEvents, CallRef, ListedCall, OriginateRequest, StateNotification,
     SwitchCommand, SwitchEvent, SwitchNotice,
 };
 use crate::trace::{SharedTrace, TraceRecord};
 use actix::{Actor, ActorFutureExt, AsyncContext, Context, Handler, Message, WrapFuture};
-use compact_str::CompactString;
 use serde::Serialize;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
@@ -149,17 +149,17 @@ pub struct PortaSwitchBackend {
     sites: Vec<SiteClient>,
     active: usize,
     notices_to: Address<Mail<SwitchNotice>>,
-    routes: HashMap<CompactString, Route>,
+    routes: HashMap<ShortText, Route>,
     by_attempt: BTreeMap<AttemptId, CallRef>,
     /// Calls of an earlier run still on the switch at the restart, by `call.id`: matched in
     /// active-call lists; they have no route.
-    recovered: BTreeMap<CompactString, AttemptId>,
+    recovered: BTreeMap<ShortText, AttemptId>,
     /// Originates sent and not yet answered.
     waiting: BTreeMap<AttemptId, Port<Mail<CallEvents>>>,
     /// Events for call ids not known yet, with when they arrived.
     pending: VecDeque<(Instant, StateNotification)>,
-    finished: HashSet<CompactString>,
-    finished_order: VecDeque<CompactString>,
+    finished: HashSet<ShortText>,
+    finished_order: VecDeque<ShortText>,
     /// A site change is under way; commands wait in `held`.
     switching: bool,
     held: Vec<SwitchCommand>,
@@ -282,7 +282,7 @@ impl PortaSwitchBackend {
 
     /// Matches these calls of an earlier run (attempt and `call.id`, still on the switch at the
     /// restart) in active-call lists, for the campaign's recovered attempts.
-    pub fn watching(mut self, calls: impl IntoIterator<Item = (AttemptId, CompactString)>) -> Self {
+    pub fn watching(mut self, calls: impl IntoIterator<Item = (AttemptId, ShortText)>) -> Self {
         for (attempt, call_id) in calls {
             self.recovered.insert(call_id, attempt);
         }
@@ -556,7 +556,7 @@ impl PortaSwitchBackend {
     }
 
     /// Moves a call whose attempt ended from the routes to the finished memory.
-    fn forget(&mut self, call_id: &CompactString) {
+    fn forget(&mut self, call_id: &ShortText) {
         if let Some(route) = self.routes.remove(call_id) {
             self.by_attempt.remove(&route.attempt);
         }
@@ -581,7 +581,7 @@ impl PortaSwitchBackend {
             let (arrived, note) = self.pending.pop_front().expect("checked above");
             self.on_event(note, arrived);
         }
-        let ended: Vec<CompactString> = self
+        let ended: Vec<ShortText> = self
             .routes
             .iter()
             .filter(|(_, route)| !route.to.connected())

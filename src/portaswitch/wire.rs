@@ -6,10 +6,10 @@
 //! microseconds since the Unix epoch; [`TimeBase`] turns them into engine time.
 
 use crate::domain::PhoneNumber;
+use crate::short_text::ShortText;
 use crate::switch::{CallRef, CallStatus, StateNotification};
 use crate::text::shown;
 use crate::time::{SimDuration, SimTime};
-use compact_str::CompactString;
 use serde_json::{Map, Value, json};
 
 /// Names of the originate request and its response (portaswitch-api.md §2).
@@ -252,7 +252,7 @@ fn text_at<'a>(value: &'a Value, path: &str) -> Option<&'a str> {
 }
 
 /// Text or a number, as text (ids are sometimes numbers).
-fn id_at(value: &Value, path: &str) -> Option<CompactString> {
+fn id_at(value: &Value, path: &str) -> Option<ShortText> {
     match lookup(value, path)? {
         Value::String(text) if !text.is_empty() => Some(text.as_str().into()),
         Value::Number(number) => Some(number.to_string().into()),
@@ -293,7 +293,7 @@ pub fn originate_params(
 pub fn parse_originate_response(
     value: &Value,
     names: &OriginateNames,
-) -> Result<(CallRef, CompactString), String> {
+) -> Result<(CallRef, ShortText), String> {
     let id = id_at(value, &names.response_call_id)
         .ok_or_else(|| format!("the response has no `{}`", names.response_call_id))?;
     let tag = id_at(value, &names.response_call_tag).unwrap_or_default();
@@ -315,7 +315,7 @@ pub fn customer_params(names: &ListNames, customer: i64, with_extra: bool) -> Va
 /// One entry of `get_sip_calls_list`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ListEntry {
-    pub call_id: CompactString,
+    pub call_id: ShortText,
     pub state: Option<CallStatus>,
 }
 
@@ -489,7 +489,7 @@ fn absent(value: &Value, path: &str) -> EventError {
 }
 
 /// An identifier: text, or a whole number (ids are sometimes numbers). Empty text is `None`.
-fn event_id(value: &Value, path: &str) -> Result<Option<CompactString>, EventError> {
+fn event_id(value: &Value, path: &str) -> Result<Option<ShortText>, EventError> {
     let wrong = |found: String| EventError::WrongType {
         field: path.to_string(),
         expected: "text or a whole number",
@@ -561,7 +561,7 @@ pub fn parse_event(
         .ok_or_else(|| EventError::UnsupportedState(shown(state_text)))?;
     let reason = event_text(&value, &names.reason)?
         .filter(|text| !text.is_empty())
-        .map(CompactString::from);
+        .map(ShortText::from);
     let bad_number = |text: String| EventError::BadNumber {
         field: names.reason_code.clone(),
         text,

@@ -19,11 +19,11 @@ use super::rng::CallStream;
 use super::rng::{self, Purpose};
 use crate::domain::{AttemptId, CountingText, Outcome, PhoneNumber};
 use crate::scenario::{CalleeMix, Scenario, TimelineAction, TimelineEvent};
+use crate::short_text::ShortText;
 use crate::stats::{AgentTime, Tally};
 use crate::switch::reasons::sim_reasons;
 use crate::switch::{CallRef, CallStatus, StateNotification, SwitchEvent, SwitchNotice};
 use crate::time::{SimDuration, SimTime};
-use compact_str::CompactString;
 use rand::rngs::ChaCha8Rng;
 use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasherDefault, Hasher};
@@ -132,7 +132,7 @@ struct SimCall {
     generation: u32,
     attempt: AttemptId,
     call: CallRef,
-    tracking_id: CompactString,
+    tracking_id: ShortText,
     rng: CallStream,
     class: CalleeClass,
     phase: Phase,
@@ -1145,7 +1145,7 @@ impl SimSwitchModel {
                 call: call.call.clone(),
                 tracking_id: call.tracking_id.clone(),
                 state,
-                reason: reason.map(|(text, _)| CompactString::const_new(text)),
+                reason: reason.map(|(text, _)| ShortText::from_static(text)),
                 reason_code: reason.map(|(_, code)| code),
                 update_time: Some(now),
             }),
@@ -1318,7 +1318,7 @@ impl SimSwitchModel {
     /// state.
     pub fn active_calls(
         &self,
-    ) -> impl Iterator<Item = (AttemptId, &CallRef, &CompactString, CallStatus)> {
+    ) -> impl Iterator<Item = (AttemptId, &CallRef, &ShortText, CallStatus)> {
         self.calls.iter().flatten().map(|call| {
             (
                 call.attempt,

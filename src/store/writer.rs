@@ -24,9 +24,9 @@ use crate::call::machine::AttemptRecord;
 use crate::compliance::rules::LeadFate;
 use crate::domain::{AppState, AttemptId, LeadId};
 use crate::journal::{AbandonEvent, AttemptStarted, Journal, JournalError, SetAsideReason};
+use crate::short_text::ShortText;
 use crate::switch::CallRef;
 use crate::time::SimTime;
-use compact_str::CompactString;
 use jiff::Timestamp;
 use rusqlite::{Connection, params};
 use std::path::Path;
@@ -70,7 +70,7 @@ pub fn call_id_of_stored(stored: &str) -> &str {
 enum Record {
     Started(Vec<AttemptStarted>),
     State(AttemptId, SimTime, AppState),
-    SwitchCall(AttemptId, String, CompactString),
+    SwitchCall(AttemptId, String, ShortText),
     Ended(Box<AttemptRecord>, LeadFate, u32),
     SetAside(LeadId, SetAsideReason),
     Abandon(AbandonEvent),

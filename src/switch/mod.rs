@@ -19,8 +19,8 @@ pub mod reasons;
 use crate::domain::{AttemptId, PhoneNumber};
 use crate::executor::actors::Port;
 use crate::mail::Mail;
+use crate::short_text::ShortText;
 use crate::time::{SimDuration, SimTime};
-use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -77,59 +77,13 @@ impl fmt::Display for CallStatus {
     }
 }
 
-/// A switch's identity for a call: PortaSwitch's `call.id` + `call.tag`.
-// Equality is written out only to use `same_id`; it is the fields' equality, as `Hash` assumes.
-#[allow(clippy::derived_hash_with_manual_eq)]
-#[derive(Clone, Debug, Eq, Hash, Serialize, Deserialize)]
+/// A switch's identity for a call: PortaSwitch's `call.id` + `call.tag`. A call machine
+/// compares it with every notification's; for short ids (the simulator's, most tags) that is
+/// three word comparisons per text ([`ShortText`]'s equality).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct CallRef {
-    pub id: CompactString,
-    pub tag: CompactString,
-}
-
-/// Compared with [`same_id`]: a call machine checks every notification's identity.
-impl PartialEq for CallRef {
-    fn eq(&self, other: &CallRef) -> bool {
-        same_id(&self.id, &other.id) && same_id(&self.tag, &other.tag)
-    }
-}
-
-/// `a == b` for identifiers, without a library call when both are at most 16 bytes long.
-///
-/// A call machine compares the call id, tag and tracking id of every notification with the
-/// ones it knows: three comparisons per event, a dozen per simulated attempt. For short texts
-/// (the simulator's ids, most tags) the equal-length check and two overlapping 8-byte words
-/// are a few instructions, where `memcmp` is a call through the dynamic linker (BENCHMARKS.md).
-/// Longer texts go to the ordinary comparison.
-#[inline]
-pub fn same_id(a: &str, b: &str) -> bool {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
-    let len = a.len();
-    if len != b.len() {
-        return false;
-    }
-    if len > 16 {
-        return a == b;
-    }
-    if len >= 8 {
-        // Two words that cover every byte (they overlap when len < 16).
-        return word(a, 0) == word(b, 0) && word(a, len - 8) == word(b, len - 8);
-    }
-    if len >= 4 {
-        return half(a, 0) == half(b, 0) && half(a, len - 4) == half(b, len - 4);
-    }
-    a == b
-}
-
-fn word(bytes: &[u8], at: usize) -> u64 {
-    let mut word = [0u8; 8];
-    word.copy_from_slice(&bytes[at..at + 8]);
-    u64::from_ne_bytes(word)
-}
-
-fn half(bytes: &[u8], at: usize) -> u32 {
-    let mut half = [0u8; 4];
-    half.copy_from_slice(&bytes[at..at + 4]);
-    u32::from_ne_bytes(half)
+    pub id: ShortText,
+    pub tag: ShortText,
 }
 
 /// The last 1 to 7 bytes of a string as a little-endian word padded with zeros: the same word as
@@ -161,10 +115,10 @@ impl fmt::Display for CallRef {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StateNotification {
     pub call: CallRef,
-    pub tracking_id: CompactString,
+    pub tracking_id: ShortText,
     pub state: CallStatus,
     /// Disconnect reason text; set on "terminated".
-    pub reason: Option<CompactString>,
+    pub reason: Option<ShortText>,
     /// SIP-style disconnect code; set on "terminated".
     pub reason_code: Option<u16>,
     /// The switch's own timestamp of the change, in engine time when known.
@@ -178,10 +132,10 @@ pub enum SwitchEvent {
     /// The switch accepted the originate request and named the call.
     Accepted {
         call: CallRef,
-        tracking_id: CompactString,
+        tracking_id: ShortText,
     },
     /// The switch refused the originate request.
-    Rejected { reason: CompactString },
+    Rejected { reason: ShortText },
     /// A call-state notification.
     State(StateNotification),
 }
@@ -234,24 +188,21 @@ pub enum SwitchNotice {
     /// (after a failover: the rebuild of the active calls).
     ActiveCalls(ActiveCallList),
     /// The active-call list could not be fetched.
-    ActiveCallsUnavailable { reason: CompactString },
+    ActiveCallsUnavailable { reason: ShortText },
     /// The backend now talks to another PortaSwitch site (failover or switch-back).
-    SiteChanged { site: CompactString },
+    SiteChanged { site: ShortText },
     /// The switch refused the dialer's login (its password or API token no longer works): the
     /// campaign places no calls until [`SwitchNotice::LoginRestored`].
-    LoginRefused {
-        site: CompactString,
-        reason: CompactString,
-    },
+    LoginRefused { site: ShortText, reason: ShortText },
     /// The login works again after a [`SwitchNotice::LoginRefused`].
-    LoginRestored { site: CompactString },
+    LoginRestored { site: ShortText },
     /// A callback for an attempt of an earlier run, still on the switch at a restart (its call
     /// actor died with the earlier process): the state it reported, for the campaign's counts,
     /// and a "terminated" callback's disconnect reason, for the attempt's outcome.
     RecoveredCallState {
         attempt: AttemptId,
         state: CallStatus,
-        reason: Option<CompactString>,
+        reason: Option<ShortText>,
         reason_code: Option<u16>,
     },
 }
@@ -300,26 +251,26 @@ mod tests {
     use proptest::prelude::*;
 
     #[test]
-    fn same_id_at_every_length_and_difference() {
+    fn ids_compare_at_every_length_and_difference() {
         for len in 0..=40 {
             let a: String = (0..len)
                 .map(|i| char::from(b'a' + (i % 26) as u8))
                 .collect();
-            assert!(same_id(&a, &a.clone()), "len {len}");
+            let same = |a: &str, b: &str| ShortText::new(a) == ShortText::new(b);
+            assert!(same(&a, &a.clone()), "len {len}");
             for at in 0..len {
                 let mut b = a.clone().into_bytes();
                 b[at] = b'Z';
                 let b = String::from_utf8(b).unwrap();
-                assert!(!same_id(&a, &b), "len {len}, differs at {at}");
+                assert!(!same(&a, &b), "len {len}, differs at {at}");
             }
-            assert!(!same_id(&a, &format!("{a}x")), "len {len} against longer");
+            assert!(!same(&a, &format!("{a}x")), "len {len} against longer");
         }
     }
 
     proptest! {
         #[test]
-        fn same_id_is_equality(a in "[a-c]{0,20}", b in "[a-c]{0,20}") {
-            prop_assert_eq!(same_id(&a, &b), a == b);
+        fn call_refs_compare_as_their_texts(a in "[a-c]{0,30}", b in "[a-c]{0,30}") {
             let call = |id: &str, tag: &str| CallRef { id: id.into(), tag: tag.into() };
             prop_assert_eq!(call(&a, &b) == call(&b, &a), a == b);
         }
