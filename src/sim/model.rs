@@ -253,6 +253,20 @@ pub struct EventBatch {
 /// connected again when an agent is free), so a batch rarely grows.
 const BATCH_CAPACITY: usize = 4;
 
+/// `vec.push(make())`, but with room made first and `make` called after, so that the value
+/// can be written where it goes instead of on the stack (`Vec::push` must hold it across its
+/// growth path). A value just written field by field on the stack and then copied whole
+/// makes the copy's wide loads wait for the narrow stores (BENCHMARKS.md, eleventh session).
+#[inline(always)]
+fn push_in_place<T>(vec: &mut Vec<T>, make: impl FnOnce() -> T) {
+    vec.reserve(1);
+    let len = vec.len();
+    vec.spare_capacity_mut()[0].write(make());
+    // SAFETY: the element at `len`, within the capacity reserved above, was just written.
+    unsafe { vec.set_len(len + 1) };
+}
+
+
 impl Step {
     pub fn clear(&mut self) {
         self.schedule.clear();
@@ -262,20 +276,31 @@ impl Step {
     }
 
     /// Appends a notification for the call in `slot`: to the last batch if it is that call's,
-    /// else in a new batch.
-    pub fn push_event(&mut self, slot: u32, attempt: AttemptId, event: SwitchEvent) {
-        match self.batches.last_mut() {
-            Some(batch) if batch.slot == slot => batch.events.push(event),
-            _ => {
-                let mut events = Vec::with_capacity(BATCH_CAPACITY);
-                events.push(event);
-                self.batches.push(EventBatch {
-                    slot,
-                    attempt,
-                    events,
-                });
-            }
+    /// else in a new batch. The event is made only once its place in the batch is ready, so
+    /// that it is written there directly rather than built on the stack and copied: a copy of
+    /// 128 bytes just written field by field waits on loads that span several stores
+    /// (BENCHMARKS.md, eleventh session).
+    #[inline(always)]
+    pub fn push_event(
+        &mut self,
+        slot: u32,
+        attempt: AttemptId,
+        make_event: impl FnOnce() -> SwitchEvent,
+    ) {
+        if !matches!(self.batches.last(), Some(batch) if batch.slot == slot) {
+            self.start_batch(slot, attempt);
         }
+        let batch = self.batches.last_mut().expect("a batch was just made if there was none");
+        push_in_place(&mut batch.events, make_event);
+    }
+
+    #[inline(never)]
+    fn start_batch(&mut self, slot: u32, attempt: AttemptId) {
+        push_in_place(&mut self.batches, || EventBatch {
+            slot,
+            attempt,
+            events: Vec::with_capacity(BATCH_CAPACITY),
+        });
     }
 
     /// Every notification of the step, in order.
@@ -591,14 +616,10 @@ impl SimSwitchModel {
         });
         self.truth.tally.attempts += 1;
         let call = call_in(&mut self.calls, key).expect("just allocated");
-        step.push_event(
-            key.slot,
-            attempt,
-            SwitchEvent::Accepted {
-                call: call.call.clone(),
-                tracking_id: call.tracking_id.clone(),
-            },
-        );
+        step.push_event(key.slot, attempt, || SwitchEvent::Accepted {
+            call: call.call.clone(),
+            tracking_id: call.tracking_id.clone(),
+        });
         self.notify(key, now, CallStatus::Trying, None, step);
         if rings && ringing_after < after {
             if ringing_after.is_zero() {
@@ -1138,9 +1159,7 @@ impl SimSwitchModel {
         if !call.attached {
             return;
         }
-        step.push_event(
-            key.slot,
-            call.attempt,
+        step.push_event(key.slot, call.attempt, || {
             SwitchEvent::State(StateNotification {
                 call: call.call.clone(),
                 tracking_id: call.tracking_id.clone(),
@@ -1148,8 +1167,8 @@ impl SimSwitchModel {
                 reason: reason.map(|(text, _)| ShortText::from_static(text)),
                 reason_code: reason.map(|(_, code)| code),
                 update_time: Some(now),
-            }),
-        );
+            })
+        });
     }
 
     fn apply_timeline(&mut self, index: usize, now: SimTime, step: &mut Step) {
