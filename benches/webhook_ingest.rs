@@ -232,7 +232,7 @@ fn start_engine(workers: usize) -> (SocketAddr, mpsc::Sender<EngineCommand>) {
                         });
                         for index in 0..CALLS as u64 {
                             let attempt = base + index;
-                            let machine = CallMachine::new(
+                            let machine = CallMachine::boxed(
                                 AttemptId(attempt),
                                 LeadId(attempt),
                                 PhoneNumber("+15550000000".into()),

@@ -118,11 +118,11 @@ impl CallActor {
     /// And the actor has a single strong handle, the one the switch delivers events through:
     /// the switch lets go of it after "terminated", and the actor stops itself once the
     /// attempt has ended.
-    pub fn spawn(machine: CallMachine, env: Rc<CallEnv>) -> WeakActorRef<CallActor> {
+    pub fn spawn(machine: Box<CallMachine>, env: Rc<CallEnv>) -> WeakActorRef<CallActor> {
         let address = actors::create(|ctx: &mut EngineContext<CallActor>| {
             let switch_call_told = env.switch_calls.is_none();
             let mut actor = CallActor {
-                machine: Box::new(machine),
+                machine,
                 env,
                 events_to: Some(ctx.address().port()),
                 keep_alive: None,

@@ -1191,7 +1191,7 @@ impl CampaignSupervisor {
         );
         self.tally.attempts += 1;
         let settings = self.call_env.settings;
-        let machine = CallMachine::new(attempt, lead, callee.clone(), settings);
+        let machine = CallMachine::boxed(attempt, lead, callee.clone(), settings);
         let actor = CallActor::spawn(machine, self.call_env.clone());
         self.live.insert(
             attempt,

@@ -266,7 +266,6 @@ fn push_in_place<T>(vec: &mut Vec<T>, make: impl FnOnce() -> T) {
     unsafe { vec.set_len(len + 1) };
 }
 
-
 impl Step {
     pub fn clear(&mut self) {
         self.schedule.clear();
@@ -290,7 +289,10 @@ impl Step {
         if !matches!(self.batches.last(), Some(batch) if batch.slot == slot) {
             self.start_batch(slot, attempt);
         }
-        let batch = self.batches.last_mut().expect("a batch was just made if there was none");
+        let batch = self
+            .batches
+            .last_mut()
+            .expect("a batch was just made if there was none");
         push_in_place(&mut batch.events, make_event);
     }
 
