@@ -112,8 +112,8 @@ fn prefixed(prefix: &str, digits: &str, width: usize) -> ShortText {
     ShortText::new(unsafe { std::str::from_utf8_unchecked(&text[..length]) })
 }
 
-/// The longest text [`prefixed`] builds on the stack (a [`ShortText`] holds 23 bytes inline).
-const SHORT_TEXT: usize = 24;
+/// The longest text [`prefixed`] builds on the stack: what a [`ShortText`] holds inline.
+const SHORT_TEXT: usize = ShortText::INLINE;
 
 #[cold]
 #[inline(never)]
