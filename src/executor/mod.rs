@@ -103,6 +103,9 @@ fn send_remote(id: u64, op: RemoteOp) {
 #[cold]
 #[inline(never)]
 fn start_runner() -> Rc<Runner> {
+    // The engine's thread allocates and frees a few small blocks per message: it keeps the
+    // recently freed ones at hand (see `crate::allocator`).
+    crate::allocator::keep_recent_blocks();
     let id = NEXT_RUNNER_ID.fetch_add(1, Ordering::Relaxed);
     let remote = Arc::new(Remote::default());
     if let Ok(mut remotes) = REMOTES.lock() {

@@ -24,7 +24,7 @@ impl PacingStrategy for Power {
     #[inline(always)]
     fn decide(&mut self, input: &PacingInput<'_>) -> Decision {
         let snapshot = input.snapshot;
-        let target = (self.ratio * f64::from(snapshot.idle_agents())).ceil() as u32;
+        let target = crate::time::ceil_to_u32(self.ratio * f64::from(snapshot.idle_agents()));
         Decision::capped(
             target.saturating_sub(snapshot.dials_in_flight),
             target,
