@@ -10,7 +10,7 @@
 //!
 //! **Recent blocks.** mimalloc hands out a page's free blocks in list order and puts freed ones
 //! on a second list that it takes up only when the first runs dry, so the block a simulation
-//! gets for its next message was usually freed hundreds of blocks ago and is no longer in the
+//! gets for its next message may have been freed hundreds of blocks ago, and be out of the
 //! processor's first-level cache: the first write into it waits (BENCHMARKS.md, twelfth
 //! session: the cache simulator counts 65 first-level data misses per attempt with mimalloc
 //! alone, 34 with this stack). A thread that calls [`keep_recent_blocks`] (the engine's runner
