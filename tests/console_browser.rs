@@ -66,6 +66,19 @@ fn rows(session: &Session<'_>) -> Vec<(u64, String)> {
         .unwrap_or_default()
 }
 
+/// What the admin banner says of the engine: "pausing" until the engine's numbers show an
+/// admin's pause, "paused" once they do, "" when no admin pause is asked for.
+fn admin_banner_engine(session: &Session<'_>) -> String {
+    session
+        .run_script(
+            "const b = document.querySelector('#admin-banner'); return b ? (b.dataset.engine || '') : '';",
+            json!([]),
+        )
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
 fn wait_phase(session: &Session<'_>, wanted: &str) {
     session.wait_until(
         &format!("the phase badge to say {wanted}"),
@@ -198,17 +211,24 @@ fn an_admin_runs_a_campaign_in_the_browser() {
     std::thread::sleep(Duration::from_secs(3));
     shot(&session, "03-running.png");
 
-    // Pause: the banner shows, and no new call is placed.
+    // Pause: the banner shows, and once the engine's numbers say the pause holds, no new call
+    // is placed. Until then the banner says it is pausing: on a loaded machine the engine can
+    // take seconds to get to the order, placing the dials already due (a CI run saw 8 more
+    // attempts after a fixed 2.5 s wait).
     session.click(&session.find("#btn-pause").unwrap());
     wait_phase(&session, "paused");
     assert!(visible(&session, "#admin-banner"));
+    session.wait_until(
+        "the engine to confirm the pause",
+        Duration::from_secs(30),
+        || (admin_banner_engine(&session) == "paused").then_some(()),
+    );
     assert!(
         session
             .text_of("#admin-banner")
             .contains("Paused by an admin")
     );
-    // The page's numbers are sampled each second: let a sample taken after the pause arrive.
-    std::thread::sleep(Duration::from_millis(2500));
+    // The totals come from the same engine numbers as the confirmation, or later ones.
     let at_pause = attempts(&session);
     let newest_at_pause = rows(&session).iter().map(|(a, _)| *a).max().unwrap_or(0);
     std::thread::sleep(Duration::from_secs(5));

@@ -473,7 +473,14 @@ function campaignPage(app, id) {
     const adminPaused = view.phase === "paused";
     const stopping = view.phase === "stopping";
     adminBanner.className = "banner " + (stopping ? "stopping" : "admin") + (adminPaused || stopping ? "" : " hidden");
-    if (adminPaused) {
+    // A live campaign's pause is the console's until the engine's own numbers say it holds:
+    // a dial already on its way may still be placed until then.
+    const pauseHeld = adminPaused && (view.kind !== "live" || (s && s.admin_paused));
+    adminBanner.dataset.engine = adminPaused ? (pauseHeld ? "paused" : "pausing") : "";
+    if (adminPaused && !pauseHeld) {
+      adminBanner.replaceChildren(h("strong", { text: "Pausing…" }),
+        h("span", { text: "Waiting for the engine to confirm; until it does, a call may still be placed." }));
+    } else if (adminPaused) {
       adminBanner.replaceChildren(h("strong", { text: "Paused by an admin." }),
         h("span", { text: view.kind === "live" ? "No new calls are placed; calls in progress go on. Resume to dial again." : "Playback is paused." }));
     } else if (stopping) {
