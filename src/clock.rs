@@ -24,11 +24,6 @@ use std::rc::Rc;
 pub trait VirtualTimeline {
     /// The current virtual instant.
     fn now(&self) -> SimTime;
-    /// Where the current instant is kept, if it is one cell the clock may read directly (every
-    /// engine turn reads the time: a call through the vtable each, otherwise).
-    fn now_cell(&self) -> Option<Rc<std::cell::Cell<SimTime>>> {
-        None
-    }
     /// Runs `fire` at `at` (or now, if `at` has passed), in calendar order. Returns an id for
     /// [`VirtualTimeline::cancel`].
     fn schedule(&self, at: SimTime, fire: Box<dyn FnOnce()>) -> u64;
@@ -64,11 +59,7 @@ pub fn timer_label(timer: &dyn Debug) -> String {
 /// Engine time: virtual in simulation, real in live mode.
 #[derive(Clone)]
 pub enum Clock {
-    /// Made by [`Clock::on_timeline`]: `now` is the timeline's own cell, when it has one.
-    Virtual {
-        timeline: Rc<dyn VirtualTimeline>,
-        now: Option<Rc<std::cell::Cell<SimTime>>>,
-    },
+    Virtual(Rc<dyn VirtualTimeline>),
     Wall {
         origin: tokio::time::Instant,
         /// Where timers write a `timer` record when they fire (a live run's trace).
@@ -127,12 +118,6 @@ pub fn unix_now_micros() -> u64 {
 }
 
 impl Clock {
-    /// Virtual time on `timeline`.
-    pub fn on_timeline(timeline: Rc<dyn VirtualTimeline>) -> Clock {
-        let now = timeline.now_cell();
-        Clock::Virtual { timeline, now }
-    }
-
     /// A wall clock whose time zero is the moment of this call.
     pub fn wall_starting_now() -> Clock {
         Clock::Wall {
@@ -155,14 +140,13 @@ impl Clock {
 
     pub fn now(&self) -> SimTime {
         match self {
-            Clock::Virtual { now: Some(now), .. } => now.get(),
-            Clock::Virtual { timeline, .. } => timeline.now(),
+            Clock::Virtual(timeline) => timeline.now(),
             Clock::Wall { origin, .. } => wall_elapsed(*origin),
         }
     }
 
     pub fn is_virtual(&self) -> bool {
-        matches!(self, Clock::Virtual { .. })
+        matches!(self, Clock::Virtual(_))
     }
 
     /// Delivers `message` to the actor owning `ctx` as `Mail` at `at`. `own` is the actor's
@@ -180,7 +164,7 @@ impl Clock {
     {
         let address = own.get(ctx);
         match self {
-            Clock::Virtual { timeline, .. } => {
+            Clock::Virtual(timeline) => {
                 let at = timeline.timer_due(at, &message);
                 let id =
                     timeline.schedule(at, Box::new(move || address.do_send(Mail::new(message))));
@@ -217,7 +201,7 @@ impl Clock {
 
     pub fn cancel(&self, handle: TimerHandle) {
         match (self, handle) {
-            (Clock::Virtual { timeline, .. }, TimerHandle::Virtual(id)) => timeline.cancel(id),
+            (Clock::Virtual(timeline), TimerHandle::Virtual(id)) => timeline.cancel(id),
             (Clock::Wall { .. }, TimerHandle::Wall(timer)) => cancel_wall(timer),
             // A handle from the other kind of clock cannot exist: one run uses one clock.
             _ => {}
@@ -276,32 +260,9 @@ fn cancel_wall(timer: tokio::task::AbortHandle) {
 
 #[cfg(test)]
 mod tests {
-    use super::{Clock, VirtualTimeline, timer_label};
+    use super::timer_label;
     use crate::campaign::supervisor::SupervisorTimer;
     use crate::pacing::actor::PacingTimer;
-    use crate::time::SimTime;
-    use std::rc::Rc;
-
-    /// A timeline whose time is not kept in a cell the clock may read.
-    struct Stopped(SimTime);
-
-    impl VirtualTimeline for Stopped {
-        fn now(&self) -> SimTime {
-            self.0
-        }
-        fn schedule(&self, _at: SimTime, _fire: Box<dyn FnOnce()>) -> u64 {
-            0
-        }
-        fn cancel(&self, _id: u64) {}
-    }
-
-    #[test]
-    fn a_clock_on_a_timeline_without_a_cell_asks_the_timeline() {
-        let clock = Clock::on_timeline(Rc::new(Stopped(SimTime::from_secs(42))));
-        assert!(matches!(&clock, Clock::Virtual { now: None, .. }));
-        assert_eq!(clock.now(), SimTime::from_secs(42));
-        assert!(clock.is_virtual());
-    }
 
     #[test]
     fn timer_labels_are_their_messages_in_snake_case() {

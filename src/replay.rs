@@ -402,10 +402,6 @@ impl VirtualTimeline for ReplayTimeline {
         self.calendar.now()
     }
 
-    fn now_cell(&self) -> Option<Rc<std::cell::Cell<SimTime>>> {
-        self.calendar.now_cell()
-    }
-
     fn schedule(&self, at: SimTime, fire: Box<dyn FnOnce()>) -> u64 {
         self.calendar.schedule(at, fire)
     }
@@ -735,7 +731,7 @@ pub fn replay(
     let driver_in = driver.clone();
     let finished = system.block_on(async move {
         let calendar = Rc::new(Calendar::new());
-        let clock = Clock::on_timeline(Rc::new(ReplayTimeline {
+        let clock = Clock::Virtual(Rc::new(ReplayTimeline {
             calendar: calendar.clone(),
             recording: recording_rc.clone(),
         }));

@@ -157,7 +157,7 @@ pub fn simulate_campaign(
     let scenario = scenario.clone();
     let outcome = system.block_on(async move {
         let calendar = Rc::new(Calendar::new());
-        let clock = Clock::on_timeline(calendar.clone());
+        let clock = Clock::Virtual(calendar.clone());
         let (done_tx, done_rx) = oneshot::channel();
         type Driver = Option<(Rc<RefCell<SimCore>>, ActorRef<SimSwitch>)>;
         let driver: Rc<RefCell<Driver>> = Rc::new(RefCell::new(None));

@@ -255,18 +255,13 @@ impl Borrow<str> for ShortText {
 impl PartialEq for ShortText {
     #[inline]
     fn eq(&self, other: &ShortText) -> bool {
-        // Equal blocks are equal texts (the same inline bytes, or the same address and length),
-        // and the ids a call machine checks on every notification almost always are.
-        // Otherwise they differ unless both are long: a short text is always inline and padded
-        // with zeros, and a long one never is.
-        self.raw == other.raw || (self.is_long() && other.is_long() && eq_long(self, other))
+        if self.is_long() && other.is_long() {
+            self.as_str() == other.as_str()
+        } else {
+            // A short text is always inline and padded with zeros, and a long one never is.
+            self.raw == other.raw
+        }
     }
-}
-
-#[cold]
-#[inline(never)]
-fn eq_long(a: &ShortText, b: &ShortText) -> bool {
-    a.as_str() == b.as_str()
 }
 
 impl Eq for ShortText {}

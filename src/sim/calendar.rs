@@ -18,7 +18,6 @@ use crate::clock::VirtualTimeline;
 use crate::time::SimTime;
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
-use std::rc::Rc;
 
 /// Something due at a time.
 pub enum Due<I> {
@@ -186,8 +185,7 @@ struct Inner<I> {
 
 /// The timeline of one simulation run.
 pub struct Calendar<I> {
-    /// Shared with the engine's [`crate::clock::Clock`], which reads it directly.
-    now: Rc<Cell<SimTime>>,
+    now: Cell<SimTime>,
     inner: RefCell<Inner<I>>,
 }
 
@@ -200,7 +198,7 @@ impl<I> Default for Calendar<I> {
 impl<I> Calendar<I> {
     pub fn new() -> Calendar<I> {
         Calendar {
-            now: Rc::new(Cell::new(SimTime::ZERO)),
+            now: Cell::new(SimTime::ZERO),
             inner: RefCell::new(Inner {
                 queue: TimeQueue::new(),
                 timers: Vec::new(),
@@ -368,10 +366,6 @@ impl<I> VirtualTimeline for Calendar<I> {
         Calendar::now(self)
     }
 
-    fn now_cell(&self) -> Option<Rc<Cell<SimTime>>> {
-        Some(self.now.clone())
-    }
-
     fn schedule(&self, at: SimTime, fire: Box<dyn FnOnce()>) -> u64 {
         self.add_timer(at, fire)
     }
@@ -385,20 +379,6 @@ impl<I> VirtualTimeline for Calendar<I> {
 mod tests {
     use super::*;
     use std::rc::Rc;
-
-    #[test]
-    fn a_clock_on_the_calendar_reads_its_time_directly_as_it_moves() {
-        let calendar: Rc<Calendar<&str>> = Rc::new(Calendar::new());
-        let clock = crate::clock::Clock::on_timeline(calendar.clone());
-        assert!(
-            matches!(&clock, crate::clock::Clock::Virtual { now: Some(_), .. }),
-            "the clock reads the calendar's cell, not through the vtable"
-        );
-        calendar.schedule_item(SimTime::from_secs(3), "step");
-        assert_eq!(clock.now(), SimTime::ZERO);
-        assert!(calendar.pop().is_some());
-        assert_eq!(clock.now(), SimTime::from_secs(3));
-    }
 
     #[test]
     fn entries_come_out_by_time_then_by_scheduling_order() {
