@@ -808,10 +808,16 @@ fn a_simulation_trace_plays_back_at_speed() {
     client.wait_for(id, "the playback to move", Duration::from_secs(10), |s| {
         s["now_us"].as_u64().unwrap_or(0) > 0
     });
-    // Paused, its clock stands still.
+    // Paused, its clock stands still. The status says so once the playback has taken its last
+    // step: read the clock from then on.
     let paused = client.post(&format!("/api/campaigns/{id}/pause"));
     assert_eq!(paused.json()["phase"], "paused");
-    std::thread::sleep(Duration::from_millis(200));
+    client.wait_for(
+        id,
+        "the playback's clock to stop",
+        Duration::from_secs(10),
+        |s| s["admin_paused"] == true,
+    );
     let now_us =
         || client.get(&format!("/api/campaigns/{id}/calls")).json()["status"]["now_us"].clone();
     let at_pause = now_us();

@@ -181,6 +181,8 @@ pub struct PlaybackBoard {
     now: SimTime,
     next_step: usize,
     finished: bool,
+    /// The playback's clock has stopped for an admin's pause (set by [`run`]).
+    pause_held: bool,
     effects: Effects,
 }
 
@@ -224,6 +226,7 @@ impl PlaybackBoard {
             now: SimTime::ZERO,
             next_step: 0,
             finished: false,
+            pause_held: false,
             effects: Effects::new(),
         }
     }
@@ -412,7 +415,7 @@ impl PlaybackBoard {
             seq: self.seq,
             finished: self.finished,
             dialing_closed: self.finished,
-            admin_paused: false,
+            admin_paused: self.pause_held,
             switch_login_refused: false,
             queue_guard: self.guard,
             calls: c,
@@ -497,7 +500,10 @@ pub fn clamp_speed(speed: f64) -> f64 {
 
 /// Plays `playback` to its end (or until stopped) on the calling thread: every `step` of real
 /// time, engine time moves on by `step × speed` unless paused. Changes go to `feed`;
-/// `on_status` hears the status about every `sample_every` of real time and at the end.
+/// `on_status` hears the status about every `sample_every` of real time, at the end, and at the
+/// first step after a pause or resume takes hold. Its `admin_paused` says whether the clock has
+/// stopped: set once the playback has taken its last step before the pause, as a live campaign's
+/// status says it once the engine holds the pause.
 pub fn run(
     playback: &Playback,
     control: &Arc<PlaybackControl>,
@@ -508,6 +514,8 @@ pub fn run(
     let step = Duration::from_millis(50);
     let mut engine_now = SimTime(playback.steps.first().map_or(0, |(t, _)| *t));
     let mut since_sample = sample_every;
+    // Whether the clock has stopped for a pause: the status's `admin_paused`.
+    let mut pause_held = false;
     loop {
         if control.stop.load(Ordering::Relaxed) {
             break;
@@ -517,6 +525,7 @@ pub fn run(
                 return;
             };
             let changes = board.advance_to(playback, engine_now);
+            board.pause_held = pause_held;
             let finished = board.is_finished();
             let due = since_sample >= sample_every || finished;
             (changes, due.then(|| board.status()), finished)
@@ -533,7 +542,13 @@ pub fn run(
         }
         std::thread::sleep(step);
         since_sample += step;
-        if !control.is_paused() {
+        let paused = control.is_paused();
+        if paused != pause_held {
+            pause_held = paused;
+            // Heard at the next step, not at the next sample.
+            since_sample = sample_every;
+        }
+        if !paused {
             engine_now += SimDuration::from_std(step.mul_f64(control.speed()));
         }
     }
@@ -637,5 +652,46 @@ mod tests {
         assert_eq!(received, 6);
         assert_eq!(clamp_speed(f64::NAN), 1.0);
         assert_eq!(clamp_speed(1e9), SPEED_RANGE.1);
+    }
+
+    #[test]
+    fn a_pause_is_reported_at_the_next_step_once_the_clock_has_stopped() {
+        let playback = Playback::parse(TRACE).expect("valid trace");
+        let control = Arc::new(PlaybackControl::new(1.0));
+        control.set_paused(true);
+        let (statuses, heard) = std::sync::mpsc::channel();
+        let player = {
+            let control = control.clone();
+            std::thread::spawn(move || {
+                let feed = CampaignFeed::new();
+                run(&playback, &control, &feed, Duration::from_secs(60), |s| {
+                    let _ = statuses.send(s);
+                });
+            })
+        };
+        let next = || {
+            heard
+                .recv_timeout(Duration::from_secs(10))
+                .expect("a status")
+        };
+        // The first status comes before the first step; the pause is heard at that step, long
+        // before the next sample is due.
+        let first = next();
+        assert!(!first.admin_paused);
+        let held = next();
+        assert!(held.admin_paused, "{held:?}");
+        assert_eq!(held.now_us, first.now_us, "the clock did not move");
+        // The resume is heard at the next step too, and the playback then runs to its end.
+        control.set_speed(SPEED_RANGE.1);
+        control.set_paused(false);
+        let resumed = next();
+        assert!(!resumed.admin_paused, "{resumed:?}");
+        let mut last = resumed;
+        while !last.finished {
+            last = next();
+            assert!(!last.admin_paused);
+        }
+        assert_eq!(last.attempts, 1);
+        player.join().expect("the playback ends");
     }
 }
