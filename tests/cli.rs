@@ -100,6 +100,30 @@ fn the_trace_file_has_one_json_line_per_record() {
     assert!(!dir.join("small.jsonl.partial").exists());
 }
 
+/// The README shows what its first command, `cargo run --release -- simulate
+/// scenarios/default.toml`, prints: this keeps that block true.
+#[test]
+fn the_readme_shows_what_the_default_simulation_prints() {
+    let readme = fs::read_to_string(root().join("README.md")).unwrap();
+    let section = readme
+        .split("## What a simulation prints")
+        .nth(1)
+        .expect("README.md has a section *What a simulation prints*");
+    let block = section
+        .split("```")
+        .nth(1)
+        .expect("the section opens with a code block");
+    let output = dialer(&["simulate", "scenarios/default.toml"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let printed = stdout(&output);
+    assert_eq!(
+        block.trim_matches('\n'),
+        printed.trim_end(),
+        "README.md's *What a simulation prints* is out of date: put the output of \
+         `cargo run --release -- simulate scenarios/default.toml` in its block"
+    );
+}
+
 #[test]
 fn the_check_command_validates_without_running() {
     let output = dialer(&["check", "scenarios/default.toml"]);
@@ -161,7 +185,16 @@ fn probabilities_that_do_not_sum_to_one_exit_2() {
     );
     assert_eq!(code, 2, "{err}");
     assert!(out.is_empty());
-    assert!(err.contains("`callees`"), "{err}");
+    // The rule is about the whole table, so the line is its header's.
+    let callees_line = small_with("", "")
+        .lines()
+        .position(|line| line == "[callees]")
+        .expect("small.toml has a [callees] table")
+        + 1;
+    assert!(
+        err.contains(&format!("line {callees_line}: `callees`")),
+        "{err}"
+    );
     assert!(err.contains("sum to 1.1"), "{err}");
 }
 

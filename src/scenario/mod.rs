@@ -576,9 +576,21 @@ fn line_and_column(text: &str, offset: usize) -> (usize, usize) {
     (line, column)
 }
 
-/// Best-effort line of a dotted key in the TOML text: the key's line inside its table, or the
-/// table's header.
+/// Best-effort line of a dotted key in the TOML text: the key's line inside its table, the
+/// table's own header when the path names a table (`callees`, `pacing.queue_guard`), or, for an
+/// entry of an array of tables (`timeline[2]`, `timeline[2].at`), the key inside that entry or
+/// the entry's `[[timeline]]` header.
 pub(crate) fn locate_key(text: &str, path: &str) -> Option<usize> {
+    let lines: Vec<&str> = text.lines().collect();
+    if let Some((table, index, rest)) = array_entry(path) {
+        return locate_in_array_entry(&lines, table, index, rest).map(|found| found + 1);
+    }
+    if let Some(found) = lines
+        .iter()
+        .position(|line| header_of(line).is_some_and(|(name, _)| name == path))
+    {
+        return Some(found + 1);
+    }
     let parts: Vec<&str> = path
         .split('.')
         .filter(|part| !part.is_empty() && !part.starts_with('['))
@@ -590,35 +602,79 @@ pub(crate) fn locate_key(text: &str, path: &str) -> Option<usize> {
         let header = parts[..split].join(".");
         let key = parts[split];
         let mut in_table = header.is_empty();
-        for (index, line) in text.lines().enumerate() {
-            let trimmed = line.trim();
-            if trimmed.starts_with('[') {
-                let name = trimmed.trim_matches(|c| c == '[' || c == ']').trim();
+        for (index, line) in lines.iter().enumerate() {
+            if let Some((name, _)) = header_of(line) {
                 in_table = name == header;
-                if in_table && split == parts.len() {
-                    return Some(index + 1);
-                }
                 continue;
             }
-            let assigned = trimmed
-                .split('=')
-                .next()
-                .map(str::trim)
-                .is_some_and(|name| name == key);
-            if in_table && assigned {
+            if in_table && assigns(line, key) {
                 return Some(index + 1);
             }
         }
         if split > 0 && !header.is_empty() {
-            let header_line = text.lines().position(|line| {
-                line.trim().trim_matches(|c| c == '[' || c == ']').trim() == header
-            });
+            let header_line = lines
+                .iter()
+                .position(|line| header_of(line).is_some_and(|(name, _)| name == header));
             if let Some(found) = header_line {
                 return Some(found + 1);
             }
         }
     }
     None
+}
+
+/// `timeline[2].at` -> (`timeline`, 2, Some(`at`)); `timeline[2]` -> (`timeline`, 2, None).
+fn array_entry(path: &str) -> Option<(&str, usize, Option<&str>)> {
+    let (table, after) = path.split_once('[')?;
+    let (index, rest) = after.split_once(']')?;
+    if table.is_empty() || table.contains('.') {
+        return None;
+    }
+    let index = index.parse().ok()?;
+    let rest = rest.strip_prefix('.').filter(|rest| !rest.is_empty());
+    Some((table, index, rest))
+}
+
+/// The 0-based line of `key` inside entry `index` of the array of tables `table`, or of the
+/// entry's header when the key is not written there (or none is asked for).
+fn locate_in_array_entry(
+    lines: &[&str],
+    table: &str,
+    index: usize,
+    key: Option<&str>,
+) -> Option<usize> {
+    let header = lines
+        .iter()
+        .enumerate()
+        .filter(|(_, line)| header_of(line) == Some((table, true)))
+        .map(|(position, _)| position)
+        .nth(index)?;
+    let key = key.and_then(|key| key.split('.').next());
+    let mut body = lines[header + 1..]
+        .iter()
+        .take_while(|line| header_of(line).is_none());
+    let found = key.and_then(|key| body.position(|line| assigns(line, key)));
+    Some(found.map_or(header, |offset| header + 1 + offset))
+}
+
+/// The table a header line opens, and whether it is an entry of an array of tables
+/// (`[[timeline]]`); `None` for any other line. A comment after the header is allowed.
+fn header_of(line: &str) -> Option<(&str, bool)> {
+    let trimmed = line.trim();
+    if let Some(inner) = trimmed.strip_prefix("[[") {
+        return inner.split_once("]]").map(|(name, _)| (name.trim(), true));
+    }
+    let inner = trimmed.strip_prefix('[')?;
+    inner.split_once(']').map(|(name, _)| (name.trim(), false))
+}
+
+/// Whether the line sets `key` (`key = ...`).
+fn assigns(line: &str, key: &str) -> bool {
+    line.trim()
+        .split('=')
+        .next()
+        .map(str::trim)
+        .is_some_and(|name| name == key)
 }
 
 fn apply_override(table: &mut toml::Table, assignment: &str) -> Result<(), ScenarioError> {
@@ -1745,6 +1801,60 @@ strategy = "progressive"
         assert!(message.contains("agents.cuont"), "{message}");
         assert!(message.contains("unknown field"), "{message}");
         assert!(message.contains("line 7"), "{message}");
+    }
+
+    #[test]
+    fn problems_of_a_whole_table_point_at_its_header() {
+        let text = MINIMAL.replace(
+            "probability = 0.5 }\n\n[leads]",
+            "probability = 0.6 }\n\n[leads]",
+        );
+        let problems = problems_of(&text);
+        assert_eq!(problems[0].path, "callees");
+        assert_eq!(problems[0].line, Some(8), "{problems:?}");
+        let text =
+            format!("{MINIMAL}\n[pacing.queue_guard] # pause early\npause_at = 2\nresume_at = 5\n");
+        let problems = problems_of(&text);
+        assert_eq!(problems[0].path, "pacing.queue_guard.resume_at");
+        assert_eq!(problems[0].line, Some(22), "{problems:?}");
+    }
+
+    #[test]
+    fn problems_in_a_timeline_entry_point_into_that_entry() {
+        let text = format!(
+            "{MINIMAL}\n[[timeline]]\nat = \"01:00\"\nlogout_agents = 1\n\n[[timeline]]\nat = \"02:00\"\n\n[[timeline]]\nat = \"03:00\"\nlogout_agents = -1\n"
+        );
+        let problems = problems_of(&text);
+        let lines: Vec<(&str, Option<usize>)> = problems
+            .iter()
+            .map(|problem| (problem.path.as_str(), problem.line))
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                ("timeline[1]", Some(24)),
+                ("timeline[2].logout_agents", Some(29))
+            ],
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn locating_keys_tells_tables_keys_and_entries_apart() {
+        let text = "top = 1\n[a]\nx = 1\n[a.b]  # note\ny = 2\n[[t]]\nx = 3\n[[t]]\nz = 4\n";
+        assert_eq!(locate_key(text, "top"), Some(1));
+        assert_eq!(locate_key(text, "a"), Some(2));
+        assert_eq!(locate_key(text, "a.x"), Some(3));
+        assert_eq!(locate_key(text, "a.b"), Some(4));
+        assert_eq!(locate_key(text, "a.b.y"), Some(5));
+        // A key not written falls back to its table's header.
+        assert_eq!(locate_key(text, "a.b.missing"), Some(4));
+        assert_eq!(locate_key(text, "t[0].x"), Some(7));
+        assert_eq!(locate_key(text, "t[1]"), Some(8));
+        assert_eq!(locate_key(text, "t[1].x"), Some(8));
+        assert_eq!(locate_key(text, "t[1].z"), Some(9));
+        assert_eq!(locate_key(text, "t[2]"), None);
+        assert_eq!(locate_key(text, "nowhere"), None);
     }
 
     #[test]
