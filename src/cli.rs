@@ -643,13 +643,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
             };
             let recording = crate::replay::Recording::load(&trace)?;
             let fit = crate::backtest::fit(&recording);
-            let text = crate::backtest::scenario_text(
-                &fit,
-                "backtest",
-                setup.pacing.strategy,
-                setup.call_settings.ring_timeout.as_secs_f64(),
-                setup.assumed_wrap_up.as_secs_f64(),
-            );
+            let text = crate::backtest::scenario_text(&fit, "backtest", &setup);
             if let Some(path) = write_scenario {
                 std::fs::write(&path, &text).map_err(|source| CliError::TraceFile {
                     path: path.display().to_string(),

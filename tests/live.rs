@@ -630,6 +630,22 @@ fn a_simulated_trace_replays_and_backtests_from_the_command_line() {
         report["recorded_pacing"]["trace_hash"],
         report["proposed_pacing"]["trace_hash"]
     );
+    // The recorded pacing is the recorded campaign's whole setup: small.toml dials its 300 leads
+    // with their redials for two hours, its abandon guard off (left on, the guard held both runs
+    // to progressive and they came out the same). So the fitted day is like the recorded one,
+    // and the proposed ratio changes it.
+    let (recorded_run, proposed_run) = (&report["recorded_pacing"], &report["proposed_pacing"]);
+    assert_eq!(recorded_run["compliance"]["guard"], false);
+    assert_eq!(recorded_run["leads"]["dialed"], 300);
+    let fitted_attempts = recorded_run["attempts"].as_u64().unwrap();
+    assert!(
+        fitted_attempts.abs_diff(recorded) * 10 <= recorded,
+        "{fitted_attempts} attempts fitted against {recorded} recorded"
+    );
+    assert_ne!(
+        recorded_run["agent_occupancy"],
+        proposed_run["agent_occupancy"]
+    );
     // The fitted scenario is a scenario file like any other.
     let output = crate::support::dialer(&["check", fitted.to_str().unwrap()]);
     assert!(
