@@ -11,11 +11,14 @@
 //! count as a timeline), which is then simulated with the recorded pacing and with the pacing
 //! given by `--set`.
 //!
-//! "The recorded pacing" is the whole of the recorded engine's pacing setup, not its strategy
-//! alone: the queue guard, the abandon accounting and its guard, the dial limits, the tick and
-//! the strategy changes go into the scenario too. Without them the two runs would differ from
-//! the recording, and a default that the recording did not have (the abandon guard) can hold
-//! both to progressive and hide what the proposed setting does.
+//! "The recorded pacing" is the whole of the recorded engine's setup, not its strategy alone:
+//! the queue guard, the abandon accounting and its guard, the dial limits, the tick, the
+//! strategy changes, the redial rules, the watchdog grace and reconciliation with the
+//! active-call list go into the scenario too. The leads are the distinct numbers the trace
+//! dialed, and the day ends at the campaign's `dial_until`, or else at the trace's last dial.
+//! Without these the two runs would differ from the recording, and a default that the recording
+//! did not have (the abandon guard) can hold both to progressive and hide what the proposed
+//! setting does. Calling hours and time zones are not carried.
 //!
 //! Pure text in, text out; the simulation itself is [`crate::runtime::simulate`].
 
@@ -23,8 +26,7 @@ use crate::campaign::hopper::{RedialPolicy, RedialRule};
 use crate::campaign::supervisor::CampaignSetup;
 use crate::pacing::Strategy;
 use crate::replay::Recording;
-use crate::switch::SwitchNotice;
-use crate::switch::{CallStatus, SwitchEvent};
+use crate::switch::{CallStatus, SwitchEvent, SwitchNotice};
 use std::fmt::Write as _;
 
 /// The most values an empirical distribution keeps (evenly spaced order statistics).
