@@ -62,10 +62,12 @@ fn committed_profile() -> String {
     )
 }
 
-/// The layout passes that go with a profile (they do nothing without one).
-const LAYOUT_PASSES: [&str; 2] = [
+/// The layout passes that go with a profile, and where the profile's hot code ends (they do
+/// nothing without one).
+const LAYOUT_PASSES: [&str; 3] = [
     "-Cllvm-args=-enable-split-machine-functions",
     "-Cllvm-args=-enable-ext-tsp-block-placement=true",
+    "-Cllvm-args=-profile-summary-cutoff-hot=999900",
 ];
 
 fn with_profile(args: &[&str], profile: &str) -> Vec<String> {
