@@ -1804,14 +1804,7 @@ strategy = "progressive"
     }
 
     #[test]
-    fn problems_of_a_whole_table_point_at_its_header() {
-        let text = MINIMAL.replace(
-            "probability = 0.5 }\n\n[leads]",
-            "probability = 0.6 }\n\n[leads]",
-        );
-        let problems = problems_of(&text);
-        assert_eq!(problems[0].path, "callees");
-        assert_eq!(problems[0].line, Some(8), "{problems:?}");
+    fn problems_of_a_table_with_a_comment_after_its_header_point_into_it() {
         let text =
             format!("{MINIMAL}\n[pacing.queue_guard] # pause early\npause_at = 2\nresume_at = 5\n");
         let problems = problems_of(&text);
@@ -1865,6 +1858,8 @@ strategy = "progressive"
         );
         let problems = problems_of(&text);
         assert_eq!(problems[0].path, "callees");
+        // A rule about the whole table points at its header.
+        assert_eq!(problems[0].line, Some(8), "{problems:?}");
         assert!(problems[0].message.contains("sum to 1.1"), "{:?}", problems);
     }
 
